@@ -1,0 +1,353 @@
+//! `spotoken`: Spotify Web API tokens for scripts, from the OS keychain.
+//!
+//! A thin layer over `spotoken-core`: it parses arguments, prints, and maps every
+//! failure to one line of reason and fix on stderr plus a documented exit code. It
+//! never reads standard input, so scripts cannot hang on it.
+
+#![allow(clippy::print_stdout)]
+
+mod browser;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use spotoken_core::clock::human_duration;
+use spotoken_core::config::{LOOPBACK_REDIRECT_TO_REGISTER, validate_client_id};
+use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
+use spotoken_core::{AccountState, Engine, Error, LoopbackLogin, scopes};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit codes, documented in the README.
+mod exit {
+    pub const NEEDS_SIGN_IN_IN_STATUS: u8 = 1;
+    pub const OTHER: u8 = 1;
+    pub const CONFIG: u8 = 3;
+    pub const SIGN_IN: u8 = 4;
+    pub const UNAVAILABLE: u8 = 5;
+    pub const KEYCHAIN: u8 = 6;
+    pub const LOGIN_FAILED: u8 = 7;
+}
+
+/// Spotify Web API tokens for scripts: log in once, then `spotoken token` prints a fresh
+/// access token whenever you need one. Tokens live only in the OS keychain.
+#[derive(Debug, Parser)]
+#[command(name = "spotoken", version, propagate_version = true)]
+struct Cli {
+    /// Log what happens to stderr (never a token). RUST_LOG gives finer control.
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sign in to Spotify in the browser (Authorization Code with PKCE, loopback redirect).
+    Login {
+        /// Scope to ask for; repeat for several. Default: the settings' scopes, else user-read-private and user-read-email.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Add a preset group of scopes: profile, playback, playlists, read-only.
+        #[arg(long = "preset", value_name = "NAME")]
+        presets: Vec<String>,
+        /// Print the consent URL but do not open a browser.
+        #[arg(long)]
+        no_browser: bool,
+        /// Your app's Client ID from the Spotify dashboard; saved for next time.
+        #[arg(long, value_name = "ID")]
+        client_id: Option<String>,
+        /// Ask Spotify to show the consent page again (to add scopes or switch accounts).
+        #[arg(long)]
+        show_dialog: bool,
+        /// Give up if no answer comes back within this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+        timeout: u64,
+        /// Listen on this 127.0.0.1 port (default: a free one; Spotify accepts any port).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Print an access token (and only that) on stdout, refreshing it first if needed.
+    Token {
+        /// Spotify user id of the account (optional when only one is signed in).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Refresh first if the token would expire within this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+        min_valid: u64,
+    },
+    /// Show each account: time left on its tokens, scopes, and whether it needs sign-in.
+    /// Exits 1 if any account needs sign-in.
+    Status {
+        /// Print the documented JSON shape instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget an account's tokens and records on this computer.
+    Logout {
+        /// Spotify user id of the account (optional when only one is signed in).
+        #[arg(long, value_name = "ID", conflicts_with = "all")]
+        account: Option<String>,
+        /// Sign out every account.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+fn scope_help() -> String {
+    let mut text = String::from("Scopes:\n");
+    for s in scopes::SCOPES {
+        text.push_str(&format!("  {:<29} {}\n", s.name, s.meaning));
+    }
+    text.push_str("\nPresets:\n");
+    for p in scopes::PRESETS {
+        text.push_str(&format!("  {:<12} {}\n", p.name, p.scopes.join(" ")));
+    }
+    text.push_str(&format!(
+        "\nRegister {LOOPBACK_REDIRECT_TO_REGISTER} as a redirect URI of your app at {DASHBOARD_URL}."
+    ));
+    text
+}
+
+fn main() -> ExitCode {
+    let command = Cli::command().mut_subcommand("login", |c| c.after_long_help(scope_help()));
+    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("spotoken: cannot start: {e}");
+            return ExitCode::from(exit::OTHER);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let d = e.diagnose();
+            eprintln!("spotoken: {} Fix: {} [{}]", d.message, d.fix, d.code);
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn init_tracing(verbose: bool) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(f) if !f.is_empty() => f,
+        _ if verbose => "spotoken_core=info,spotoken=info".into(),
+        _ => "off".into(),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn exit_code(e: &Error) -> u8 {
+    use Error as E;
+    match e {
+        E::NotConfigured | E::InvalidClientId { .. } | E::UnknownScope(_) | E::Settings { .. } => {
+            exit::CONFIG
+        }
+        E::NoAccount
+        | E::AmbiguousAccount(_)
+        | E::UnknownAccount(_)
+        | E::NeedsSignIn { .. }
+        | E::KeychainEntryMissing(_) => exit::SIGN_IN,
+        E::RateLimited { .. } | E::ServerError { .. } | E::Network(_) | E::LockTimeout(_) => {
+            exit::UNAVAILABLE
+        }
+        E::KeychainNoService(_)
+        | E::KeychainNoBus(_)
+        | E::KeychainLocked
+        | E::KeychainTimeout(_)
+        | E::Keychain(_) => exit::KEYCHAIN,
+        E::InvalidCallback(_)
+        | E::StateMismatch
+        | E::AccessDenied
+        | E::AuthorizationError { .. }
+        | E::LoginTimeout(_)
+        | E::LoginCancelled
+        | E::Loopback(_)
+        | E::TokenEndpoint { .. }
+        | E::WebApi { .. } => exit::LOGIN_FAILED,
+        E::UnexpectedResponse { .. } | E::Io { .. } => exit::OTHER,
+    }
+}
+
+async fn run(command: Command) -> Result<u8, Error> {
+    let mut engine = Engine::from_env()?;
+    match command {
+        Command::Login {
+            scopes,
+            presets,
+            no_browser,
+            client_id,
+            show_dialog,
+            timeout,
+            port,
+        } => {
+            if let Some(id) = client_id {
+                let id = validate_client_id(&id)?;
+                let mut settings = engine.settings().clone();
+                if settings.client_id.as_deref() != Some(id.as_str()) {
+                    settings.client_id = Some(id.clone());
+                    engine.save_settings(settings)?;
+                    eprintln!(
+                        "Saved the Client ID to {}.",
+                        engine.paths().settings_file().display()
+                    );
+                }
+                engine = engine.with_client_id_override(Some(id));
+            }
+            let mut wanted = scopes;
+            for name in presets {
+                let preset = scopes::PRESETS
+                    .iter()
+                    .find(|p| p.name == name)
+                    .ok_or(Error::UnknownScope(format!("preset {name}")))?;
+                wanted.extend(preset.scopes.iter().map(|s| s.to_string()));
+            }
+            let options = LoopbackLogin {
+                scopes: wanted,
+                show_dialog,
+                port,
+                timeout: Duration::from_secs(timeout),
+            };
+            let record = engine
+                .login_loopback(&options, |url| {
+                    eprintln!("Sign in to Spotify in your browser. If it did not open, visit:\n\n  {url}\n");
+                    eprintln!(
+                        "(If Spotify shows \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
+                    );
+                    if !no_browser && let Err(why) = browser::open(url.as_str()) {
+                        eprintln!("Could not open a browser ({why}); open the address above yourself.");
+                    }
+                    eprintln!("Waiting for Spotify (up to {})…", human_duration(timeout as i64));
+                })
+                .await?;
+            let status = spotoken_core::AccountStatus::new(&record, engine.clock().now());
+            println!("Logged in as {} ({}).", record.name(), record.id);
+            println!("Granted scopes: {}", list_or_none(&status.scopes.granted));
+            if !status.scopes.missing.is_empty() {
+                println!("Not granted: {}", status.scopes.missing.join(", "));
+            }
+            Ok(0)
+        }
+        Command::Token { account, min_valid } => {
+            let token = engine
+                .fresh_token(account.as_deref(), Duration::from_secs(min_valid))
+                .await?;
+            let mut out = std::io::stdout().lock();
+            let written =
+                writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
+            if let Err(e) = written {
+                eprintln!("spotoken: cannot write the token to stdout: {e}");
+                return Ok(exit::OTHER);
+            }
+            Ok(0)
+        }
+        Command::Status { json } => {
+            let report = engine.status()?;
+            if json {
+                let text = serde_json::to_string_pretty(&report).map_err(|e| {
+                    Error::UnexpectedResponse {
+                        what: "status",
+                        detail: e.to_string(),
+                    }
+                })?;
+                println!("{text}");
+            } else if report.accounts.is_empty() {
+                eprintln!("No account is signed in. Run `spotoken login`.");
+            } else {
+                print_status(&report);
+            }
+            Ok(if report.any_needs_sign_in() {
+                exit::NEEDS_SIGN_IN_IN_STATUS
+            } else {
+                0
+            })
+        }
+        Command::Logout { account, all } => {
+            let ids: Vec<String> = if all {
+                engine.accounts()?.into_iter().map(|a| a.id).collect()
+            } else {
+                vec![engine.resolve_account(account.as_deref())?.id]
+            };
+            if ids.is_empty() {
+                eprintln!("No account is signed in; nothing to forget.");
+            }
+            for id in ids {
+                let gone = engine.logout(&id)?;
+                let name = gone.display_name.as_deref().unwrap_or(&gone.id);
+                println!(
+                    "Signed out {name} ({}): its tokens are deleted from the keychain and its records from Spotoken.",
+                    gone.id
+                );
+            }
+            eprintln!(
+                "Spotify has no revoke endpoint, so it still trusts this app: remove it at {REVOKE_URL} \
+                 (an access token already handed out can keep working for up to an hour)."
+            );
+            Ok(0)
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "(none)".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+fn print_status(report: &spotoken_core::StatusReport) {
+    for (i, a) in report.accounts.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        let state = match a.state {
+            AccountState::Ok => "ok",
+            AccountState::NeedsSignIn => "NEEDS SIGN-IN",
+            AccountState::Error => "error (sign-in kept)",
+        };
+        println!(
+            "{} ({})  {state}",
+            a.display_name.as_deref().unwrap_or(&a.id),
+            a.id
+        );
+        let access = if a.access_token.seconds_left > 0 {
+            format!(
+                "valid for {} (until {}); refreshed on demand",
+                human_duration(a.access_token.seconds_left),
+                a.access_token.expires_at
+            )
+        } else {
+            "expired; the next `spotoken token` refreshes it".into()
+        };
+        println!("  access token   {access}");
+        println!(
+            "  refresh token  {} of 6 months left (until {})",
+            human_duration(a.refresh_token.seconds_left),
+            a.refresh_token.expires_at
+        );
+        println!(
+            "  scopes         granted: {}",
+            list_or_none(&a.scopes.granted)
+        );
+        if !a.scopes.missing.is_empty() {
+            println!("                 missing: {}", a.scopes.missing.join(", "));
+        }
+        if let Some(e) = &a.last_error {
+            println!("  last error     {} {}", e.message, e.fix);
+        }
+        for w in &a.warnings {
+            println!("  warning        {w}");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Drives the real `spotoken` binary against the real sandbox over 127.0.0.1 and the
+//! real Secret Service of the session `scripts/test` starts.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use spotify_sandbox::{Control, Sandbox, SandboxConfig, User};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+pub const CLIENT_ID: &str = spotify_sandbox::DEMO_CLIENT_ID;
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// One isolated Spotoken home and one sandbox.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub user: User,
+    pub http: reqwest::Client,
+    pending_stderr: std::sync::Mutex<Option<tokio::task::JoinHandle<Vec<String>>>>,
+}
+
+/// What the person would have seen: the command's output and the browser's page.
+pub struct Login {
+    pub output: Output,
+    pub page: String,
+    pub page_status: u16,
+}
+
+impl Harness {
+    pub async fn new(name: &str) -> Self {
+        Self::with_ttl(name, 3600).await
+    }
+
+    /// `access_ttl` seconds of access-token lifetime; under 60 makes every
+    /// `spotoken token` (default --min-valid 60) refresh.
+    pub async fn with_ttl(name: &str, access_ttl: i64) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let user = User {
+            id: format!("{name}-{}-{n}", std::process::id()),
+            display_name: format!("Tester {name}"),
+        };
+        let config = SandboxConfig {
+            user: user.clone(),
+            access_ttl_secs: access_ttl,
+            ..SandboxConfig::default()
+        };
+        let sandbox = Sandbox::start(config, 0).await.unwrap();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            sandbox,
+            user,
+            http,
+            pending_stderr: Default::default(),
+        }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spotoken"));
+        let home = self.home();
+        cmd.args(args)
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_STATE_HOME", home.join("state"))
+            .env("SPOTOKEN_ACCOUNTS_URL", self.sandbox.url())
+            .env("SPOTOKEN_API_URL", self.sandbox.url())
+            .env("SPOTOKEN_CLIENT_ID", CLIENT_ID)
+            .env_remove("BROWSER")
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.unwrap()
+    }
+
+    pub fn control(&self, control: Control) {
+        self.sandbox.control(control);
+    }
+
+    /// Starts `spotoken login --no-browser`, reads the consent URL from stderr, and
+    /// returns the running child, the URL, and the stderr read so far.
+    pub async fn start_login(
+        &self,
+        extra: &[&str],
+    ) -> (tokio::process::Child, String, Vec<String>) {
+        self.start_login_env(extra, &[]).await
+    }
+
+    /// [`Self::start_login`] with extra environment variables.
+    pub async fn start_login_env(
+        &self,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> (tokio::process::Child, String, Vec<String>) {
+        let mut args = vec!["login", "--no-browser"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .envs(envs.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let url = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                seen.push(line.clone());
+                if let Some(url) = line.trim().strip_prefix("http") {
+                    return format!("http{url}");
+                }
+            }
+            panic!("login printed no URL: {seen:?}");
+        })
+        .await
+        .expect("no consent URL within 30 s");
+        // Keep draining stderr so the child never blocks on a full pipe.
+        let so_far = seen.clone();
+        let rest = tokio::spawn(async move {
+            let mut more = so_far;
+            while let Ok(Some(line)) = lines.next_line().await {
+                more.push(line);
+            }
+            more
+        });
+        self.pending_stderr.lock().unwrap().replace(rest);
+        (child, url, seen)
+    }
+
+    /// Plays the browser: asks the consent page, returns where Spotify redirects.
+    pub async fn authorize(&self, url: &str) -> String {
+        let response = self.http.get(url).send().await.unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            302,
+            "consent page did not redirect: {:?}",
+            response.text().await
+        );
+        response.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Delivers a redirect to the loopback listener like a browser would.
+    pub async fn deliver(&self, location: &str) -> (u16, String) {
+        let response = self.http.get(location).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// A whole login: start, consent, deliver, wait.
+    pub async fn login(&self, extra: &[&str]) -> Login {
+        let (child, url, _) = self.start_login(extra).await;
+        let location = self.authorize(&url).await;
+        let (page_status, page) = self.deliver(&location).await;
+        let output = self.finish(child).await;
+        Login {
+            output,
+            page,
+            page_status,
+        }
+    }
+
+    /// Waits for the login process; its stderr, all of it, comes back in the output.
+    pub async fn finish(&self, child: tokio::process::Child) -> Output {
+        let mut output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+            .await
+            .expect("login did not end")
+            .unwrap();
+        let pending = self.pending_stderr.lock().unwrap().take();
+        if let Some(rest) = pending {
+            let lines = rest.await.unwrap();
+            output.stderr = lines.join("\n").into_bytes();
+        }
+        output
+    }
+
+    pub async fn token(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["token"];
+        args.extend_from_slice(extra);
+        self.run(&args).await
+    }
+
+    /// Asks the sandbox's `/v1/me` with `token`: proves a token works for real.
+    pub async fn me_status(&self, token: &str) -> u16 {
+        let url = format!("{}/v1/me", self.sandbox.url());
+        self.http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn status_json(&self) -> (Option<i32>, serde_json::Value) {
+        let out = self.run(&["status", "--json"]).await;
+        (
+            out.status.code(),
+            serde_json::from_slice(&out.stdout).unwrap(),
+        )
+    }
+
+    /// The keychain entry for this harness's user, read with libsecret's own tool.
+    pub fn keychain_entry(&self) -> Option<String> {
+        let out = std::process::Command::new("secret-tool")
+            .args(["lookup", "service", "spotoken", "username", &self.user.id])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Every file under this Spotoken home.
+    pub fn files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out)
+                } else {
+                    out.push(path)
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.home(), &mut out);
+        out
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The access token printed by `spotoken token`, after checking it printed only that.
+pub fn printed_token(output: &Output) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "token failed: {}",
+        stderr(output)
+    );
+    let text = stdout(output);
+    assert!(
+        text.ends_with('\n') && text.lines().count() == 1,
+        "stdout is not one line: {text:?}"
+    );
+    text.trim_end().to_string()
+}

@@ -1,0 +1,192 @@
+//! Wall-clock time as whole Unix seconds, passed in rather than read deep inside logic.
+//!
+//! Token lifetimes are wall-clock facts (Spotify's `expires_in`, the 6-month refresh
+//! limit), so a monotonic clock is the wrong tool here. Tests use [`ManualClock`].
+
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Seconds since the Unix epoch, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn plus_secs(self, secs: i64) -> Self {
+        Self(self.0.saturating_add(secs))
+    }
+
+    /// Seconds from `now` until `self`; negative once `self` has passed.
+    pub fn secs_after(self, now: Timestamp) -> i64 {
+        self.0.saturating_sub(now.0)
+    }
+
+    /// The same moment of day `months` calendar months later, the day clamped to the
+    /// length of the target month (31 Aug + 6 months = 28/29 Feb).
+    pub fn plus_months(self, months: u32) -> Self {
+        let days = self.0.div_euclid(86_400);
+        let rest = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        let total = i64::from(m) - 1 + i64::from(months);
+        let (y, m) = (y + total.div_euclid(12), (total.rem_euclid(12) + 1) as u32);
+        let d = d.min(days_in_month(y, m));
+        Self(days_from_civil(y, m, d) * 86_400 + rest)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ`, for people and for JSON.
+    pub fn to_rfc3339(self) -> String {
+        let days = self.0.div_euclid(86_400);
+        let rest = self.0.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60
+        )
+    }
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// Howard Hinnant's civil-date algorithms: exact for the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Where "now" comes from.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs();
+        Timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+    }
+}
+
+/// A clock that only moves when told to; shared by clones.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self(Arc::new(AtomicI64::new(start.0)))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// "1h 02m", "5m 10s", "12d 3h": short, for countdowns in a terminal.
+pub fn human_duration(secs: i64) -> String {
+    if secs <= 0 {
+        return "expired".to_string();
+    }
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    );
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m {s:02}s"),
+        (0, _, _) => format!("{h}h {m:02}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // 2026-08-31T12:00:00Z
+    const AUG_31: Timestamp = Timestamp(1_788_177_600);
+
+    #[test]
+    fn formats_as_rfc3339() {
+        assert_eq!(AUG_31.to_rfc3339(), "2026-08-31T12:00:00Z");
+        assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn six_months_clamps_to_the_end_of_february() {
+        assert_eq!(AUG_31.plus_months(6).to_rfc3339(), "2027-02-28T12:00:00Z");
+        let jan_15 = Timestamp(1_768_478_400); // 2026-01-15T12:00:00Z
+        assert_eq!(jan_15.to_rfc3339(), "2026-01-15T12:00:00Z");
+        assert_eq!(jan_15.plus_months(6).to_rfc3339(), "2026-07-15T12:00:00Z");
+        assert_eq!(jan_15.plus_months(12).to_rfc3339(), "2027-01-15T12:00:00Z");
+    }
+
+    #[test]
+    fn leap_years_keep_the_29th() {
+        let aug_29_2027 = Timestamp(1_819_526_400); // 2027-08-29T08:00:00Z
+        assert_eq!(aug_29_2027.to_rfc3339(), "2027-08-29T08:00:00Z");
+        assert_eq!(
+            aug_29_2027.plus_months(6).to_rfc3339(),
+            "2028-02-29T08:00:00Z"
+        );
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(AUG_31);
+        assert_eq!(clock.now(), AUG_31);
+        clock.advance(Duration::from_secs(90));
+        assert_eq!(clock.now().secs_after(AUG_31), 90);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_duration(0), "expired");
+        assert_eq!(human_duration(42), "42s");
+        assert_eq!(human_duration(310), "5m 10s");
+        assert_eq!(human_duration(3720), "1h 02m");
+        assert_eq!(human_duration(86_400 * 12 + 3 * 3600), "12d 3h");
+    }
+}

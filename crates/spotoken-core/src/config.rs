@@ -1,0 +1,223 @@
+//! Where Spotoken reads its settings and keeps its files, and which Spotify it talks to.
+//!
+//! Settings are a small TOML file in the platform's config folder (`$XDG_CONFIG_HOME`
+//! on Linux); the Client ID may come from `SPOTOKEN_CLIENT_ID` instead. Endpoints
+//! default to Spotify's and are replaced by `SPOTOKEN_ACCOUNTS_URL` / `SPOTOKEN_API_URL`
+//! (the sandbox and the tests use these). Nothing secret is ever written here.
+
+use crate::error::{Error, Result};
+use crate::scopes;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use url::Url;
+
+pub const DEFAULT_ACCOUNTS_URL: &str = "https://accounts.spotify.com";
+pub const DEFAULT_API_URL: &str = "https://api.spotify.com";
+pub const DEEP_LINK_REDIRECT: &str = "spotoken://callback";
+/// The loopback URI to register on the dashboard: Spotify lets the port vary.
+pub const LOOPBACK_REDIRECT_TO_REGISTER: &str = "http://127.0.0.1/callback";
+
+/// How Spotify's redirect comes back to Spotoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RedirectKind {
+    /// `http://127.0.0.1:<port>/callback`: always works, needs nothing installed.
+    #[default]
+    Loopback,
+    /// `spotoken://callback`: needs the desktop app's URL handler.
+    DeepLink,
+}
+
+/// The person's settings, as stored in `settings.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub client_id: Option<String>,
+    /// Scopes asked for by a login that names none.
+    pub scopes: Vec<String>,
+    pub redirect: RedirectKind,
+    /// Fixed loopback port; 0 or absent picks a free one each time.
+    pub loopback_port: u16,
+    /// Seconds before a copied token is wiped from the clipboard; 0 disables it.
+    pub clipboard_clear_secs: Option<u64>,
+}
+
+impl Settings {
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| Error::Settings {
+                path: path.to_path_buf(),
+                reason: e.message().to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(Error::io("read", path)(e)),
+        }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = toml::to_string_pretty(self).map_err(|e| Error::Settings {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        crate::store::write_atomically(path, text.as_bytes())
+    }
+
+    /// Requested scopes, or the defaults when none are set.
+    pub fn scopes_or_default(&self) -> Vec<String> {
+        if self.scopes.is_empty() {
+            scopes::DEFAULT_SCOPES
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        } else {
+            self.scopes.clone()
+        }
+    }
+}
+
+/// A Spotify Client ID: 32 lowercase or uppercase hexadecimal characters.
+pub fn validate_client_id(value: &str) -> Result<String> {
+    let value = value.trim();
+    if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(value.to_string())
+    } else {
+        Err(Error::InvalidClientId {
+            value: value.chars().take(64).collect(),
+        })
+    }
+}
+
+/// The Spotify endpoints Spotoken talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub authorize: Url,
+    pub token: Url,
+    pub me: Url,
+}
+
+impl Endpoints {
+    pub fn new(accounts_base: &str, api_base: &str) -> Result<Self> {
+        let join = |base: &str, path: &str| -> Result<Url> {
+            let base = base.trim_end_matches('/');
+            Url::parse(&format!("{base}{path}")).map_err(|e| Error::Settings {
+                path: PathBuf::from("environment"),
+                reason: format!("bad endpoint URL {base:?}: {e}"),
+            })
+        };
+        Ok(Self {
+            authorize: join(accounts_base, "/authorize")?,
+            token: join(accounts_base, "/api/token")?,
+            me: join(api_base, "/v1/me")?,
+        })
+    }
+
+    /// Spotify's, unless `SPOTOKEN_ACCOUNTS_URL` / `SPOTOKEN_API_URL` say otherwise.
+    pub fn from_env() -> Result<Self> {
+        let accounts =
+            std::env::var("SPOTOKEN_ACCOUNTS_URL").unwrap_or_else(|_| DEFAULT_ACCOUNTS_URL.into());
+        let api = std::env::var("SPOTOKEN_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.into());
+        Self::new(&accounts, &api)
+    }
+}
+
+/// The folders Spotoken uses, following the platform's conventions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub config_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+impl Paths {
+    /// `$XDG_CONFIG_HOME/spotoken`, `$XDG_DATA_HOME/spotoken`, `$XDG_STATE_HOME/spotoken`
+    /// on Linux; the usual Application Support / AppData folders elsewhere.
+    pub fn from_platform() -> Result<Self> {
+        let dirs =
+            directories::ProjectDirs::from("", "", "spotoken").ok_or_else(|| Error::Settings {
+                path: PathBuf::from("$HOME"),
+                reason: "no home folder to keep settings in".into(),
+            })?;
+        Ok(Self {
+            config_dir: dirs.config_dir().to_path_buf(),
+            data_dir: dirs.data_dir().to_path_buf(),
+            state_dir: dirs
+                .state_dir()
+                .unwrap_or(dirs.data_local_dir())
+                .to_path_buf(),
+        })
+    }
+
+    /// Everything under one folder; for tests and portable setups.
+    pub fn under(root: &Path) -> Self {
+        Self {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+            state_dir: root.join("state"),
+        }
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join("settings.toml")
+    }
+
+    pub fn accounts_file(&self) -> PathBuf {
+        self.data_dir.join("accounts.json")
+    }
+
+    pub fn locks_dir(&self) -> PathBuf {
+        self.state_dir.join("locks")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_ids_are_32_hex_characters() {
+        assert_eq!(
+            validate_client_id(" 0123456789abcdef0123456789ABCDEF ")
+                .ok()
+                .as_deref(),
+            Some("0123456789abcdef0123456789ABCDEF")
+        );
+        for bad in [
+            "",
+            "0123456789abcdef",
+            "0123456789abcdef0123456789abcdeg",
+            "0123456789abcdef0123456789abcdef0",
+        ] {
+            assert!(
+                matches!(validate_client_id(bad), Err(Error::InvalidClientId { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn endpoints_join_paths_onto_any_base() {
+        let e = Endpoints::new("http://127.0.0.1:9/", "http://127.0.0.1:9").unwrap();
+        assert_eq!(e.token.as_str(), "http://127.0.0.1:9/api/token");
+        assert_eq!(e.authorize.as_str(), "http://127.0.0.1:9/authorize");
+        assert_eq!(e.me.as_str(), "http://127.0.0.1:9/v1/me");
+        assert!(Endpoints::new("not a url", "x").is_err());
+    }
+
+    #[test]
+    fn settings_round_trip_and_reject_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/settings.toml");
+        assert_eq!(Settings::load(&path).unwrap(), Settings::default());
+        let settings = Settings {
+            client_id: Some("0123456789abcdef0123456789abcdef".into()),
+            scopes: vec!["user-top-read".into()],
+            redirect: RedirectKind::DeepLink,
+            loopback_port: 0,
+            clipboard_clear_secs: Some(30),
+        };
+        settings.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), settings);
+        std::fs::write(&path, "client_idd = \"x\"\n").unwrap();
+        assert!(matches!(Settings::load(&path), Err(Error::Settings { .. })));
+    }
+}

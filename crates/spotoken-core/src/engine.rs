@@ -1,0 +1,303 @@
+//! The engine: one value that the command line and the desktop app both drive.
+//!
+//! It wires settings, endpoints, the keychain, the accounts file and the clock, and
+//! offers the operations a person has: log in, get a fresh token, see the state of
+//! each account, sign out. Refreshing lives in [`crate::refresh`].
+
+use crate::auth::login::{LoginRequest, PendingLogin};
+use crate::auth::loopback::LoopbackListener;
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Endpoints, Paths, Settings, validate_client_id};
+use crate::error::{Error, Result};
+use crate::refresh::RetryPolicy;
+use crate::scopes;
+use crate::secret::Secret;
+use crate::spotify::accounts::TokenEndpoint;
+use crate::spotify::{api, http_client};
+use crate::status::StatusReport;
+use crate::store::accounts::{AccountRecord, AccountStore};
+use crate::store::keychain::{Keychain, StoredTokens};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// Spotoken's engine.
+#[derive(Debug)]
+pub struct Engine {
+    pub(crate) paths: Paths,
+    pub(crate) settings: Settings,
+    pub(crate) client_id_override: Option<String>,
+    pub(crate) endpoints: Endpoints,
+    pub(crate) keychain: Keychain,
+    pub(crate) accounts: AccountStore,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) retry: RetryPolicy,
+    http: OnceLock<reqwest::Client>,
+}
+
+/// How to run a login through the loopback redirect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoopbackLogin {
+    /// Empty: the settings' scopes, else the defaults.
+    pub scopes: Vec<String>,
+    pub show_dialog: bool,
+    /// 127.0.0.1 port; `None` takes the settings' (0: a free one).
+    pub port: Option<u16>,
+    pub timeout: Duration,
+}
+
+impl Default for LoopbackLogin {
+    fn default() -> Self {
+        Self {
+            scopes: Vec::new(),
+            show_dialog: false,
+            port: None,
+            timeout: crate::DEFAULT_LOGIN_TIMEOUT,
+        }
+    }
+}
+
+/// What signing out did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedOut {
+    pub id: String,
+    pub display_name: Option<String>,
+    /// False if the keychain had no entry (already gone).
+    pub tokens_deleted: bool,
+}
+
+impl Engine {
+    pub fn new(
+        paths: Paths,
+        endpoints: Endpoints,
+        keychain: Keychain,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
+        let settings = Settings::load(&paths.settings_file())?;
+        let accounts =
+            AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
+        Ok(Self {
+            paths,
+            settings,
+            client_id_override: None,
+            endpoints,
+            keychain,
+            accounts,
+            clock,
+            retry: RetryPolicy::default(),
+            http: OnceLock::new(),
+        })
+    }
+
+    /// The platform's folders, `SPOTOKEN_*` environment variables, the system clock.
+    pub fn from_env() -> Result<Self> {
+        let mut engine = Self::new(
+            Paths::from_platform()?,
+            Endpoints::from_env()?,
+            Keychain::from_env(),
+            Arc::new(SystemClock),
+        )?;
+        engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID")
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        Ok(engine)
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    pub fn with_client_id_override(mut self, client_id: Option<String>) -> Self {
+        self.client_id_override = client_id;
+        self
+    }
+
+    pub fn paths(&self) -> &Paths {
+        &self.paths
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub fn save_settings(&mut self, settings: Settings) -> Result<()> {
+        if let Some(id) = &settings.client_id {
+            validate_client_id(id)?;
+        }
+        scopes::validate(&settings.scopes)?;
+        settings.save(&self.paths.settings_file())?;
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// `SPOTOKEN_CLIENT_ID` if set, else the settings file's.
+    pub fn client_id(&self) -> Result<String> {
+        let id = self
+            .client_id_override
+            .as_ref()
+            .or(self.settings.client_id.as_ref())
+            .ok_or(Error::NotConfigured)?;
+        validate_client_id(id)
+    }
+
+    pub(crate) fn http(&self) -> Result<&reqwest::Client> {
+        if let Some(client) = self.http.get() {
+            return Ok(client);
+        }
+        let client = http_client()?;
+        Ok(self.http.get_or_init(|| client))
+    }
+
+    pub(crate) fn token_endpoint<'a>(&'a self, client_id: &'a str) -> Result<TokenEndpoint<'a>> {
+        Ok(TokenEndpoint {
+            http: self.http()?,
+            url: &self.endpoints.token,
+            client_id,
+        })
+    }
+
+    /// Starts a login; `scopes` empty means the settings' (or the default) scopes.
+    pub fn begin_login(
+        &self,
+        scopes: &[String],
+        redirect_uri: String,
+        show_dialog: bool,
+    ) -> Result<PendingLogin> {
+        let scopes = if scopes.is_empty() {
+            self.settings.scopes_or_default()
+        } else {
+            scopes.to_vec()
+        };
+        let request = LoginRequest {
+            client_id: self.client_id()?,
+            scopes: scopes::validate(&scopes)?,
+            redirect_uri,
+            show_dialog,
+        };
+        PendingLogin::new(&self.endpoints, request, self.clock.now())
+    }
+
+    /// Finishes a login from a callback URL, however it arrived (the deep-link path).
+    pub async fn complete_login_from_url(
+        &self,
+        login: &PendingLogin,
+        callback_url: &str,
+    ) -> Result<AccountRecord> {
+        let code = login.accept_callback(callback_url)?;
+        self.complete_login(login, &code).await
+    }
+
+    /// Exchanges the code, learns who signed in, and stores the account.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_login(
+        &self,
+        login: &PendingLogin,
+        code: &Secret<String>,
+    ) -> Result<AccountRecord> {
+        let request = login.request();
+        let now = self.clock.now();
+        let grant = self
+            .token_endpoint(&request.client_id)?
+            .exchange_code(code, login.verifier(), &request.redirect_uri, now)
+            .await?;
+        tracing::info!("code exchanged for tokens");
+        let profile =
+            api::current_user(self.http()?, &self.endpoints.me, &grant.access_token).await?;
+        tracing::info!(account = %profile.id, "identified the account");
+        let tokens = StoredTokens {
+            access_token: grant.access_token,
+            refresh_token: grant.refresh_token,
+            access_expires_at: grant.expires_at,
+            obtained_at: now,
+        };
+        let record = AccountRecord {
+            id: profile.id.clone(),
+            display_name: profile.display_name.filter(|n| !n.is_empty()),
+            client_id: request.client_id.clone(),
+            requested_scopes: request.scopes.clone(),
+            granted_scopes: scopes::parse_granted(grant.scope.as_deref()),
+            access_expires_at: tokens.access_expires_at,
+            authorized_at: now,
+            last_refresh_at: None,
+            needs_sign_in: false,
+            sign_in_reason: None,
+            last_error: None,
+            last_error_at: None,
+        };
+        // Tokens first: an account in the file always has tokens behind it.
+        self.keychain.write(&record.id, &tokens)?;
+        self.accounts.upsert(record.clone())?;
+        Ok(record)
+    }
+
+    /// A whole login through the loopback redirect: bind, hand the authorize URL to
+    /// `show_url` (print it, open a browser), wait, exchange, answer the browser.
+    pub async fn login_loopback(
+        &self,
+        options: &LoopbackLogin,
+        show_url: impl FnOnce(&url::Url),
+    ) -> Result<AccountRecord> {
+        let listener =
+            LoopbackListener::bind(options.port.unwrap_or(self.settings.loopback_port)).await?;
+        let login = self.begin_login(
+            &options.scopes,
+            listener.redirect_uri(),
+            options.show_dialog,
+        )?;
+        show_url(login.authorize_url());
+        let callback = listener.wait(&login, options.timeout).await?;
+        let result = self.complete_login(&login, &callback.code).await;
+        match &result {
+            Ok(record) => callback.reply(Ok(record.name())).await,
+            Err(e) => callback.reply(Err(&e.diagnose())).await,
+        }
+        result
+    }
+
+    pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
+        self.accounts.load()
+    }
+
+    /// Every account's state now. Reads no secrets, so it works with a locked keychain.
+    pub fn status(&self) -> Result<StatusReport> {
+        Ok(StatusReport::new(&self.accounts()?, self.clock.now()))
+    }
+
+    /// The named account, or the only one when none is named.
+    pub fn resolve_account(&self, id: Option<&str>) -> Result<AccountRecord> {
+        let mut all = self.accounts.load()?;
+        match id {
+            Some(id) => all
+                .into_iter()
+                .find(|a| a.id == id)
+                .ok_or_else(|| Error::UnknownAccount(id.to_string())),
+            None if all.len() == 1 => Ok(all.remove(0)),
+            None if all.is_empty() => Err(Error::NoAccount),
+            None => Err(Error::AmbiguousAccount(
+                all.into_iter().map(|a| a.id).collect(),
+            )),
+        }
+    }
+
+    /// Forgets an account's tokens and metadata. Spotify has no revoke endpoint: the
+    /// person revokes the app at [`crate::diagnose::REVOKE_URL`].
+    pub fn logout(&self, id: &str) -> Result<SignedOut> {
+        let record = self.accounts.get(id)?;
+        let tokens_deleted = self.keychain.delete(id)?;
+        self.accounts.remove(id)?;
+        tracing::info!(account = %id, "signed out");
+        Ok(SignedOut {
+            id: record.id,
+            display_name: record.display_name,
+            tokens_deleted,
+        })
+    }
+}

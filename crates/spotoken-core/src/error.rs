@@ -1,0 +1,110 @@
+//! The engine's one error type, shaped so callers can match on what happened.
+//!
+//! Messages here are for logs and developers; what a person reads comes from
+//! [`crate::diagnose`], which turns each variant into a code, a sentence and a fix.
+//! No variant carries a token, code, verifier or `state`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no Spotify Client ID is configured")]
+    NotConfigured,
+    #[error("{value:?} is not a Spotify Client ID (32 hexadecimal characters)")]
+    InvalidClientId { value: String },
+    #[error("unknown scope {0:?}")]
+    UnknownScope(String),
+    #[error("cannot read settings {path}: {reason}")]
+    Settings { path: PathBuf, reason: String },
+
+    #[error("no account is signed in")]
+    NoAccount,
+    #[error("several accounts are signed in ({})", .0.join(", "))]
+    AmbiguousAccount(Vec<String>),
+    #[error("no signed-in account {0:?}")]
+    UnknownAccount(String),
+    #[error("account {account} needs to sign in again: {reason}")]
+    NeedsSignIn { account: String, reason: String },
+
+    #[error("the callback is not a valid redirect: {0}")]
+    InvalidCallback(String),
+    #[error("the callback's state does not match this login")]
+    StateMismatch,
+    #[error("the person declined access on Spotify's consent page")]
+    AccessDenied,
+    #[error("Spotify's consent page answered {error}")]
+    AuthorizationError {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("no callback arrived within {0:?}")]
+    LoginTimeout(Duration),
+    #[error("the login was cancelled")]
+    LoginCancelled,
+    #[error("cannot listen for the loopback redirect: {0}")]
+    Loopback(String),
+
+    #[error("token endpoint answered HTTP {status} {error}: {description}")]
+    TokenEndpoint {
+        status: u16,
+        error: String,
+        description: String,
+    },
+    #[error("Spotify's Web API answered HTTP {status}: {message}")]
+    WebApi { status: u16, message: String },
+    #[error("Spotify is rate limiting (retry after {retry_after:?})")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Spotify answered HTTP {status}")]
+    ServerError { status: u16 },
+    #[error("cannot reach Spotify: {0}")]
+    Network(String),
+    #[error("unexpected answer from {what}: {detail}")]
+    UnexpectedResponse { what: &'static str, detail: String },
+
+    #[error("no Secret Service is running on the session bus: {0}")]
+    KeychainNoService(String),
+    #[error("no D-Bus session bus to reach the keychain: {0}")]
+    KeychainNoBus(String),
+    #[error("the keychain is locked")]
+    KeychainLocked,
+    #[error("the keychain did not answer within {0:?}")]
+    KeychainTimeout(Duration),
+    #[error("the keychain holds no tokens for account {0}")]
+    KeychainEntryMissing(String),
+    #[error("keychain error: {0}")]
+    Keychain(String),
+
+    #[error("another Spotoken process held the lock on account {0} too long")]
+    LockTimeout(String),
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io {
+            action,
+            path,
+            source,
+        }
+    }
+
+    /// Worth trying again soon with the same refresh token: nothing says it is dead.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::ServerError { .. } | Self::Network(_)
+        )
+    }
+}

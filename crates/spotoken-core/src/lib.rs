@@ -1,0 +1,31 @@
+//! Spotoken's engine: gets, keeps and refreshes Spotify Web API tokens.
+//!
+//! Everything about OAuth, PKCE, the keychain, refreshing and explaining failures lives
+//! here, with no Tauri in it, so the `spotoken` command line and the desktop app share
+//! one behaviour and the tests build fast. Start at [`Engine`].
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod diagnose;
+pub mod engine;
+pub mod error;
+pub mod refresh;
+pub mod scopes;
+pub mod secret;
+pub mod spotify;
+pub mod status;
+pub mod store;
+
+pub use auth::login::{LoginRequest, PendingLogin};
+pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use config::{Endpoints, Paths, RedirectKind, Settings};
+pub use diagnose::Diagnosis;
+pub use engine::{Engine, LoopbackLogin, SignedOut};
+pub use error::{Error, Result};
+pub use refresh::{FreshToken, RetryPolicy};
+pub use secret::Secret;
+pub use status::{AccountState, AccountStatus, StatusReport};
+pub use store::accounts::AccountRecord;
+pub use store::keychain::Keychain;

@@ -1,0 +1,264 @@
+//! Handing out access tokens that are valid for long enough, refreshing when needed,
+//! without ever losing a refresh token.
+//!
+//! The rules, from how Spotify behaves:
+//! - single flight: one refresh per account at a time across threads and processes
+//!   ([`AccountLock`]); whoever waited re-reads the keychain before deciding;
+//! - a refresh answer's `refresh_token` replaces the old one; if omitted, the old one
+//!   stays; the new pair is in the keychain before the access token is handed out;
+//! - 5xx, network failures and 429 are retried with backoff (`Retry-After` honoured up
+//!   to a cap) and never touch the stored refresh token;
+//! - `invalid_grant` means Spotify says the refresh token is dead: the account is marked
+//!   "needs sign-in" and that token is never sent again.
+
+use crate::clock::Timestamp;
+use crate::diagnose::Diagnosis;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::scopes;
+use crate::secret::Secret;
+use crate::store::accounts::AccountRecord;
+use crate::store::keychain::StoredTokens;
+use crate::store::lock::AccountLock;
+use std::time::Duration;
+
+/// How hard to try before giving up on a transient failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Requests in all, the first included.
+    pub attempts: u32,
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A `Retry-After` longer than this is not waited out; the caller hears "rate limited".
+    pub max_retry_after: Duration,
+    /// How long to wait for another process that is refreshing the same account.
+    pub lock_timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            first_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(30),
+            lock_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1));
+        self.first_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// An access token handed out, and until when it is good.
+#[derive(Debug, Clone)]
+pub struct FreshToken {
+    pub account: String,
+    pub access_token: Secret<String>,
+    pub expires_at: Timestamp,
+    /// Whether this call refreshed (rather than reusing the stored token).
+    pub refreshed: bool,
+}
+
+impl Engine {
+    /// An access token for `account` (or the only account) valid for at least
+    /// `min_valid`, refreshing first if needed. A `min_valid` longer than Spotify's token
+    /// lifetime gets the freshest token there is.
+    pub async fn fresh_token(
+        &self,
+        account: Option<&str>,
+        min_valid: Duration,
+    ) -> Result<FreshToken> {
+        let record = self.resolve_account(account)?;
+        self.token_for(&record, Some(min_valid)).await
+    }
+
+    /// Refreshes now, unless another process did so while this one waited for the lock.
+    pub async fn refresh_now(&self, account: &str) -> Result<FreshToken> {
+        let record = self.accounts.get(account)?;
+        self.token_for(&record, None).await
+    }
+
+    #[tracing::instrument(skip_all, fields(account = %record.id))]
+    async fn token_for(
+        &self,
+        record: &AccountRecord,
+        min_valid: Option<Duration>,
+    ) -> Result<FreshToken> {
+        ensure_signed_in(record)?;
+        let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let is_fresh = |t: &StoredTokens, now: Timestamp| {
+            min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m)
+        };
+        let before = self.keychain.read(&record.id)?;
+        if is_fresh(&before, self.clock.now()) {
+            tracing::debug!("stored access token is fresh enough");
+            return Ok(handed_out(&record.id, before, false));
+        }
+
+        let _lock =
+            AccountLock::acquire(&self.paths.locks_dir(), &record.id, self.retry.lock_timeout)
+                .await?;
+        // Someone may have refreshed, or been told the token is dead, while we waited.
+        let record = self.accounts.get(&record.id)?;
+        ensure_signed_in(&record)?;
+        let current = self.keychain.read(&record.id)?;
+        // A forced refresh is satisfied by any refresh that happened while it waited; the
+        // access token changes with every refresh (timestamps can tie within a second).
+        let refreshed_meanwhile = current.access_token != before.access_token;
+        if is_fresh(&current, self.clock.now()) || (min_valid.is_none() && refreshed_meanwhile) {
+            tracing::debug!("another caller refreshed while this one waited");
+            return Ok(handed_out(&record.id, current, false));
+        }
+        let refreshed = self.refresh_locked(&record, current).await?;
+        Ok(handed_out(&record.id, refreshed, true))
+    }
+
+    /// The refresh itself; the caller holds the account's lock.
+    async fn refresh_locked(
+        &self,
+        record: &AccountRecord,
+        current: StoredTokens,
+    ) -> Result<StoredTokens> {
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            return Err(self.mark_needs_sign_in(
+                record,
+                "Spotify never gave this account a refresh token".into(),
+            ));
+        };
+        let endpoint = self.token_endpoint(&record.client_id)?;
+        let mut failures = 0;
+        loop {
+            let now = self.clock.now();
+            let error = match endpoint.refresh(&refresh_token, now).await {
+                Ok(grant) => {
+                    let rotated = grant.refresh_token.is_some();
+                    let tokens = StoredTokens {
+                        access_token: grant.access_token,
+                        refresh_token: grant.refresh_token.or(Some(refresh_token)),
+                        access_expires_at: grant.expires_at,
+                        obtained_at: now,
+                    };
+                    // The old refresh token may already be dead: persist before anything else.
+                    self.keychain.write(&record.id, &tokens)?;
+                    self.accounts.modify(&record.id, |r| {
+                        r.access_expires_at = tokens.access_expires_at;
+                        r.last_refresh_at = Some(now);
+                        r.last_error = None;
+                        r.last_error_at = None;
+                        if grant.scope.is_some() {
+                            r.granted_scopes = scopes::parse_granted(grant.scope.as_deref());
+                        }
+                    })?;
+                    tracing::info!(rotated, "refreshed");
+                    return Ok(tokens);
+                }
+                Err(e) => e,
+            };
+            match &error {
+                Error::TokenEndpoint {
+                    error: kind,
+                    description,
+                    ..
+                } if kind == "invalid_grant" => {
+                    tracing::warn!(%description, "Spotify refused the refresh token");
+                    return Err(self.mark_needs_sign_in(record, description.clone()));
+                }
+                e if e.is_transient() && failures + 1 < self.retry.attempts => {
+                    failures += 1;
+                    let wait = match e {
+                        Error::RateLimited {
+                            retry_after: Some(after),
+                        } if *after > self.retry.max_retry_after => {
+                            tracing::warn!(?after, "Retry-After is longer than Spotoken waits");
+                            return Err(self.remember(record, error));
+                        }
+                        Error::RateLimited {
+                            retry_after: Some(after),
+                        } => *after,
+                        _ => self.retry.backoff(failures),
+                    };
+                    tracing::warn!(error = %e, ?wait, attempt = failures, "refresh failed; the refresh token is kept, retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Err(self.remember(record, error)),
+            }
+        }
+    }
+
+    /// Notes the last failure in the account's metadata (for `status` and the window).
+    fn remember(&self, record: &AccountRecord, error: Error) -> Error {
+        let diagnosis = error.diagnose();
+        let now = self.clock.now();
+        if let Err(e) = self.accounts.modify(&record.id, |r| {
+            r.last_error = Some(diagnosis);
+            r.last_error_at = Some(now);
+        }) {
+            tracing::warn!(error = %e, "could not record the failure");
+        }
+        error
+    }
+
+    fn mark_needs_sign_in(&self, record: &AccountRecord, reason: String) -> Error {
+        let error = Error::NeedsSignIn {
+            account: record.id.clone(),
+            reason: reason.clone(),
+        };
+        let diagnosis: Diagnosis = error.diagnose();
+        let now = self.clock.now();
+        if let Err(e) = self.accounts.modify(&record.id, |r| {
+            r.needs_sign_in = true;
+            r.sign_in_reason = Some(reason);
+            r.last_error = Some(diagnosis);
+            r.last_error_at = Some(now);
+        }) {
+            tracing::warn!(error = %e, "could not record that the account needs sign-in");
+        }
+        error
+    }
+}
+
+fn ensure_signed_in(record: &AccountRecord) -> Result<()> {
+    if record.needs_sign_in {
+        let reason = record
+            .sign_in_reason
+            .clone()
+            .unwrap_or_else(|| "Spotify refused its refresh token".into());
+        return Err(Error::NeedsSignIn {
+            account: record.id.clone(),
+            reason,
+        });
+    }
+    Ok(())
+}
+
+fn handed_out(account: &str, tokens: StoredTokens, refreshed: bool) -> FreshToken {
+    FreshToken {
+        account: account.to_string(),
+        access_token: tokens.access_token,
+        expires_at: tokens.access_expires_at,
+        refreshed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy {
+            first_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let waits: Vec<u128> = (1..=5).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 400, 500, 500]);
+    }
+}

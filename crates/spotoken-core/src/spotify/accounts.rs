@@ -1,0 +1,247 @@
+//! The accounts service's token endpoint: code exchange and refresh, PKCE style (form
+//! body with `client_id`, no client secret, no Authorization header).
+//!
+//! Spotify's error JSON is parsed before the success JSON: an answer with an `error`
+//! field is an error whatever its status.
+
+use super::{Answer, network, read_answer};
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use serde::Deserialize;
+use url::Url;
+
+/// A successful token answer, secrets wrapped at once.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub access_token: Secret<String>,
+    /// Absent when Spotify chose not to rotate: keep using the old one.
+    pub refresh_token: Option<Secret<String>>,
+    pub expires_at: Timestamp,
+    /// Spotify's `scope` field, when it sent one.
+    pub scope: Option<String>,
+}
+
+/// The token endpoint of one Client ID.
+#[derive(Debug)]
+pub struct TokenEndpoint<'a> {
+    pub http: &'a reqwest::Client,
+    pub url: &'a Url,
+    pub client_id: &'a str,
+}
+
+impl TokenEndpoint<'_> {
+    #[tracing::instrument(skip_all)]
+    pub async fn exchange_code(
+        &self,
+        code: &Secret<String>,
+        verifier: &Secret<String>,
+        redirect_uri: &str,
+        now: Timestamp,
+    ) -> Result<TokenGrant> {
+        self.post(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.secret()),
+                ("redirect_uri", redirect_uri),
+                ("client_id", self.client_id),
+                ("code_verifier", verifier.secret()),
+            ],
+            now,
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(
+        &self,
+        refresh_token: &Secret<String>,
+        now: Timestamp,
+    ) -> Result<TokenGrant> {
+        self.post(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token.secret()),
+                ("client_id", self.client_id),
+            ],
+            now,
+        )
+        .await
+    }
+
+    async fn post(&self, form: &[(&str, &str)], now: Timestamp) -> Result<TokenGrant> {
+        let response = self
+            .http
+            .post(self.url.clone())
+            .form(form)
+            .send()
+            .await
+            .map_err(network)?;
+        let answer = read_answer(response).await?;
+        tracing::debug!(status = answer.status, "token endpoint answered");
+        parse(&answer, now)
+    }
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    error_description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct GrantBody {
+    access_token: String,
+    token_type: Option<String>,
+    scope: Option<String>,
+    expires_in: i64,
+    refresh_token: Option<String>,
+}
+
+fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
+    if let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body)
+        && answer.status != 429
+        && answer.status < 500
+    {
+        return Err(Error::TokenEndpoint {
+            status: answer.status,
+            error: body.error,
+            description: body.error_description.unwrap_or_default(),
+        });
+    }
+    match answer.status {
+        200 => {}
+        429 => {
+            return Err(Error::RateLimited {
+                retry_after: answer.retry_after,
+            });
+        }
+        s if s >= 500 => return Err(Error::ServerError { status: s }),
+        s => {
+            return Err(Error::UnexpectedResponse {
+                what: "the token endpoint",
+                detail: format!("HTTP {s} without an error field"),
+            });
+        }
+    }
+    let body: GrantBody =
+        serde_json::from_slice(&answer.body).map_err(|e| Error::UnexpectedResponse {
+            what: "the token endpoint",
+            detail: format!("malformed JSON at line {} column {}", e.line(), e.column()),
+        })?;
+    if body
+        .token_type
+        .as_deref()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
+    {
+        return Err(Error::UnexpectedResponse {
+            what: "the token endpoint",
+            detail: "token type is not Bearer".into(),
+        });
+    }
+    if body.access_token.is_empty() || body.expires_in <= 0 {
+        return Err(Error::UnexpectedResponse {
+            what: "the token endpoint",
+            detail: "empty access token or no lifetime".into(),
+        });
+    }
+    Ok(TokenGrant {
+        access_token: Secret::new(body.access_token),
+        refresh_token: body
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
+        expires_at: now.plus_secs(body.expires_in),
+        scope: body.scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer {
+            status,
+            retry_after: Some(Duration::from_secs(3)),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn success_with_and_without_rotation() {
+        let rotated = parse(
+            &answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","scope":"a b","expires_in":3600,"refresh_token":"AQ2"}"#),
+            Timestamp(100),
+        )
+        .unwrap();
+        assert_eq!(rotated.expires_at, Timestamp(3700));
+        assert_eq!(
+            rotated.refresh_token.as_ref().map(|t| t.secret().as_str()),
+            Some("AQ2")
+        );
+        let kept = parse(
+            &answer(
+                200,
+                r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":3600}"#,
+            ),
+            Timestamp(0),
+        )
+        .unwrap();
+        assert!(kept.refresh_token.is_none() && kept.scope.is_none());
+    }
+
+    #[test]
+    fn spotify_error_json_wins_over_status() {
+        let err = parse(
+            &answer(
+                400,
+                r#"{"error":"invalid_grant","error_description":"Refresh token revoked"}"#,
+            ),
+            Timestamp(0),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, Error::TokenEndpoint { ref error, ref description, status: 400 }
+            if error == "invalid_grant" && description == "Refresh token revoked")
+        );
+        // An error field on a 200 is still an error.
+        let err = parse(
+            &answer(
+                200,
+                r#"{"error":"invalid_client","error_description":"Invalid client"}"#,
+            ),
+            Timestamp(0),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::TokenEndpoint { .. }));
+    }
+
+    #[test]
+    fn transient_statuses() {
+        assert!(
+            matches!(parse(&answer(429, "Too many requests"), Timestamp(0)),
+            Err(Error::RateLimited { retry_after: Some(d) }) if d.as_secs() == 3)
+        );
+        assert!(matches!(
+            parse(&answer(503, "<html>"), Timestamp(0)),
+            Err(Error::ServerError { status: 503 })
+        ));
+        assert!(matches!(
+            parse(&answer(502, r#"{"error":"server_error"}"#), Timestamp(0)),
+            Err(Error::ServerError { .. })
+        ));
+    }
+
+    #[test]
+    fn malformed_success_is_reported_without_its_body() {
+        let err = parse(
+            &answer(200, r#"{"access_token":"BQ-secret","expires_in":"soon"}"#),
+            Timestamp(0),
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::UnexpectedResponse { .. }));
+        assert!(!format!("{err} {err:?}").contains("BQ-secret"));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one Web API call Spotoken makes: `GET /v1/me`, to learn whose tokens these are.
+
+use super::{network, read_answer};
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use serde::Deserialize;
+use url::Url;
+
+/// The parts of `/v1/me` Spotoken keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Profile {
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn current_user(
+    http: &reqwest::Client,
+    me: &Url,
+    access_token: &Secret<String>,
+) -> Result<Profile> {
+    let response = http
+        .get(me.clone())
+        .bearer_auth(access_token.secret())
+        .send()
+        .await
+        .map_err(network)?;
+    let answer = read_answer(response).await?;
+    tracing::debug!(status = answer.status, "Web API answered /v1/me");
+    parse(answer.status, answer.retry_after, &answer.body)
+}
+
+fn parse(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> Result<Profile> {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: ApiError,
+    }
+    #[derive(Deserialize)]
+    struct ApiError {
+        status: Option<u16>,
+        message: String,
+    }
+    if status == 429 {
+        return Err(Error::RateLimited { retry_after });
+    }
+    if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
+        return Err(Error::WebApi {
+            status: error.status.unwrap_or(status),
+            message: error.message,
+        });
+    }
+    match status {
+        200 => serde_json::from_slice::<Profile>(body).map_err(|e| Error::UnexpectedResponse {
+            what: "Spotify's Web API",
+            detail: format!("malformed profile: {e}"),
+        }),
+        s if s >= 500 => Err(Error::ServerError { status: s }),
+        s => Err(Error::UnexpectedResponse {
+            what: "Spotify's Web API",
+            detail: format!("HTTP {s}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_and_error_shapes() {
+        let me = parse(
+            200,
+            None,
+            br#"{"id":"wizzler","display_name":"Wiz","type":"user","followers":{"total":3}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            me,
+            Profile {
+                id: "wizzler".into(),
+                display_name: Some("Wiz".into())
+            }
+        );
+        let err = parse(403, None, br#"{"error":{"status":403,"message":"User not registered in the Developer Dashboard"}}"#)
+            .unwrap_err();
+        assert_eq!(err.diagnose().code, "user_not_registered");
+        assert!(matches!(
+            parse(
+                401,
+                None,
+                br#"{"error":{"status":401,"message":"The access token expired"}}"#
+            ),
+            Err(Error::WebApi { status: 401, .. })
+        ));
+        assert!(matches!(
+            parse(429, None, b"{}"),
+            Err(Error::RateLimited { .. })
+        ));
+    }
+}

@@ -1,0 +1,195 @@
+//! The state of each account as people and scripts see it: `spotoken status --json`
+//! prints this shape, and the desktop window shows the same facts.
+//!
+//! The JSON is a documented, stable interface (README, "status --json"): fields may be
+//! added, never renamed or removed, without bumping `version`.
+
+use crate::clock::Timestamp;
+use crate::diagnose::Diagnosis;
+use crate::scopes;
+use crate::store::accounts::AccountRecord;
+use serde::Serialize;
+
+pub const STATUS_VERSION: u32 = 1;
+/// Warn this long before the refresh token's 6 months run out.
+pub const REFRESH_WARNING_SECS: i64 = 7 * 86_400;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    pub version: u32,
+    pub generated_at: String,
+    pub accounts: Vec<AccountStatus>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountState {
+    /// Tokens work (the access token may be due for a refresh, which happens on demand).
+    Ok,
+    /// Spotify refused the refresh token: only a new login helps.
+    NeedsSignIn,
+    /// The last refresh failed for a passing reason; the sign-in is kept.
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expiry {
+    pub expires_at: String,
+    pub expires_at_unix: i64,
+    /// Negative once expired.
+    pub seconds_left: i64,
+}
+
+impl Expiry {
+    fn new(at: Timestamp, now: Timestamp) -> Self {
+        Self {
+            expires_at: at.to_rfc3339(),
+            expires_at_unix: at.0,
+            seconds_left: at.secs_after(now),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scopes {
+    pub requested: Vec<String>,
+    pub granted: Vec<String>,
+    /// Requested but not granted.
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountStatus {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub client_id: String,
+    pub state: AccountState,
+    pub access_token: Expiry,
+    /// Six calendar months from `authorized_at`; refreshing does not extend it.
+    pub refresh_token: Expiry,
+    pub authorized_at: String,
+    pub last_refresh_at: Option<String>,
+    pub scopes: Scopes,
+    pub last_error: Option<Diagnosis>,
+    /// Things to act on soon, in words.
+    pub warnings: Vec<String>,
+}
+
+impl AccountStatus {
+    pub fn new(record: &AccountRecord, now: Timestamp) -> Self {
+        let refresh = Expiry::new(record.refresh_expires_at(), now);
+        let state = if record.needs_sign_in {
+            AccountState::NeedsSignIn
+        } else if record.last_error.is_some() {
+            AccountState::Error
+        } else {
+            AccountState::Ok
+        };
+        let missing = scopes::missing(&record.requested_scopes, &record.granted_scopes);
+        let mut warnings = Vec::new();
+        if !record.needs_sign_in && refresh.seconds_left <= 0 {
+            warnings.push("The refresh token's 6 months have run out: sign in again.".to_string());
+        } else if !record.needs_sign_in && refresh.seconds_left < REFRESH_WARNING_SECS {
+            warnings.push(format!(
+                "The refresh token ends in {}: sign in again before then.",
+                crate::clock::human_duration(refresh.seconds_left)
+            ));
+        }
+        if !missing.is_empty() {
+            warnings.push(format!("Not granted: {}.", missing.join(", ")));
+        }
+        Self {
+            id: record.id.clone(),
+            display_name: record.display_name.clone(),
+            client_id: record.client_id.clone(),
+            state,
+            access_token: Expiry::new(record.access_expires_at, now),
+            refresh_token: refresh,
+            authorized_at: record.authorized_at.to_rfc3339(),
+            last_refresh_at: record.last_refresh_at.map(Timestamp::to_rfc3339),
+            scopes: Scopes {
+                requested: record.requested_scopes.clone(),
+                granted: record.granted_scopes.clone(),
+                missing,
+            },
+            last_error: record.last_error.clone(),
+            warnings,
+        }
+    }
+}
+
+impl StatusReport {
+    pub fn new(records: &[AccountRecord], now: Timestamp) -> Self {
+        Self {
+            version: STATUS_VERSION,
+            generated_at: now.to_rfc3339(),
+            accounts: records.iter().map(|r| AccountStatus::new(r, now)).collect(),
+        }
+    }
+
+    pub fn any_needs_sign_in(&self) -> bool {
+        self.accounts
+            .iter()
+            .any(|a| a.state == AccountState::NeedsSignIn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::accounts::sample;
+
+    #[test]
+    fn states_and_warnings() {
+        let mut record = sample("alice");
+        record.authorized_at = Timestamp(1_768_478_400); // 2026-01-15
+        record.requested_scopes = vec!["user-read-email".into(), "user-read-private".into()];
+        record.granted_scopes = vec!["user-read-private".into()];
+        let now = Timestamp(1_768_478_400 + 30 * 86_400);
+        let status = AccountStatus::new(&record, now);
+        assert_eq!(status.state, AccountState::Ok);
+        assert_eq!(status.scopes.missing, ["user-read-email"]);
+        assert_eq!(status.refresh_token.expires_at, "2026-07-15T12:00:00Z");
+        assert_eq!(status.warnings, ["Not granted: user-read-email."]);
+
+        let late = Timestamp(record.refresh_expires_at().0 - 3 * 86_400);
+        let status = AccountStatus::new(&record, late);
+        assert!(
+            status.warnings[0].contains("ends in 3d"),
+            "{:?}",
+            status.warnings
+        );
+
+        record.needs_sign_in = true;
+        let report = StatusReport::new(&[record], now);
+        assert!(report.any_needs_sign_in());
+        assert_eq!(report.accounts[0].state, AccountState::NeedsSignIn);
+    }
+
+    #[test]
+    fn json_shape_is_stable() {
+        let report = StatusReport::new(&[sample("bob")], Timestamp(400));
+        let json = serde_json::to_value(&report).unwrap();
+        let account = &json["accounts"][0];
+        assert_eq!(json["version"], 1);
+        assert_eq!(account["state"], "ok");
+        assert_eq!(account["access_token"]["seconds_left"], 600);
+        assert_eq!(
+            account["access_token"]["expires_at"],
+            "1970-01-01T00:16:40Z"
+        );
+        for key in [
+            "id",
+            "display_name",
+            "client_id",
+            "refresh_token",
+            "authorized_at",
+            "last_refresh_at",
+            "scopes",
+            "last_error",
+            "warnings",
+        ] {
+            assert!(account.get(key).is_some(), "missing {key}");
+        }
+    }
+}
