@@ -72,21 +72,11 @@ pub struct Fault {
 
 impl Fault {
     pub fn status(endpoint: Endpoint, status: u16) -> Self {
-        Self {
-            endpoint,
-            status,
-            retry_after: None,
-            delay_ms: 0,
-        }
+        Self { endpoint, status, retry_after: None, delay_ms: 0 }
     }
 
     pub fn rate_limit(endpoint: Endpoint, retry_after: u64) -> Self {
-        Self {
-            endpoint,
-            status: 429,
-            retry_after: Some(retry_after),
-            delay_ms: 0,
-        }
+        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0 }
     }
 }
 
@@ -108,14 +98,8 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
             client_ids: vec![DEMO_CLIENT_ID.to_string()],
-            redirect_uris: vec![
-                "http://127.0.0.1/callback".into(),
-                "spotoken://callback".into(),
-            ],
-            user: User {
-                id: "sandbox-listener".into(),
-                display_name: "Sandbox Listener".into(),
-            },
+            redirect_uris: vec!["http://127.0.0.1/callback".into(), "spotoken://callback".into()],
+            user: User { id: "sandbox-listener".into(), display_name: "Sandbox Listener".into() },
             decision: Decision::Approve,
             access_ttl_secs: 3600,
             code_ttl_secs: 600,
@@ -219,9 +203,7 @@ pub struct Sandbox {
 pub(crate) type Shared = Arc<Mutex<State>>;
 
 pub(crate) fn lock(state: &Shared) -> MutexGuard<'_, State> {
-    state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Sandbox {
@@ -261,17 +243,11 @@ impl Sandbox {
     }
 
     pub fn set_rotation(&self, rotation: Rotation) {
-        self.control(Control {
-            rotation: Some(rotation),
-            ..Default::default()
-        });
+        self.control(Control { rotation: Some(rotation), ..Default::default() });
     }
 
     pub fn push_fault(&self, fault: Fault) {
-        self.control(Control {
-            faults: vec![fault],
-            ..Default::default()
-        });
+        self.control(Control { faults: vec![fault], ..Default::default() });
     }
 
     pub fn log(&self) -> Vec<LogEntry> {

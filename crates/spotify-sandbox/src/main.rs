@@ -32,22 +32,13 @@ struct Args {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .init();
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
     let args = Args::parse();
     let config = SandboxConfig {
         client_ids: args.client_ids.clone(),
         redirect_uris: args.redirect_uris,
-        user: User {
-            id: args.user_id,
-            display_name: args.display_name,
-        },
-        decision: if args.auto_approve {
-            Decision::Approve
-        } else {
-            Decision::Ask
-        },
+        user: User { id: args.user_id, display_name: args.display_name },
+        decision: if args.auto_approve { Decision::Approve } else { Decision::Ask },
         access_ttl_secs: args.access_ttl,
         ..SandboxConfig::default()
     };
@@ -55,13 +46,8 @@ async fn main() -> std::io::Result<()> {
     let url = sandbox.url();
     eprintln!("Spotify sandbox listening on {url}");
     eprintln!("Point Spotoken at it:");
-    eprintln!(
-        "  export SPOTOKEN_ACCOUNTS_URL={url} SPOTOKEN_API_URL={url} SPOTOKEN_CLIENT_ID={}",
-        args.client_ids[0]
-    );
-    eprintln!(
-        "Switches: POST {url}/sandbox/control (JSON), requests: GET {url}/sandbox/log. Ctrl-C stops."
-    );
+    eprintln!("  export SPOTOKEN_ACCOUNTS_URL={url} SPOTOKEN_API_URL={url} SPOTOKEN_CLIENT_ID={}", args.client_ids[0]);
+    eprintln!("Switches: POST {url}/sandbox/control (JSON), requests: GET {url}/sandbox/log. Ctrl-C stops.");
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -2,8 +2,8 @@
 //! error string (`spotify-platform.md`, "Errors, exactly as Spotify sends them").
 
 use crate::{
-    AccessGrant, CodeGrant, Control, Decision, Endpoint, LogEntry, PendingConsent, RefreshGrant,
-    Rotation, Shared, State, apply, lock,
+    AccessGrant, CodeGrant, Control, Decision, Endpoint, LogEntry, PendingConsent, RefreshGrant, Rotation, Shared,
+    State, apply, lock,
 };
 use axum::Router;
 use axum::extract::{Query, State as Ax};
@@ -55,10 +55,7 @@ pub(crate) fn router(state: Shared) -> Router {
 }
 
 fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 fn random(prefix: &str) -> String {
@@ -101,11 +98,7 @@ fn redirect_registered(registered: &[String], candidate: &str) -> bool {
 
 /// Spotify answers the consent page with `302 Found`.
 fn found(location: &str) -> Response {
-    (
-        StatusCode::FOUND,
-        [(header::LOCATION, location.to_string())],
-    )
-        .into_response()
+    (StatusCode::FOUND, [(header::LOCATION, location.to_string())]).into_response()
 }
 
 fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
@@ -137,11 +130,7 @@ async fn authorize(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String
     let get = |k: &str| q.get(k).map(String::as_str).unwrap_or_default();
     let fail = |s: &mut State, error: &str| {
         log_entry(s, "authorize", 400).error = Some(error.to_string());
-        page(
-            StatusCode::BAD_REQUEST,
-            "Spotify (sandbox)",
-            &format!("<p><code>{error}</code></p>"),
-        )
+        page(StatusCode::BAD_REQUEST, "Spotify (sandbox)", &format!("<p><code>{error}</code></p>"))
     };
     if !s.config.client_ids.iter().any(|c| c == get("client_id")) {
         return fail(&mut s, "INVALID_CLIENT: Invalid client");
@@ -153,28 +142,19 @@ async fn authorize(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String
     if get("response_type") != "code" {
         return fail(&mut s, "unsupported_response_type");
     }
-    let requested: Vec<String> = get("scope")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let requested: Vec<String> = get("scope").split_whitespace().map(str::to_string).collect();
     if requested.iter().any(|r| !SCOPES.contains(&r.as_str())) {
         return fail(&mut s, "Illegal scope");
     }
     let challenge = get("code_challenge").to_string();
     if get("code_challenge_method") != "S256"
         || challenge.len() != 43
-        || !challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || !challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
         return fail(&mut s, "code_challenge must be an S256 challenge");
     }
     let scopes = match &s.granted_scopes {
-        Some(only) => requested
-            .iter()
-            .filter(|r| only.contains(r))
-            .cloned()
-            .collect(),
+        Some(only) => requested.iter().filter(|r| only.contains(r)).cloned().collect(),
         None => requested,
     };
     let state_param = q.get("state").cloned();
@@ -190,9 +170,7 @@ async fn authorize(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String
     let decision = s.config.decision;
     log_entry(&mut s, "authorize", 302);
     match decision {
-        Decision::Approve => {
-            found(&issue_code(&mut s, redirect_uri, state_param, grant)).into_response()
-        }
+        Decision::Approve => found(&issue_code(&mut s, redirect_uri, state_param, grant)).into_response(),
         Decision::Deny => {
             let mut pairs = vec![("error", "access_denied")];
             if let Some(st) = &state_param {
@@ -203,19 +181,8 @@ async fn authorize(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String
         Decision::Ask => {
             let id = random("");
             let user = grant.user.display_name.clone();
-            let list: String = grant
-                .scopes
-                .iter()
-                .map(|sc| format!("<li><code>{sc}</code></li>"))
-                .collect();
-            s.consents.insert(
-                id.clone(),
-                PendingConsent {
-                    redirect_uri,
-                    state: state_param,
-                    grant,
-                },
-            );
+            let list: String = grant.scopes.iter().map(|sc| format!("<li><code>{sc}</code></li>")).collect();
+            s.consents.insert(id.clone(), PendingConsent { redirect_uri, state: state_param, grant });
             page(
                 StatusCode::OK,
                 "Spotify (sandbox)",
@@ -229,12 +196,7 @@ async fn authorize(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String
     }
 }
 
-fn issue_code(
-    s: &mut State,
-    redirect_uri: String,
-    state: Option<String>,
-    grant: CodeGrant,
-) -> String {
+fn issue_code(s: &mut State, redirect_uri: String, state: Option<String>, grant: CodeGrant) -> String {
     let code = random("AQC");
     s.secrets.push(code.clone());
     s.codes.insert(code.clone(), grant);
@@ -248,20 +210,10 @@ fn issue_code(
 async fn decide(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
     let mut s = lock(&state);
     let Some(consent) = q.get("id").and_then(|id| s.consents.remove(id)) else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            "Spotify (sandbox)",
-            "<p>This consent page has expired.</p>",
-        );
+        return page(StatusCode::BAD_REQUEST, "Spotify (sandbox)", "<p>This consent page has expired.</p>");
     };
     if q.get("answer").map(String::as_str) == Some("agree") {
-        found(&issue_code(
-            &mut s,
-            consent.redirect_uri,
-            consent.state,
-            consent.grant,
-        ))
-        .into_response()
+        found(&issue_code(&mut s, consent.redirect_uri, consent.state, consent.grant)).into_response()
     } else {
         let mut pairs = vec![("error", "access_denied")];
         if let Some(st) = &consent.state {
@@ -272,11 +224,7 @@ async fn decide(Ax(state): Ax<Shared>, Query(q): Query<HashMap<String, String>>)
 }
 
 fn token_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    (status, Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
 /// Takes the next fault for `endpoint`, if one is queued.
@@ -293,8 +241,7 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
         return None;
     }
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    log_entry(&mut lock(state), name, fault.status).error =
-        Some(format!("scripted {}", fault.status));
+    log_entry(&mut lock(state), name, fault.status).error = Some(format!("scripted {}", fault.status));
     let mut response = if fault.status == 429 {
         let body = json!({"error": {"status": 429, "message": "Too many requests"}});
         (status, Json(body)).into_response()
@@ -309,11 +256,7 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
     Some(response)
 }
 
-async fn token(
-    Ax(state): Ax<Shared>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+async fn token(Ax(state): Ax<Shared>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Response {
     if let Some(response) = apply_fault(&state, Endpoint::Token, "token").await {
         return response;
     }
@@ -353,26 +296,18 @@ struct Outcome {
 
 impl Outcome {
     fn error(status: u16, error: &str) -> Self {
-        Self {
-            status,
-            error: Some(error.to_string()),
-            ..Default::default()
-        }
+        Self { status, error: Some(error.to_string()), ..Default::default() }
     }
 }
 
 fn invalid_grant(description: &str, serial: Option<u32>) -> (Response, Outcome) {
     let mut outcome = Outcome::error(400, &format!("invalid_grant: {description}"));
     outcome.refresh_serial = serial;
-    (
-        token_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
-        outcome,
-    )
+    (token_error(StatusCode::BAD_REQUEST, "invalid_grant", description), outcome)
 }
 
 fn client_ok(s: &State, form: &HashMap<String, String>) -> bool {
-    form.get("client_id")
-        .is_some_and(|c| s.config.client_ids.contains(c))
+    form.get("client_id").is_some_and(|c| s.config.client_ids.contains(c))
 }
 
 fn exchange(s: &mut State, form: &HashMap<String, String>) -> (Response, Outcome) {
@@ -410,34 +345,17 @@ fn exchange(s: &mut State, form: &HashMap<String, String>) -> (Response, Outcome
     if !(43..=128).contains(&verifier.len()) || computed != grant.challenge {
         return invalid_grant("code_verifier was incorrect", None);
     }
-    let (user, scopes, client_id) = (
-        grant.user.clone(),
-        grant.scopes.clone(),
-        grant.client_id.clone(),
-    );
+    let (user, scopes, client_id) = (grant.user.clone(), grant.scopes.clone(), grant.client_id.clone());
     let refresh = random("AQ");
     let serial = s.next_serial;
     s.next_serial += 1;
     s.secrets.push(refresh.clone());
     s.refresh_tokens.insert(
         refresh.clone(),
-        RefreshGrant {
-            serial,
-            client_id,
-            scopes: scopes.clone(),
-            user: user.clone(),
-            dead: None,
-        },
+        RefreshGrant { serial, client_id, scopes: scopes.clone(), user: user.clone(), dead: None },
     );
     let body = grant_body(s, &user, &scopes, Some(&refresh));
-    (
-        Json(body).into_response(),
-        Outcome {
-            status: 200,
-            issued: Some(serial),
-            ..Default::default()
-        },
-    )
+    (Json(body).into_response(), Outcome { status: 200, issued: Some(serial), ..Default::default() })
 }
 
 fn refresh(s: &mut State, form: &HashMap<String, String>) -> (Response, Outcome) {
@@ -458,17 +376,10 @@ fn refresh(s: &mut State, form: &HashMap<String, String>) -> (Response, Outcome)
     if form.get("client_id") != Some(&grant.client_id) {
         return invalid_grant("Invalid refresh token", Some(serial));
     }
-    let (user, scopes, client_id) = (
-        grant.user.clone(),
-        grant.scopes.clone(),
-        grant.client_id.clone(),
-    );
+    let (user, scopes, client_id) = (grant.user.clone(), grant.scopes.clone(), grant.client_id.clone());
     let (body, issued) = match s.rotation {
         Rotation::Omit => (grant_body(s, &user, &scopes, None), None),
-        Rotation::Same => (
-            grant_body(s, &user, &scopes, Some(&presented)),
-            Some(serial),
-        ),
+        Rotation::Same => (grant_body(s, &user, &scopes, Some(&presented)), Some(serial)),
         Rotation::Rotate => {
             let new = random("AQ");
             let new_serial = s.next_serial;
@@ -479,44 +390,19 @@ fn refresh(s: &mut State, form: &HashMap<String, String>) -> (Response, Outcome)
             }
             s.refresh_tokens.insert(
                 new.clone(),
-                RefreshGrant {
-                    serial: new_serial,
-                    client_id,
-                    scopes: scopes.clone(),
-                    user: user.clone(),
-                    dead: None,
-                },
+                RefreshGrant { serial: new_serial, client_id, scopes: scopes.clone(), user: user.clone(), dead: None },
             );
             (grant_body(s, &user, &scopes, Some(&new)), Some(new_serial))
         }
     };
-    (
-        Json(body).into_response(),
-        Outcome {
-            status: 200,
-            refresh_serial: Some(serial),
-            issued,
-            ..Default::default()
-        },
-    )
+    (Json(body).into_response(), Outcome { status: 200, refresh_serial: Some(serial), issued, ..Default::default() })
 }
 
-fn grant_body(
-    s: &mut State,
-    user: &crate::User,
-    scopes: &[String],
-    refresh: Option<&str>,
-) -> serde_json::Value {
+fn grant_body(s: &mut State, user: &crate::User, scopes: &[String], refresh: Option<&str>) -> serde_json::Value {
     let access = random("BQ");
     s.secrets.push(access.clone());
     let ttl = s.config.access_ttl_secs;
-    s.access_tokens.insert(
-        access.clone(),
-        AccessGrant {
-            user: user.clone(),
-            expires_at: now() + ttl,
-        },
-    );
+    s.access_tokens.insert(access.clone(), AccessGrant { user: user.clone(), expires_at: now() + ttl });
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -530,11 +416,7 @@ fn grant_body(
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        Json(json!({"error": {"status": status.as_u16(), "message": message}})),
-    )
-        .into_response()
+    (status, Json(json!({"error": {"status": status.as_u16(), "message": message}}))).into_response()
 }
 
 async fn me(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
@@ -569,10 +451,7 @@ async fn me(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
         }
     };
     log_entry(&mut s, "me", status).error = Some(message.to_string());
-    api_error(
-        StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
-        message,
-    )
+    api_error(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), message)
 }
 
 async fn control(Ax(state): Ax<Shared>, Json(control): Json<Control>) -> StatusCode {
@@ -594,34 +473,13 @@ mod tests {
 
     #[test]
     fn loopback_redirects_match_any_port_but_not_localhost() {
-        let registered = vec![
-            "http://127.0.0.1/callback".to_string(),
-            "spotoken://callback".to_string(),
-        ];
-        assert!(redirect_registered(
-            &registered,
-            "http://127.0.0.1:43123/callback"
-        ));
-        assert!(redirect_registered(
-            &registered,
-            "http://127.0.0.1/callback"
-        ));
+        let registered = vec!["http://127.0.0.1/callback".to_string(), "spotoken://callback".to_string()];
+        assert!(redirect_registered(&registered, "http://127.0.0.1:43123/callback"));
+        assert!(redirect_registered(&registered, "http://127.0.0.1/callback"));
         assert!(redirect_registered(&registered, "spotoken://callback"));
-        assert!(!redirect_registered(
-            &registered,
-            "http://localhost:43123/callback"
-        ));
-        assert!(!redirect_registered(
-            &registered,
-            "http://127.0.0.1:43123/other"
-        ));
-        assert!(!redirect_registered(
-            &registered,
-            "https://127.0.0.1:43123/callback"
-        ));
-        assert!(!redirect_registered(
-            &registered,
-            "spotoken://callback/extra"
-        ));
+        assert!(!redirect_registered(&registered, "http://localhost:43123/callback"));
+        assert!(!redirect_registered(&registered, "http://127.0.0.1:43123/other"));
+        assert!(!redirect_registered(&registered, "https://127.0.0.1:43123/callback"));
+        assert!(!redirect_registered(&registered, "spotoken://callback/extra"));
     }
 }

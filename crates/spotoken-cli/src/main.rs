@@ -115,10 +115,7 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     init_tracing(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("spotoken: cannot start: {e}");
@@ -150,22 +147,16 @@ fn init_tracing(verbose: bool) {
 fn exit_code(e: &Error) -> u8 {
     use Error as E;
     match e {
-        E::NotConfigured | E::InvalidClientId { .. } | E::UnknownScope(_) | E::Settings { .. } => {
-            exit::CONFIG
-        }
+        E::NotConfigured | E::InvalidClientId { .. } | E::UnknownScope(_) | E::Settings { .. } => exit::CONFIG,
         E::NoAccount
         | E::AmbiguousAccount(_)
         | E::UnknownAccount(_)
         | E::NeedsSignIn { .. }
         | E::KeychainEntryMissing(_) => exit::SIGN_IN,
-        E::RateLimited { .. } | E::ServerError { .. } | E::Network(_) | E::LockTimeout(_) => {
-            exit::UNAVAILABLE
+        E::RateLimited { .. } | E::ServerError { .. } | E::Network(_) | E::LockTimeout(_) => exit::UNAVAILABLE,
+        E::KeychainNoService(_) | E::KeychainNoBus(_) | E::KeychainLocked | E::KeychainTimeout(_) | E::Keychain(_) => {
+            exit::KEYCHAIN
         }
-        E::KeychainNoService(_)
-        | E::KeychainNoBus(_)
-        | E::KeychainLocked
-        | E::KeychainTimeout(_)
-        | E::Keychain(_) => exit::KEYCHAIN,
         E::InvalidCallback(_)
         | E::StateMismatch
         | E::AccessDenied
@@ -182,25 +173,14 @@ fn exit_code(e: &Error) -> u8 {
 async fn run(command: Command) -> Result<u8, Error> {
     let mut engine = Engine::from_env()?;
     match command {
-        Command::Login {
-            scopes,
-            presets,
-            no_browser,
-            client_id,
-            show_dialog,
-            timeout,
-            port,
-        } => {
+        Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port } => {
             if let Some(id) = client_id {
                 let id = validate_client_id(&id)?;
                 let mut settings = engine.settings().clone();
                 if settings.client_id.as_deref() != Some(id.as_str()) {
                     settings.client_id = Some(id.clone());
                     engine.save_settings(settings)?;
-                    eprintln!(
-                        "Saved the Client ID to {}.",
-                        engine.paths().settings_file().display()
-                    );
+                    eprintln!("Saved the Client ID to {}.", engine.paths().settings_file().display());
                 }
                 engine = engine.with_client_id_override(Some(id));
             }
@@ -212,12 +192,7 @@ async fn run(command: Command) -> Result<u8, Error> {
                     .ok_or(Error::UnknownScope(format!("preset {name}")))?;
                 wanted.extend(preset.scopes.iter().map(|s| s.to_string()));
             }
-            let options = LoopbackLogin {
-                scopes: wanted,
-                show_dialog,
-                port,
-                timeout: Duration::from_secs(timeout),
-            };
+            let options = LoopbackLogin { scopes: wanted, show_dialog, port, timeout: Duration::from_secs(timeout) };
             let record = engine
                 .login_loopback(&options, |url| {
                     eprintln!("Sign in to Spotify in your browser. If it did not open, visit:\n\n  {url}\n");
@@ -239,12 +214,9 @@ async fn run(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Token { account, min_valid } => {
-            let token = engine
-                .fresh_token(account.as_deref(), Duration::from_secs(min_valid))
-                .await?;
+            let token = engine.fresh_token(account.as_deref(), Duration::from_secs(min_valid)).await?;
             let mut out = std::io::stdout().lock();
-            let written =
-                writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
+            let written = writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
             if let Err(e) = written {
                 eprintln!("spotoken: cannot write the token to stdout: {e}");
                 return Ok(exit::OTHER);
@@ -254,23 +226,15 @@ async fn run(command: Command) -> Result<u8, Error> {
         Command::Status { json } => {
             let report = engine.status()?;
             if json {
-                let text = serde_json::to_string_pretty(&report).map_err(|e| {
-                    Error::UnexpectedResponse {
-                        what: "status",
-                        detail: e.to_string(),
-                    }
-                })?;
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::UnexpectedResponse { what: "status", detail: e.to_string() })?;
                 println!("{text}");
             } else if report.accounts.is_empty() {
                 eprintln!("No account is signed in. Run `spotoken login`.");
             } else {
                 print_status(&report);
             }
-            Ok(if report.any_needs_sign_in() {
-                exit::NEEDS_SIGN_IN_IN_STATUS
-            } else {
-                0
-            })
+            Ok(if report.any_needs_sign_in() { exit::NEEDS_SIGN_IN_IN_STATUS } else { 0 })
         }
         Command::Logout { account, all } => {
             let ids: Vec<String> = if all {
@@ -299,11 +263,7 @@ async fn run(command: Command) -> Result<u8, Error> {
 }
 
 fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() {
-        "(none)".into()
-    } else {
-        items.join(", ")
-    }
+    if items.is_empty() { "(none)".into() } else { items.join(", ") }
 }
 
 fn print_status(report: &spotoken_core::StatusReport) {
@@ -316,11 +276,7 @@ fn print_status(report: &spotoken_core::StatusReport) {
             AccountState::NeedsSignIn => "NEEDS SIGN-IN",
             AccountState::Error => "error (sign-in kept)",
         };
-        println!(
-            "{} ({})  {state}",
-            a.display_name.as_deref().unwrap_or(&a.id),
-            a.id
-        );
+        println!("{} ({})  {state}", a.display_name.as_deref().unwrap_or(&a.id), a.id);
         let access = if a.access_token.seconds_left > 0 {
             format!(
                 "valid for {} (until {}); refreshed on demand",
@@ -336,10 +292,7 @@ fn print_status(report: &spotoken_core::StatusReport) {
             human_duration(a.refresh_token.seconds_left),
             a.refresh_token.expires_at
         );
-        println!(
-            "  scopes         granted: {}",
-            list_or_none(&a.scopes.granted)
-        );
+        println!("  scopes         granted: {}", list_or_none(&a.scopes.granted));
         if !a.scopes.missing.is_empty() {
             println!("                 missing: {}", a.scopes.missing.join(", "));
         }

@@ -10,25 +10,11 @@ use support::{Harness, printed_token, stderr, stdout};
 #[tokio::test(flavor = "multi_thread")]
 async fn login_happy_path_stores_tokens_in_the_keychain() {
     let h = Harness::new("happy").await;
-    let login = h
-        .login(&["--scope", "user-read-private", "--preset", "playback"])
-        .await;
-    assert_eq!(
-        login.output.status.code(),
-        Some(0),
-        "{}",
-        stderr(&login.output)
-    );
-    assert!(stdout(&login.output).contains(&format!(
-        "Logged in as {} ({})",
-        h.user.display_name, h.user.id
-    )));
+    let login = h.login(&["--scope", "user-read-private", "--preset", "playback"]).await;
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
+    assert!(stdout(&login.output).contains(&format!("Logged in as {} ({})", h.user.display_name, h.user.id)));
     assert_eq!(login.page_status, 200);
-    assert!(
-        login.page.contains("Signed in as Tester happy"),
-        "{}",
-        login.page
-    );
+    assert!(login.page.contains("Signed in as Tester happy"), "{}", login.page);
 
     // Exactly one exchange, PKCE style: no Authorization header.
     let exchanges = h.sandbox.token_requests("authorization_code");
@@ -39,73 +25,39 @@ async fn login_happy_path_stores_tokens_in_the_keychain() {
     // The token is in the real keychain and works against the API.
     let entry = h.keychain_entry().expect("no keychain entry");
     let token = printed_token(&h.token(&[]).await);
-    assert!(
-        entry.contains(&token),
-        "keychain entry does not hold the token handed out"
-    );
+    assert!(entry.contains(&token), "keychain entry does not hold the token handed out");
     assert_eq!(h.me_status(&token).await, 200);
-    assert!(
-        h.sandbox.token_requests("refresh_token").is_empty(),
-        "a fresh token must not be refreshed"
-    );
+    assert!(h.sandbox.token_requests("refresh_token").is_empty(), "a fresh token must not be refreshed");
 
     let (code, json) = h.status_json().await;
     assert_eq!(code, Some(0));
     let account = &json["accounts"][0];
     assert_eq!(account["id"], h.user.id.as_str());
     assert_eq!(account["state"], "ok");
-    let granted: Vec<&str> = account["scopes"]["granted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
+    let granted: Vec<&str> =
+        account["scopes"]["granted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(
         granted,
-        [
-            "user-modify-playback-state",
-            "user-read-currently-playing",
-            "user-read-playback-state",
-            "user-read-private"
-        ]
+        ["user-modify-playback-state", "user-read-currently-playing", "user-read-playback-state", "user-read-private"]
     );
     let left = account["access_token"]["seconds_left"].as_i64().unwrap();
     assert!((3500..=3600).contains(&left), "{left}");
     let refresh_left = account["refresh_token"]["seconds_left"].as_i64().unwrap();
-    assert!(
-        refresh_left > 180 * 86_400 && refresh_left <= 184 * 86_400,
-        "{refresh_left}"
-    );
+    assert!(refresh_left > 180 * 86_400 && refresh_left <= 184 * 86_400, "{refresh_left}");
 
     let human = stdout(&h.run(&["status"]).await);
-    assert!(
-        human.contains("Tester happy") && human.contains("6 months left"),
-        "{human}"
-    );
+    assert!(human.contains("Tester happy") && human.contains("6 months left"), "{human}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn partly_granted_scopes_are_shown_as_missing() {
     let h = Harness::new("partial").await;
-    h.control(Control {
-        granted_scopes: Some(vec!["user-read-private".into()]),
-        ..Default::default()
-    });
-    let login = h
-        .login(&["--scope", "user-read-private", "--scope", "user-read-email"])
-        .await;
-    assert_eq!(
-        login.output.status.code(),
-        Some(0),
-        "{}",
-        stderr(&login.output)
-    );
+    h.control(Control { granted_scopes: Some(vec!["user-read-private".into()]), ..Default::default() });
+    let login = h.login(&["--scope", "user-read-private", "--scope", "user-read-email"]).await;
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
     assert!(stdout(&login.output).contains("Not granted: user-read-email"));
     let (_, json) = h.status_json().await;
-    assert_eq!(
-        json["accounts"][0]["scopes"]["missing"],
-        serde_json::json!(["user-read-email"])
-    );
+    assert_eq!(json["accounts"][0]["scopes"]["missing"], serde_json::json!(["user-read-email"]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,17 +70,9 @@ async fn a_callback_with_the_wrong_state_is_refused_and_never_exchanged() {
     let (status, page) = h.deliver(&forged).await;
     assert_eq!(status, 400);
     assert!(page.contains("does not belong to this login"), "{page}");
-    let (status, _) = h
-        .deliver(&format!(
-            "{}/favicon.ico",
-            location.split("/callback").next().unwrap()
-        ))
-        .await;
+    let (status, _) = h.deliver(&format!("{}/favicon.ico", location.split("/callback").next().unwrap())).await;
     assert_eq!(status, 404);
-    assert!(
-        h.sandbox.token_requests("authorization_code").is_empty(),
-        "a refused callback reached the token endpoint"
-    );
+    assert!(h.sandbox.token_requests("authorization_code").is_empty(), "a refused callback reached the token endpoint");
 
     // The real callback still completes the login, and its code is the only one exchanged.
     let (status, page) = h.deliver(&location).await;
@@ -142,16 +86,7 @@ fn regex_replace_state(location: &str, state: &str) -> String {
     let mut url = url_parse(location);
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                if k == "state" {
-                    state.to_string()
-                } else {
-                    v.to_string()
-                },
-            )
-        })
+        .map(|(k, v)| (k.to_string(), if k == "state" { state.to_string() } else { v.to_string() }))
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     url.to_string()
@@ -164,17 +99,11 @@ fn url_parse(s: &str) -> reqwest::Url {
 #[tokio::test(flavor = "multi_thread")]
 async fn declining_on_the_consent_page_is_a_clear_error() {
     let h = Harness::new("denied").await;
-    h.control(Control {
-        decision: Some(Decision::Deny),
-        ..Default::default()
-    });
+    h.control(Control { decision: Some(Decision::Deny), ..Default::default() });
     let login = h.login(&[]).await;
     assert_eq!(login.output.status.code(), Some(7));
     let err = stderr(&login.output);
-    assert!(
-        err.contains("Access was declined") && err.contains("[login_denied]"),
-        "{err}"
-    );
+    assert!(err.contains("Access was declined") && err.contains("[login_denied]"), "{err}");
     assert!(login.page.contains("not signed in"), "{}", login.page);
     assert!(h.sandbox.token_requests("authorization_code").is_empty());
     assert!(h.keychain_entry().is_none());
@@ -186,11 +115,7 @@ async fn a_login_nobody_finishes_times_out() {
     let started = Instant::now();
     let output = h.run(&["login", "--no-browser", "--timeout", "1"]).await;
     assert_eq!(output.status.code(), Some(7));
-    assert!(
-        stderr(&output).contains("[login_timeout]"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("[login_timeout]"), "{}", stderr(&output));
     assert!(started.elapsed() >= Duration::from_secs(1));
 }
 
@@ -200,15 +125,8 @@ async fn browser_variable_plays_the_browser() {
     let h = Harness::new("browser").await;
     let record = h.home().join("opened.txt");
     let script = h.home().join("browser.sh");
-    std::fs::write(
-        &script,
-        format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", record.display()),
-    )
-    .unwrap();
-    std::process::Command::new("chmod")
-        .args(["+x", script.to_str().unwrap()])
-        .status()
-        .unwrap();
+    std::fs::write(&script, format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", record.display())).unwrap();
+    std::process::Command::new("chmod").args(["+x", script.to_str().unwrap()]).status().unwrap();
     let mut child = h
         .command(&["login", "--timeout", "30"])
         .env("BROWSER", &script)
@@ -228,48 +146,23 @@ async fn browser_variable_plays_the_browser() {
     })
     .await
     .expect("the browser was never opened");
-    assert!(
-        url.starts_with(&format!("{}/authorize?", h.sandbox.url())),
-        "{url}"
-    );
+    assert!(url.starts_with(&format!("{}/authorize?", h.sandbox.url())), "{url}");
     let location = h.authorize(&url).await;
     h.deliver(&location).await;
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
     assert!(status.success());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_client_ids_and_missing_configuration_are_explained() {
     let h = Harness::new("config").await;
-    let out = h
-        .command(&["token"])
-        .env_remove("SPOTOKEN_CLIENT_ID")
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "no account yet: {}",
-        stderr(&out)
-    );
+    let out = h.command(&["token"]).env_remove("SPOTOKEN_CLIENT_ID").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(4), "no account yet: {}", stderr(&out));
     assert!(stderr(&out).contains("[no_account]"));
 
-    let out = h
-        .command(&["login", "--no-browser"])
-        .env_remove("SPOTOKEN_CLIENT_ID")
-        .output()
-        .await
-        .unwrap();
+    let out = h.command(&["login", "--no-browser"]).env_remove("SPOTOKEN_CLIENT_ID").output().await.unwrap();
     assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("[not_configured]"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("[not_configured]"), "{}", stderr(&out));
 
     let out = h.run(&["login", "--client-id", "not-a-client-id"]).await;
     assert_eq!(out.status.code(), Some(3));
@@ -284,21 +177,10 @@ async fn wrong_client_ids_and_missing_configuration_are_explained() {
 async fn two_accounts_need_account_to_choose() {
     let h = Harness::new("two").await;
     assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
-    let second = User {
-        id: format!("{}-b", h.user.id),
-        display_name: "Second Person".into(),
-    };
-    h.control(Control {
-        user: Some(second.clone()),
-        ..Default::default()
-    });
+    let second = User { id: format!("{}-b", h.user.id), display_name: "Second Person".into() };
+    h.control(Control { user: Some(second.clone()), ..Default::default() });
     let login = h.login(&["--show-dialog"]).await;
-    assert_eq!(
-        login.output.status.code(),
-        Some(0),
-        "{}",
-        stderr(&login.output)
-    );
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
 
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(4));

@@ -12,12 +12,7 @@ use support::{Harness, printed_token, stderr};
 async fn signed_in(name: &str) -> Harness {
     let h = Harness::with_ttl(name, 30).await;
     let login = h.login(&[]).await;
-    assert_eq!(
-        login.output.status.code(),
-        Some(0),
-        "{}",
-        stderr(&login.output)
-    );
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
     h
 }
 
@@ -38,16 +33,8 @@ async fn a_rotated_refresh_token_replaces_the_old_one() {
     let second = printed_token(&h.token(&[]).await);
     assert_ne!(first, second);
     // Login issued #1; the first refresh used #1 and got #2; the second must use #2.
-    assert_eq!(
-        refreshes(&h),
-        [(Some(1), Some(2), 200), (Some(2), Some(3), 200)]
-    );
-    assert!(
-        h.sandbox
-            .token_requests("refresh_token")
-            .iter()
-            .all(|e| !e.had_authorization_header)
-    );
+    assert_eq!(refreshes(&h), [(Some(1), Some(2), 200), (Some(2), Some(3), 200)]);
+    assert!(h.sandbox.token_requests("refresh_token").iter().all(|e| !e.had_authorization_header));
     assert_eq!(h.me_status(&second).await, 200);
     let (_, json) = h.status_json().await;
     assert!(json["accounts"][0]["last_refresh_at"].is_string());
@@ -67,10 +54,7 @@ async fn an_omitted_refresh_token_keeps_the_old_one() {
 async fn min_valid_decides_whether_to_refresh() {
     let h = signed_in("minvalid").await;
     let stored = printed_token(&h.token(&["--min-valid", "5"]).await);
-    assert!(
-        refreshes(&h).is_empty(),
-        "a token with 30 s left satisfies --min-valid 5"
-    );
+    assert!(refreshes(&h).is_empty(), "a token with 30 s left satisfies --min-valid 5");
     let fresh = printed_token(&h.token(&["--min-valid", "20"]).await);
     assert_eq!(stored, fresh, "30 s left still satisfies --min-valid 20");
     let refreshed = printed_token(&h.token(&["--min-valid", "60"]).await);
@@ -82,22 +66,12 @@ async fn min_valid_decides_whether_to_refresh() {
 async fn eight_processes_at_once_cause_exactly_one_refresh() {
     let h = signed_in("crowd").await;
     // Fresh tokens from now on last an hour; a slow token endpoint widens the race.
-    h.control(Control {
-        access_ttl_secs: Some(3600),
-        token_delay_ms: Some(400),
-        ..Default::default()
-    });
+    h.control(Control { access_ttl_secs: Some(3600), token_delay_ms: Some(400), ..Default::default() });
     let runs: Vec<_> = (0..8).map(|_| h.command(&["token"]).output()).collect();
     let outputs = futures_join(runs).await;
-    let tokens: Vec<String> = outputs
-        .into_iter()
-        .map(|o| printed_token(&o.unwrap()))
-        .collect();
+    let tokens: Vec<String> = outputs.into_iter().map(|o| printed_token(&o.unwrap())).collect();
     assert_eq!(refreshes(&h).len(), 1, "{:?}", refreshes(&h));
-    assert!(
-        tokens.iter().all(|t| t == &tokens[0]),
-        "processes handed out different tokens"
-    );
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "processes handed out different tokens");
     assert_eq!(h.me_status(&tokens[0]).await, 200);
 }
 
@@ -120,12 +94,7 @@ async fn a_503_is_retried_and_nothing_is_lost() {
     h.sandbox.push_fault(Fault::status(Endpoint::Token, 502));
     let token = printed_token(&h.token(&[]).await);
     let log = h.sandbox.log();
-    let statuses: Vec<u16> = log
-        .iter()
-        .filter(|e| e.endpoint == "token")
-        .skip(1)
-        .map(|e| e.status)
-        .collect();
+    let statuses: Vec<u16> = log.iter().filter(|e| e.endpoint == "token").skip(1).map(|e| e.status).collect();
     assert_eq!(statuses, [503, 502, 200]);
     assert_eq!(refreshes(&h), [(Some(1), Some(2), 200)]);
     assert_eq!(h.me_status(&token).await, 200);
@@ -142,16 +111,11 @@ async fn spotify_down_for_longer_keeps_the_sign_in() {
     }
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("[spotify_unavailable]") && stderr(&out).contains("sign-in is kept")
-    );
+    assert!(stderr(&out).contains("[spotify_unavailable]") && stderr(&out).contains("sign-in is kept"));
     let (code, json) = h.status_json().await;
     assert_eq!(code, Some(0), "a transient failure is not a needed sign-in");
     assert_eq!(json["accounts"][0]["state"], "error");
-    assert_eq!(
-        json["accounts"][0]["last_error"]["code"],
-        "spotify_unavailable"
-    );
+    assert_eq!(json["accounts"][0]["last_error"]["code"], "spotify_unavailable");
     // Once Spotify is back, the same refresh token works and the error clears.
     let token = printed_token(&h.token(&[]).await);
     assert_eq!(h.me_status(&token).await, 200);
@@ -164,18 +128,9 @@ async fn a_429_waits_for_retry_after() {
     h.sandbox.push_fault(Fault::rate_limit(Endpoint::Token, 2));
     let started = Instant::now();
     let token = printed_token(&h.token(&[]).await);
-    assert!(
-        started.elapsed() >= Duration::from_secs(2),
-        "Retry-After was not honoured"
-    );
-    let statuses: Vec<u16> = h
-        .sandbox
-        .log()
-        .iter()
-        .filter(|e| e.endpoint == "token")
-        .skip(1)
-        .map(|e| e.status)
-        .collect();
+    assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After was not honoured");
+    let statuses: Vec<u16> =
+        h.sandbox.log().iter().filter(|e| e.endpoint == "token").skip(1).map(|e| e.status).collect();
     assert_eq!(statuses, [429, 200]);
     assert_eq!(h.me_status(&token).await, 200);
 }
@@ -183,16 +138,11 @@ async fn a_429_waits_for_retry_after() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_long_retry_after_is_reported_not_waited() {
     let h = signed_in("quota").await;
-    h.sandbox
-        .push_fault(Fault::rate_limit(Endpoint::Token, 3600));
+    h.sandbox.push_fault(Fault::rate_limit(Endpoint::Token, 3600));
     let started = Instant::now();
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(5));
-    assert!(
-        stderr(&out).contains("retry after 3600 s"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("retry after 3600 s"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(60));
     // Nothing was lost: the next call refreshes with refresh token #1.
     printed_token(&h.token(&[]).await);
@@ -202,40 +152,40 @@ async fn a_long_retry_after_is_reported_not_waited() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revoked_refresh_token_needs_sign_in_and_is_not_retried() {
     let h = signed_in("revoked").await;
-    h.control(Control {
-        revoke: Some("Refresh token revoked".into()),
-        ..Default::default()
-    });
+    h.control(Control { revoke: Some("Refresh token revoked".into()), ..Default::default() });
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(4));
     let err = stderr(&out);
-    assert!(
-        err.contains("[needs_sign_in]") && err.contains("Refresh token revoked"),
-        "{err}"
-    );
+    assert!(err.contains("[needs_sign_in]") && err.contains("Refresh token revoked"), "{err}");
     assert_eq!(refreshes(&h).len(), 1);
 
     // Remembered: no more requests with the dead token.
     let again = h.token(&[]).await;
     assert_eq!(again.status.code(), Some(4));
-    assert_eq!(
-        refreshes(&h).len(),
-        1,
-        "the dead refresh token was sent again"
-    );
+    assert_eq!(refreshes(&h).len(), 1, "the dead refresh token was sent again");
     let (code, json) = h.status_json().await;
     assert_eq!(code, Some(1));
     let account = &json["accounts"][0];
     assert_eq!(account["state"], "needs_sign_in");
-    assert_eq!(
-        account["id"],
-        h.user.id.as_str(),
-        "the account's metadata is kept so the person sees why"
-    );
+    assert_eq!(account["id"], h.user.id.as_str(), "the account's metadata is kept so the person sees why");
 
     // Signing in again brings it back.
     let login = h.login(&[]).await;
     assert_eq!(login.output.status.code(), Some(0));
     assert_eq!(h.status_json().await.0, Some(0));
     printed_token(&h.token(&[]).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_network_is_reported_and_the_refresh_token_is_kept() {
+    let h = signed_in("offline").await;
+    // Nothing listens on port 9 of 127.0.0.1: every connection is refused.
+    let out = h.command(&["token"]).env("SPOTOKEN_ACCOUNTS_URL", "http://127.0.0.1:9").output().await.unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("[network_down]") && err.contains("sign-in is kept"), "{err}");
+    assert!(refreshes(&h).is_empty());
+    // Back online: refresh token #1 still works.
+    printed_token(&h.token(&[]).await);
+    assert_eq!(refreshes(&h), [(Some(1), Some(2), 200)]);
 }

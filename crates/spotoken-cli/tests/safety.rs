@@ -17,61 +17,29 @@ async fn no_secret_in_trace_output_or_any_file() {
     assert_eq!(login.status.code(), Some(0), "{}", stderr(&login));
 
     let mut trace = stderr(&login);
-    for args in [
-        &["token"][..],
-        &["token"],
-        &["status"],
-        &["status", "--json"],
-        &["token", "--min-valid", "1"],
-    ] {
+    for args in [&["token"][..], &["token"], &["status"], &["status", "--json"], &["token", "--min-valid", "1"]] {
         let out = h.command(args).envs(trace_all).output().await.unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         trace.push_str(&stderr(&out));
     }
     assert_eq!(h.sandbox.token_requests("refresh_token").len(), 2);
-    assert!(
-        trace.contains("code exchanged for tokens"),
-        "the trace should show the login"
-    );
-    assert!(
-        trace.contains("refreshed"),
-        "the trace should show the refreshes"
-    );
-    assert!(
-        trace.contains("TRACE"),
-        "RUST_LOG=trace should turn on every crate's tracing"
-    );
+    assert!(trace.contains("code exchanged for tokens"), "the trace should show the login");
+    assert!(trace.contains("refreshed"), "the trace should show the refreshes");
+    assert!(trace.contains("TRACE"), "RUST_LOG=trace should turn on every crate's tracing");
 
     let secrets = h.sandbox.secrets();
     // One code, one verifier, three refresh tokens, three access tokens.
-    assert_eq!(
-        secrets.len(),
-        8,
-        "the sandbox should have seen every secret"
-    );
+    assert_eq!(secrets.len(), 8, "the sandbox should have seen every secret");
     for secret in &secrets {
-        assert!(
-            !trace.contains(secret.as_str()),
-            "a secret reached the log output"
-        );
-        assert!(
-            !page.contains(secret.as_str()),
-            "a secret reached the browser page"
-        );
+        assert!(!trace.contains(secret.as_str()), "a secret reached the log output");
+        assert!(!page.contains(secret.as_str()), "a secret reached the browser page");
     }
     let files = h.files();
-    assert!(
-        files.iter().any(|f| f.ends_with("accounts.json")),
-        "metadata file expected: {files:?}"
-    );
+    assert!(files.iter().any(|f| f.ends_with("accounts.json")), "metadata file expected: {files:?}");
     for file in files {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         for secret in &secrets {
-            assert!(
-                !text.contains(secret.as_str()),
-                "a secret was written to {}",
-                file.display()
-            );
+            assert!(!text.contains(secret.as_str()), "a secret was written to {}", file.display());
         }
     }
 }
@@ -83,10 +51,7 @@ async fn no_session_bus_is_a_clear_keychain_error_within_seconds() {
     let started = Instant::now();
     let out = h
         .command(&["token"])
-        .env(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/spotoken-test-bus",
-        )
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/spotoken-test-bus")
         .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "30")
         .env_remove("DISPLAY")
         .output()
@@ -96,15 +61,9 @@ async fn no_session_bus_is_a_clear_keychain_error_within_seconds() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("[keychain_no_session_bus]"), "{err}");
-    assert!(
-        err.contains("dbus-run-session"),
-        "the fix should say how to get a session bus: {err}"
-    );
+    assert!(err.contains("dbus-run-session"), "the fix should say how to get a session bus: {err}");
     assert!(stdout(&out).is_empty());
-    assert!(
-        elapsed < Duration::from_secs(30),
-        "it waited for the timeout instead of failing at once"
-    );
+    assert!(elapsed < Duration::from_secs(30), "it waited for the timeout instead of failing at once");
     // Status still works: it reads no secrets.
     assert_eq!(
         h.command(&["status"])
@@ -128,11 +87,7 @@ struct BareBus {
 impl BareBus {
     fn start(with_activation: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let services = if with_activation {
-            "/usr/share/dbus-1/services"
-        } else {
-            "/nonexistent"
-        };
+        let services = if with_activation { "/usr/share/dbus-1/services" } else { "/nonexistent" };
         let config = dir.path().join("bus.conf");
         std::fs::write(
             &config,
@@ -145,11 +100,7 @@ impl BareBus {
         )
         .unwrap();
         let mut child = std::process::Command::new("dbus-daemon")
-            .args([
-                "--nofork",
-                "--print-address",
-                &format!("--config-file={}", config.display()),
-            ])
+            .args(["--nofork", "--print-address", &format!("--config-file={}", config.display())])
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env("XDG_RUNTIME_DIR", dir.path())
@@ -158,16 +109,8 @@ impl BareBus {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        Self {
-            child,
-            address: line.trim().to_string(),
-            _dir: dir,
-        }
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        Self { child, address: line.trim().to_string(), _dir: dir }
     }
 }
 
@@ -183,18 +126,9 @@ async fn no_secret_service_on_the_bus_is_a_clear_error() {
     let h = Harness::new("noservice").await;
     assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
     let bus = BareBus::start(false);
-    let out = h
-        .command(&["token"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .output()
-        .await
-        .unwrap();
+    let out = h.command(&["token"]).env("DBUS_SESSION_BUS_ADDRESS", &bus.address).output().await.unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("[keychain_unavailable]"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("[keychain_unavailable]"), "{}", stderr(&out));
     assert!(stderr(&out).contains("gnome-keyring"));
 }
 
@@ -215,10 +149,7 @@ async fn a_locked_keyring_is_reported_as_locked() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let err = stderr(&out);
     // Depending on whether the prompt can be shown, gnome-keyring refuses or never answers.
-    assert!(
-        err.contains("[keychain_locked]") || err.contains("[keychain_timeout]"),
-        "{err}"
-    );
+    assert!(err.contains("[keychain_locked]") || err.contains("[keychain_timeout]"), "{err}");
     assert!(err.contains("nlock"), "the fix should say to unlock: {err}");
     // The account and its tokens are untouched in the real keychain.
     assert!(h.keychain_entry().is_some());
@@ -235,9 +166,7 @@ async fn a_keychain_that_never_answers_times_out() {
     let mut channel = channel;
     channel.register().unwrap();
     let squatter = dbus::blocking::Connection::from(channel);
-    squatter
-        .request_name("org.freedesktop.secrets", false, true, true)
-        .unwrap();
+    squatter.request_name("org.freedesktop.secrets", false, true, true).unwrap();
 
     let started = Instant::now();
     let out = h
@@ -250,18 +179,9 @@ async fn a_keychain_that_never_answers_times_out() {
     let elapsed = started.elapsed();
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(
-        err.contains("[keychain_timeout]") && err.contains("within 2 s"),
-        "{err}"
-    );
-    assert!(
-        elapsed >= Duration::from_secs(2),
-        "gave up before the timeout: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(20),
-        "the timeout did not fire: {elapsed:?}"
-    );
+    assert!(err.contains("[keychain_timeout]") && err.contains("within 2 s"), "{err}");
+    assert!(elapsed >= Duration::from_secs(2), "gave up before the timeout: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(20), "the timeout did not fire: {elapsed:?}");
     drop(squatter);
 }
 
@@ -274,14 +194,8 @@ async fn logout_forgets_and_says_spotify_has_no_revoke() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains(&h.user.id));
     let err = stderr(&out);
-    assert!(
-        err.contains("no revoke endpoint") && err.contains("https://www.spotify.com/account/apps/"),
-        "{err}"
-    );
-    assert!(
-        h.keychain_entry().is_none(),
-        "the keychain entry is still there"
-    );
+    assert!(err.contains("no revoke endpoint") && err.contains("https://www.spotify.com/account/apps/"), "{err}");
+    assert!(h.keychain_entry().is_none(), "the keychain entry is still there");
     assert_eq!(h.status_json().await.1["accounts"], serde_json::json!([]));
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(4));

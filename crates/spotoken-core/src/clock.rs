@@ -40,12 +40,7 @@ impl Timestamp {
         let days = self.0.div_euclid(86_400);
         let rest = self.0.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-            rest / 3600,
-            rest % 3600 / 60,
-            rest % 60
-        )
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
     }
 }
 
@@ -93,10 +88,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_secs();
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs();
         Timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
     }
 }
@@ -127,12 +119,7 @@ pub fn human_duration(secs: i64) -> String {
     if secs <= 0 {
         return "expired".to_string();
     }
-    let (d, h, m, s) = (
-        secs / 86_400,
-        secs % 86_400 / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    );
+    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{s}s"),
         (0, 0, _) => format!("{m}m {s:02}s"),
@@ -167,10 +154,7 @@ mod tests {
     fn leap_years_keep_the_29th() {
         let aug_29_2027 = Timestamp(1_819_526_400); // 2027-08-29T08:00:00Z
         assert_eq!(aug_29_2027.to_rfc3339(), "2027-08-29T08:00:00Z");
-        assert_eq!(
-            aug_29_2027.plus_months(6).to_rfc3339(),
-            "2028-02-29T08:00:00Z"
-        );
+        assert_eq!(aug_29_2027.plus_months(6).to_rfc3339(), "2028-02-29T08:00:00Z");
     }
 
     #[test]

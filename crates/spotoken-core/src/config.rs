@@ -45,30 +45,23 @@ pub struct Settings {
 impl Settings {
     pub fn load(path: &Path) -> Result<Self> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| Error::Settings {
-                path: path.to_path_buf(),
-                reason: e.message().to_string(),
-            }),
+            Ok(text) => toml::from_str(&text)
+                .map_err(|e| Error::Settings { path: path.to_path_buf(), reason: e.message().to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(Error::io("read", path)(e)),
         }
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = toml::to_string_pretty(self).map_err(|e| Error::Settings {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let text = toml::to_string_pretty(self)
+            .map_err(|e| Error::Settings { path: path.to_path_buf(), reason: e.to_string() })?;
         crate::store::write_atomically(path, text.as_bytes())
     }
 
     /// Requested scopes, or the defaults when none are set.
     pub fn scopes_or_default(&self) -> Vec<String> {
         if self.scopes.is_empty() {
-            scopes::DEFAULT_SCOPES
-                .iter()
-                .map(|s| s.to_string())
-                .collect()
+            scopes::DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect()
         } else {
             self.scopes.clone()
         }
@@ -81,9 +74,7 @@ pub fn validate_client_id(value: &str) -> Result<String> {
     if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(value.to_string())
     } else {
-        Err(Error::InvalidClientId {
-            value: value.chars().take(64).collect(),
-        })
+        Err(Error::InvalidClientId { value: value.chars().take(64).collect() })
     }
 }
 
@@ -113,8 +104,7 @@ impl Endpoints {
 
     /// Spotify's, unless `SPOTOKEN_ACCOUNTS_URL` / `SPOTOKEN_API_URL` say otherwise.
     pub fn from_env() -> Result<Self> {
-        let accounts =
-            std::env::var("SPOTOKEN_ACCOUNTS_URL").unwrap_or_else(|_| DEFAULT_ACCOUNTS_URL.into());
+        let accounts = std::env::var("SPOTOKEN_ACCOUNTS_URL").unwrap_or_else(|_| DEFAULT_ACCOUNTS_URL.into());
         let api = std::env::var("SPOTOKEN_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.into());
         Self::new(&accounts, &api)
     }
@@ -132,28 +122,20 @@ impl Paths {
     /// `$XDG_CONFIG_HOME/spotoken`, `$XDG_DATA_HOME/spotoken`, `$XDG_STATE_HOME/spotoken`
     /// on Linux; the usual Application Support / AppData folders elsewhere.
     pub fn from_platform() -> Result<Self> {
-        let dirs =
-            directories::ProjectDirs::from("", "", "spotoken").ok_or_else(|| Error::Settings {
-                path: PathBuf::from("$HOME"),
-                reason: "no home folder to keep settings in".into(),
-            })?;
+        let dirs = directories::ProjectDirs::from("", "", "spotoken").ok_or_else(|| Error::Settings {
+            path: PathBuf::from("$HOME"),
+            reason: "no home folder to keep settings in".into(),
+        })?;
         Ok(Self {
             config_dir: dirs.config_dir().to_path_buf(),
             data_dir: dirs.data_dir().to_path_buf(),
-            state_dir: dirs
-                .state_dir()
-                .unwrap_or(dirs.data_local_dir())
-                .to_path_buf(),
+            state_dir: dirs.state_dir().unwrap_or(dirs.data_local_dir()).to_path_buf(),
         })
     }
 
     /// Everything under one folder; for tests and portable setups.
     pub fn under(root: &Path) -> Self {
-        Self {
-            config_dir: root.join("config"),
-            data_dir: root.join("data"),
-            state_dir: root.join("state"),
-        }
+        Self { config_dir: root.join("config"), data_dir: root.join("data"), state_dir: root.join("state") }
     }
 
     pub fn settings_file(&self) -> PathBuf {
@@ -176,21 +158,11 @@ mod tests {
     #[test]
     fn client_ids_are_32_hex_characters() {
         assert_eq!(
-            validate_client_id(" 0123456789abcdef0123456789ABCDEF ")
-                .ok()
-                .as_deref(),
+            validate_client_id(" 0123456789abcdef0123456789ABCDEF ").ok().as_deref(),
             Some("0123456789abcdef0123456789ABCDEF")
         );
-        for bad in [
-            "",
-            "0123456789abcdef",
-            "0123456789abcdef0123456789abcdeg",
-            "0123456789abcdef0123456789abcdef0",
-        ] {
-            assert!(
-                matches!(validate_client_id(bad), Err(Error::InvalidClientId { .. })),
-                "{bad}"
-            );
+        for bad in ["", "0123456789abcdef", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"] {
+            assert!(matches!(validate_client_id(bad), Err(Error::InvalidClientId { .. })), "{bad}");
         }
     }
 

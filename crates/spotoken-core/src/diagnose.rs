@@ -22,11 +22,7 @@ pub struct Diagnosis {
 
 impl Diagnosis {
     fn new(code: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self {
-            code: code.to_string(),
-            message: message.into(),
-            fix: fix.into(),
-        }
+        Self { code: code.to_string(), message: message.into(), fix: fix.into() }
     }
 }
 
@@ -43,9 +39,7 @@ impl Error {
             E::NotConfigured => Diagnosis::new(
                 "not_configured",
                 "No Spotify Client ID is set.",
-                format!(
-                    "Create an app at {DASHBOARD_URL}, then pass --client-id or set SPOTOKEN_CLIENT_ID."
-                ),
+                format!("Create an app at {DASHBOARD_URL}, then pass --client-id or set SPOTOKEN_CLIENT_ID."),
             ),
             E::InvalidClientId { .. } => Diagnosis::new(
                 "client_id_invalid",
@@ -59,17 +53,10 @@ impl Error {
             ),
             E::Settings { path, reason } => Diagnosis::new(
                 "settings_invalid",
-                format!(
-                    "The settings file {} cannot be read: {reason}.",
-                    path.display()
-                ),
+                format!("The settings file {} cannot be read: {reason}.", path.display()),
                 "Fix or delete that file; Spotoken writes a new one on the next login.",
             ),
-            E::NoAccount => Diagnosis::new(
-                "no_account",
-                "No Spotify account is signed in.",
-                "Run `spotoken login`.",
-            ),
+            E::NoAccount => Diagnosis::new("no_account", "No Spotify account is signed in.", "Run `spotoken login`."),
             E::AmbiguousAccount(ids) => Diagnosis::new(
                 "account_ambiguous",
                 format!("Several accounts are signed in: {}.", ids.join(", ")),
@@ -104,50 +91,36 @@ impl Error {
                 "login_error",
                 format!(
                     "Spotify's consent page answered \"{error}\"{}.",
-                    description
-                        .as_deref()
-                        .map(|d| format!(": {d}"))
-                        .unwrap_or_default()
+                    description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
                 ),
                 "Check the Client ID, the scopes and the redirect URIs registered on the dashboard, then log in again.",
             ),
             E::LoginTimeout(waited) => Diagnosis::new(
                 "login_timeout",
-                format!(
-                    "No answer came back from Spotify within {}.",
-                    human_duration(waited.as_secs() as i64)
-                ),
+                format!("No answer came back from Spotify within {}.", human_duration(waited.as_secs() as i64)),
                 "Start the login again and finish it in the browser; if the browser showed \"INVALID_CLIENT: Invalid redirect URI\", register http://127.0.0.1/callback on the dashboard.",
             ),
-            E::LoginCancelled => Diagnosis::new(
-                "login_cancelled",
-                "The login was cancelled.",
-                "Log in again when ready.",
-            ),
+            E::LoginCancelled => {
+                Diagnosis::new("login_cancelled", "The login was cancelled.", "Log in again when ready.")
+            }
             E::Loopback(why) => Diagnosis::new(
                 "loopback_unavailable",
                 format!("Cannot listen on 127.0.0.1 for Spotify's redirect: {why}."),
                 "Free the port, choose another with --port, or use the desktop app's deep link.",
             ),
-            E::TokenEndpoint {
-                error, description, ..
-            } => token_endpoint(error, description),
+            E::TokenEndpoint { error, description, .. } => token_endpoint(error, description),
             E::WebApi { status, message } => web_api(*status, message),
             E::RateLimited { retry_after } => Diagnosis::new(
                 "rate_limited",
                 format!(
                     "Spotify is rate limiting this Client ID{}.",
-                    retry_after
-                        .map(|d| format!(" (retry after {} s)", d.as_secs()))
-                        .unwrap_or_default()
+                    retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default()
                 ),
                 "Wait and try again; the quota is shared by all of one developer's apps.",
             ),
             E::ServerError { status } => Diagnosis::new(
                 "spotify_unavailable",
-                format!(
-                    "Spotify's accounts service is failing (HTTP {status}). Your sign-in is kept."
-                ),
+                format!("Spotify's accounts service is failing (HTTP {status}). Your sign-in is kept."),
                 "Try again in a minute.",
             ),
             E::Network(why) => Diagnosis::new(
@@ -185,9 +158,7 @@ impl Error {
             ),
             E::KeychainEntryMissing(id) => Diagnosis::new(
                 "keychain_entry_missing",
-                format!(
-                    "The keychain holds no tokens for {id} (it was deleted or this is another keychain)."
-                ),
+                format!("The keychain holds no tokens for {id} (it was deleted or this is another keychain)."),
                 "Sign in again with `spotoken login`.",
             ),
             E::Keychain(why) => Diagnosis::new(
@@ -200,11 +171,7 @@ impl Error {
                 format!("Another Spotoken process kept refreshing {id} for too long."),
                 "Try again; if it persists, look for a stuck spotoken process.",
             ),
-            E::Io {
-                action,
-                path,
-                source,
-            } => Diagnosis::new(
+            E::Io { action, path, source } => Diagnosis::new(
                 "io_error",
                 format!("Could not {action} {}: {source}.", path.display()),
                 "Check the permissions and free space of that folder.",
@@ -257,16 +224,10 @@ fn token_endpoint(error: &str, description: &str) -> Diagnosis {
 fn web_api(status: u16, message: &str) -> Diagnosis {
     let said = format!("Spotify's Web API said \"{message}\" (HTTP {status}).");
     match (status, message) {
-        (401, "The access token expired") => Diagnosis::new(
-            "access_token_expired",
-            said,
-            "Run `spotoken token` again; it refreshes first.",
-        ),
-        (401, _) => Diagnosis::new(
-            "access_token_invalid",
-            said,
-            "Sign in again with `spotoken login`.",
-        ),
+        (401, "The access token expired") => {
+            Diagnosis::new("access_token_expired", said, "Run `spotoken token` again; it refreshes first.")
+        }
+        (401, _) => Diagnosis::new("access_token_invalid", said, "Sign in again with `spotoken login`."),
         (403, "Insufficient client scope") => Diagnosis::new(
             "scope_missing",
             format!("{said} A scope this call needs was not granted."),
@@ -275,20 +236,14 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
         (403, "User not registered in the Developer Dashboard") => Diagnosis::new(
             "user_not_registered",
             format!("{said} The app is in development mode and this person is not on its list."),
-            format!(
-                "Add the person's Spotify email under User Management at {DASHBOARD_URL} (up to 5 users)."
-            ),
+            format!("Add the person's Spotify email under User Management at {DASHBOARD_URL} (up to 5 users)."),
         ),
         (403, "Active premium subscription required for the owner of the app") => Diagnosis::new(
             "premium_required",
             format!("{said} Development-mode apps need a Premium owner."),
             "The dashboard owner of this Client ID needs an active Premium subscription.",
         ),
-        _ => Diagnosis::new(
-            "web_api_error",
-            said,
-            "Try again; if it repeats, check the app on the Spotify dashboard.",
-        ),
+        _ => Diagnosis::new("web_api_error", said, "Try again; if it repeats, check the app on the Spotify dashboard."),
     }
 }
 
@@ -298,38 +253,16 @@ mod tests {
     use std::time::Duration;
 
     fn endpoint(error: &str, description: &str) -> String {
-        Error::TokenEndpoint {
-            status: 400,
-            error: error.into(),
-            description: description.into(),
-        }
-        .diagnose()
-        .code
+        Error::TokenEndpoint { status: 400, error: error.into(), description: description.into() }.diagnose().code
     }
 
     #[test]
     fn each_token_endpoint_row_has_its_own_code() {
         let rows = [
-            (
-                "invalid_grant",
-                "Invalid authorization code",
-                "code_invalid",
-            ),
-            (
-                "invalid_grant",
-                "Authorization code expired",
-                "code_expired",
-            ),
-            (
-                "invalid_grant",
-                "code_verifier was incorrect",
-                "pkce_mismatch",
-            ),
-            (
-                "invalid_grant",
-                "Invalid redirect URI",
-                "redirect_uri_mismatch",
-            ),
+            ("invalid_grant", "Invalid authorization code", "code_invalid"),
+            ("invalid_grant", "Authorization code expired", "code_expired"),
+            ("invalid_grant", "code_verifier was incorrect", "pkce_mismatch"),
+            ("invalid_grant", "Invalid redirect URI", "redirect_uri_mismatch"),
             ("invalid_grant", "Invalid refresh token", "refresh_revoked"),
             ("invalid_grant", "Refresh token revoked", "refresh_revoked"),
             ("invalid_client", "Invalid client", "client_invalid"),
@@ -347,24 +280,12 @@ mod tests {
             (401, "Invalid access token", "access_token_invalid"),
             (401, "No token provided", "access_token_invalid"),
             (403, "Insufficient client scope", "scope_missing"),
-            (
-                403,
-                "User not registered in the Developer Dashboard",
-                "user_not_registered",
-            ),
-            (
-                403,
-                "Active premium subscription required for the owner of the app",
-                "premium_required",
-            ),
+            (403, "User not registered in the Developer Dashboard", "user_not_registered"),
+            (403, "Active premium subscription required for the owner of the app", "premium_required"),
             (404, "Not found", "web_api_error"),
         ];
         for (status, message, code) in rows {
-            let d = Error::WebApi {
-                status,
-                message: message.into(),
-            }
-            .diagnose();
+            let d = Error::WebApi { status, message: message.into() }.diagnose();
             assert_eq!(d.code, code, "{status} {message}");
             assert!(!d.fix.is_empty());
         }
@@ -372,21 +293,11 @@ mod tests {
 
     #[test]
     fn transient_failures_say_the_sign_in_is_kept() {
-        for e in [
-            Error::ServerError { status: 503 },
-            Error::Network("connection refused".into()),
-        ] {
+        for e in [Error::ServerError { status: 503 }, Error::Network("connection refused".into())] {
             assert!(e.is_transient());
-            assert!(
-                e.diagnose().message.contains("sign-in is kept"),
-                "{:?}",
-                e.diagnose()
-            );
+            assert!(e.diagnose().message.contains("sign-in is kept"), "{:?}", e.diagnose());
         }
-        let limited = Error::RateLimited {
-            retry_after: Some(Duration::from_secs(7)),
-        }
-        .diagnose();
+        let limited = Error::RateLimited { retry_after: Some(Duration::from_secs(7)) }.diagnose();
         assert_eq!(limited.code, "rate_limited");
         assert!(limited.message.contains("7 s"));
         assert!(!Error::StateMismatch.is_transient());

@@ -47,12 +47,7 @@ pub struct LoopbackLogin {
 
 impl Default for LoopbackLogin {
     fn default() -> Self {
-        Self {
-            scopes: Vec::new(),
-            show_dialog: false,
-            port: None,
-            timeout: crate::DEFAULT_LOGIN_TIMEOUT,
-        }
+        Self { scopes: Vec::new(), show_dialog: false, port: None, timeout: crate::DEFAULT_LOGIN_TIMEOUT }
     }
 }
 
@@ -66,15 +61,9 @@ pub struct SignedOut {
 }
 
 impl Engine {
-    pub fn new(
-        paths: Paths,
-        endpoints: Endpoints,
-        keychain: Keychain,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self> {
+    pub fn new(paths: Paths, endpoints: Endpoints, keychain: Keychain, clock: Arc<dyn Clock>) -> Result<Self> {
         let settings = Settings::load(&paths.settings_file())?;
-        let accounts =
-            AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
+        let accounts = AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
         Ok(Self {
             paths,
             settings,
@@ -90,15 +79,9 @@ impl Engine {
 
     /// The platform's folders, `SPOTOKEN_*` environment variables, the system clock.
     pub fn from_env() -> Result<Self> {
-        let mut engine = Self::new(
-            Paths::from_platform()?,
-            Endpoints::from_env()?,
-            Keychain::from_env(),
-            Arc::new(SystemClock),
-        )?;
-        engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID")
-            .ok()
-            .filter(|s| !s.trim().is_empty());
+        let mut engine =
+            Self::new(Paths::from_platform()?, Endpoints::from_env()?, Keychain::from_env(), Arc::new(SystemClock))?;
+        engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID").ok().filter(|s| !s.trim().is_empty());
         Ok(engine)
     }
 
@@ -140,11 +123,7 @@ impl Engine {
 
     /// `SPOTOKEN_CLIENT_ID` if set, else the settings file's.
     pub fn client_id(&self) -> Result<String> {
-        let id = self
-            .client_id_override
-            .as_ref()
-            .or(self.settings.client_id.as_ref())
-            .ok_or(Error::NotConfigured)?;
+        let id = self.client_id_override.as_ref().or(self.settings.client_id.as_ref()).ok_or(Error::NotConfigured)?;
         validate_client_id(id)
     }
 
@@ -157,25 +136,12 @@ impl Engine {
     }
 
     pub(crate) fn token_endpoint<'a>(&'a self, client_id: &'a str) -> Result<TokenEndpoint<'a>> {
-        Ok(TokenEndpoint {
-            http: self.http()?,
-            url: &self.endpoints.token,
-            client_id,
-        })
+        Ok(TokenEndpoint { http: self.http()?, url: &self.endpoints.token, client_id })
     }
 
     /// Starts a login; `scopes` empty means the settings' (or the default) scopes.
-    pub fn begin_login(
-        &self,
-        scopes: &[String],
-        redirect_uri: String,
-        show_dialog: bool,
-    ) -> Result<PendingLogin> {
-        let scopes = if scopes.is_empty() {
-            self.settings.scopes_or_default()
-        } else {
-            scopes.to_vec()
-        };
+    pub fn begin_login(&self, scopes: &[String], redirect_uri: String, show_dialog: bool) -> Result<PendingLogin> {
+        let scopes = if scopes.is_empty() { self.settings.scopes_or_default() } else { scopes.to_vec() };
         let request = LoginRequest {
             client_id: self.client_id()?,
             scopes: scopes::validate(&scopes)?,
@@ -186,22 +152,14 @@ impl Engine {
     }
 
     /// Finishes a login from a callback URL, however it arrived (the deep-link path).
-    pub async fn complete_login_from_url(
-        &self,
-        login: &PendingLogin,
-        callback_url: &str,
-    ) -> Result<AccountRecord> {
+    pub async fn complete_login_from_url(&self, login: &PendingLogin, callback_url: &str) -> Result<AccountRecord> {
         let code = login.accept_callback(callback_url)?;
         self.complete_login(login, &code).await
     }
 
     /// Exchanges the code, learns who signed in, and stores the account.
     #[tracing::instrument(skip_all)]
-    pub async fn complete_login(
-        &self,
-        login: &PendingLogin,
-        code: &Secret<String>,
-    ) -> Result<AccountRecord> {
+    pub async fn complete_login(&self, login: &PendingLogin, code: &Secret<String>) -> Result<AccountRecord> {
         let request = login.request();
         let now = self.clock.now();
         let grant = self
@@ -209,8 +167,7 @@ impl Engine {
             .exchange_code(code, login.verifier(), &request.redirect_uri, now)
             .await?;
         tracing::info!("code exchanged for tokens");
-        let profile =
-            api::current_user(self.http()?, &self.endpoints.me, &grant.access_token).await?;
+        let profile = api::current_user(self.http()?, &self.endpoints.me, &grant.access_token).await?;
         tracing::info!(account = %profile.id, "identified the account");
         let tokens = StoredTokens {
             access_token: grant.access_token,
@@ -245,13 +202,8 @@ impl Engine {
         options: &LoopbackLogin,
         show_url: impl FnOnce(&url::Url),
     ) -> Result<AccountRecord> {
-        let listener =
-            LoopbackListener::bind(options.port.unwrap_or(self.settings.loopback_port)).await?;
-        let login = self.begin_login(
-            &options.scopes,
-            listener.redirect_uri(),
-            options.show_dialog,
-        )?;
+        let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings.loopback_port)).await?;
+        let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
         show_url(login.authorize_url());
         let callback = listener.wait(&login, options.timeout).await?;
         let result = self.complete_login(&login, &callback.code).await;
@@ -275,15 +227,10 @@ impl Engine {
     pub fn resolve_account(&self, id: Option<&str>) -> Result<AccountRecord> {
         let mut all = self.accounts.load()?;
         match id {
-            Some(id) => all
-                .into_iter()
-                .find(|a| a.id == id)
-                .ok_or_else(|| Error::UnknownAccount(id.to_string())),
+            Some(id) => all.into_iter().find(|a| a.id == id).ok_or_else(|| Error::UnknownAccount(id.to_string())),
             None if all.len() == 1 => Ok(all.remove(0)),
             None if all.is_empty() => Err(Error::NoAccount),
-            None => Err(Error::AmbiguousAccount(
-                all.into_iter().map(|a| a.id).collect(),
-            )),
+            None => Err(Error::AmbiguousAccount(all.into_iter().map(|a| a.id).collect())),
         }
     }
 
@@ -294,10 +241,6 @@ impl Engine {
         let tokens_deleted = self.keychain.delete(id)?;
         self.accounts.remove(id)?;
         tracing::info!(account = %id, "signed out");
-        Ok(SignedOut {
-            id: record.id,
-            display_name: record.display_name,
-            tokens_deleted,
-        })
+        Ok(SignedOut { id: record.id, display_name: record.display_name, tokens_deleted })
     }
 }

@@ -36,10 +36,7 @@ pub enum Error {
     #[error("the person declined access on Spotify's consent page")]
     AccessDenied,
     #[error("Spotify's consent page answered {error}")]
-    AuthorizationError {
-        error: String,
-        description: Option<String>,
-    },
+    AuthorizationError { error: String, description: Option<String> },
     #[error("no callback arrived within {0:?}")]
     LoginTimeout(Duration),
     #[error("the login was cancelled")]
@@ -48,11 +45,7 @@ pub enum Error {
     Loopback(String),
 
     #[error("token endpoint answered HTTP {status} {error}: {description}")]
-    TokenEndpoint {
-        status: u16,
-        error: String,
-        description: String,
-    },
+    TokenEndpoint { status: u16, error: String, description: String },
     #[error("Spotify's Web API answered HTTP {status}: {message}")]
     WebApi { status: u16, message: String },
     #[error("Spotify is rate limiting (retry after {retry_after:?})")]
@@ -80,31 +73,17 @@ pub enum Error {
     #[error("another Spotoken process held the lock on account {0} too long")]
     LockTimeout(String),
     #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
 }
 
 impl Error {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-    ) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
-        move |source| Self::Io {
-            action,
-            path,
-            source,
-        }
+        move |source| Self::Io { action, path, source }
     }
 
     /// Worth trying again soon with the same refresh token: nothing says it is dead.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::RateLimited { .. } | Self::ServerError { .. } | Self::Network(_)
-        )
+        matches!(self, Self::RateLimited { .. } | Self::ServerError { .. } | Self::Network(_))
     }
 }

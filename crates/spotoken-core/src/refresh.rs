@@ -50,9 +50,7 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     fn backoff(&self, failures: u32) -> Duration {
         let factor = 2u32.saturating_pow(failures.saturating_sub(1));
-        self.first_backoff
-            .saturating_mul(factor)
-            .min(self.max_backoff)
+        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
     }
 }
 
@@ -70,11 +68,7 @@ impl Engine {
     /// An access token for `account` (or the only account) valid for at least
     /// `min_valid`, refreshing first if needed. A `min_valid` longer than Spotify's token
     /// lifetime gets the freshest token there is.
-    pub async fn fresh_token(
-        &self,
-        account: Option<&str>,
-        min_valid: Duration,
-    ) -> Result<FreshToken> {
+    pub async fn fresh_token(&self, account: Option<&str>, min_valid: Duration) -> Result<FreshToken> {
         let record = self.resolve_account(account)?;
         self.token_for(&record, Some(min_valid)).await
     }
@@ -86,25 +80,18 @@ impl Engine {
     }
 
     #[tracing::instrument(skip_all, fields(account = %record.id))]
-    async fn token_for(
-        &self,
-        record: &AccountRecord,
-        min_valid: Option<Duration>,
-    ) -> Result<FreshToken> {
+    async fn token_for(&self, record: &AccountRecord, min_valid: Option<Duration>) -> Result<FreshToken> {
         ensure_signed_in(record)?;
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let is_fresh = |t: &StoredTokens, now: Timestamp| {
-            min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m)
-        };
+        let is_fresh =
+            |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
         let before = self.keychain.read(&record.id)?;
         if is_fresh(&before, self.clock.now()) {
             tracing::debug!("stored access token is fresh enough");
             return Ok(handed_out(&record.id, before, false));
         }
 
-        let _lock =
-            AccountLock::acquire(&self.paths.locks_dir(), &record.id, self.retry.lock_timeout)
-                .await?;
+        let _lock = AccountLock::acquire(&self.paths.locks_dir(), &record.id, self.retry.lock_timeout).await?;
         // Someone may have refreshed, or been told the token is dead, while we waited.
         let record = self.accounts.get(&record.id)?;
         ensure_signed_in(&record)?;
@@ -121,16 +108,9 @@ impl Engine {
     }
 
     /// The refresh itself; the caller holds the account's lock.
-    async fn refresh_locked(
-        &self,
-        record: &AccountRecord,
-        current: StoredTokens,
-    ) -> Result<StoredTokens> {
+    async fn refresh_locked(&self, record: &AccountRecord, current: StoredTokens) -> Result<StoredTokens> {
         let Some(refresh_token) = current.refresh_token.clone() else {
-            return Err(self.mark_needs_sign_in(
-                record,
-                "Spotify never gave this account a refresh token".into(),
-            ));
+            return Err(self.mark_needs_sign_in(record, "Spotify never gave this account a refresh token".into()));
         };
         let endpoint = self.token_endpoint(&record.client_id)?;
         let mut failures = 0;
@@ -162,26 +142,18 @@ impl Engine {
                 Err(e) => e,
             };
             match &error {
-                Error::TokenEndpoint {
-                    error: kind,
-                    description,
-                    ..
-                } if kind == "invalid_grant" => {
+                Error::TokenEndpoint { error: kind, description, .. } if kind == "invalid_grant" => {
                     tracing::warn!(%description, "Spotify refused the refresh token");
                     return Err(self.mark_needs_sign_in(record, description.clone()));
                 }
                 e if e.is_transient() && failures + 1 < self.retry.attempts => {
                     failures += 1;
                     let wait = match e {
-                        Error::RateLimited {
-                            retry_after: Some(after),
-                        } if *after > self.retry.max_retry_after => {
+                        Error::RateLimited { retry_after: Some(after) } if *after > self.retry.max_retry_after => {
                             tracing::warn!(?after, "Retry-After is longer than Spotoken waits");
                             return Err(self.remember(record, error));
                         }
-                        Error::RateLimited {
-                            retry_after: Some(after),
-                        } => *after,
+                        Error::RateLimited { retry_after: Some(after) } => *after,
                         _ => self.retry.backoff(failures),
                     };
                     tracing::warn!(error = %e, ?wait, attempt = failures, "refresh failed; the refresh token is kept, retrying");
@@ -206,10 +178,7 @@ impl Engine {
     }
 
     fn mark_needs_sign_in(&self, record: &AccountRecord, reason: String) -> Error {
-        let error = Error::NeedsSignIn {
-            account: record.id.clone(),
-            reason: reason.clone(),
-        };
+        let error = Error::NeedsSignIn { account: record.id.clone(), reason: reason.clone() };
         let diagnosis: Diagnosis = error.diagnose();
         let now = self.clock.now();
         if let Err(e) = self.accounts.modify(&record.id, |r| {
@@ -226,14 +195,8 @@ impl Engine {
 
 fn ensure_signed_in(record: &AccountRecord) -> Result<()> {
     if record.needs_sign_in {
-        let reason = record
-            .sign_in_reason
-            .clone()
-            .unwrap_or_else(|| "Spotify refused its refresh token".into());
-        return Err(Error::NeedsSignIn {
-            account: record.id.clone(),
-            reason,
-        });
+        let reason = record.sign_in_reason.clone().unwrap_or_else(|| "Spotify refused its refresh token".into());
+        return Err(Error::NeedsSignIn { account: record.id.clone(), reason });
     }
     Ok(())
 }

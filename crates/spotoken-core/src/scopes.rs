@@ -14,97 +14,29 @@ pub struct ScopeInfo {
 }
 
 const fn scope(name: &'static str, meaning: &'static str, group: &'static str) -> ScopeInfo {
-    ScopeInfo {
-        name,
-        meaning,
-        group,
-    }
+    ScopeInfo { name, meaning, group }
 }
 
 pub const SCOPES: &[ScopeInfo] = &[
-    scope(
-        "user-read-private",
-        "read subscription level and country",
-        "Profile",
-    ),
+    scope("user-read-private", "read subscription level and country", "Profile"),
     scope("user-read-email", "read the email address", "Profile"),
-    scope(
-        "user-read-playback-state",
-        "read the player state and devices",
-        "Playback",
-    ),
+    scope("user-read-playback-state", "read the player state and devices", "Playback"),
     scope("user-modify-playback-state", "control playback", "Playback"),
-    scope(
-        "user-read-currently-playing",
-        "read what is playing now",
-        "Playback",
-    ),
-    scope(
-        "user-read-playback-position",
-        "read the position in episodes",
-        "Playback",
-    ),
-    scope(
-        "user-read-recently-played",
-        "read recently played tracks",
-        "Listening history",
-    ),
-    scope(
-        "user-top-read",
-        "read top artists and tracks",
-        "Listening history",
-    ),
-    scope(
-        "user-library-read",
-        "read saved tracks, albums, shows",
-        "Library",
-    ),
-    scope(
-        "user-library-modify",
-        "save and remove library items",
-        "Library",
-    ),
-    scope(
-        "user-follow-read",
-        "read followed artists and users",
-        "Follow",
-    ),
+    scope("user-read-currently-playing", "read what is playing now", "Playback"),
+    scope("user-read-playback-position", "read the position in episodes", "Playback"),
+    scope("user-read-recently-played", "read recently played tracks", "Listening history"),
+    scope("user-top-read", "read top artists and tracks", "Listening history"),
+    scope("user-library-read", "read saved tracks, albums, shows", "Library"),
+    scope("user-library-modify", "save and remove library items", "Library"),
+    scope("user-follow-read", "read followed artists and users", "Follow"),
     scope("user-follow-modify", "follow and unfollow", "Follow"),
-    scope(
-        "playlist-read-private",
-        "read private playlists",
-        "Playlists",
-    ),
-    scope(
-        "playlist-read-collaborative",
-        "read collaborative playlists",
-        "Playlists",
-    ),
-    scope(
-        "playlist-modify-private",
-        "change private playlists",
-        "Playlists",
-    ),
-    scope(
-        "playlist-modify-public",
-        "change public playlists",
-        "Playlists",
-    ),
-    scope(
-        "ugc-image-upload",
-        "upload playlist cover images",
-        "Playlists",
-    ),
-    scope(
-        "streaming",
-        "play in the Web Playback SDK (Premium)",
-        "Playback",
-    ),
-    scope(
-        "app-remote-control",
-        "remote control from the iOS/Android SDKs",
-        "Playback",
-    ),
+    scope("playlist-read-private", "read private playlists", "Playlists"),
+    scope("playlist-read-collaborative", "read collaborative playlists", "Playlists"),
+    scope("playlist-modify-private", "change private playlists", "Playlists"),
+    scope("playlist-modify-public", "change public playlists", "Playlists"),
+    scope("ugc-image-upload", "upload playlist cover images", "Playlists"),
+    scope("streaming", "play in the Web Playback SDK (Premium)", "Playback"),
+    scope("app-remote-control", "remote control from the iOS/Android SDKs", "Playback"),
 ];
 
 /// A named set of scopes for a common job.
@@ -115,17 +47,10 @@ pub struct Preset {
 }
 
 pub const PRESETS: &[Preset] = &[
-    Preset {
-        name: "profile",
-        scopes: &["user-read-private", "user-read-email"],
-    },
+    Preset { name: "profile", scopes: &["user-read-private", "user-read-email"] },
     Preset {
         name: "playback",
-        scopes: &[
-            "user-read-playback-state",
-            "user-modify-playback-state",
-            "user-read-currently-playing",
-        ],
+        scopes: &["user-read-playback-state", "user-modify-playback-state", "user-read-currently-playing"],
     },
     Preset {
         name: "playlists",
@@ -176,11 +101,7 @@ pub fn validate<S: AsRef<str>>(names: &[S]) -> Result<Vec<String>> {
 
 /// Splits Spotify's space-separated `scope` field.
 pub fn parse_granted(field: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = field
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect();
+    let mut out: Vec<String> = field.unwrap_or_default().split_whitespace().map(str::to_string).collect();
     out.sort();
     out.dedup();
     out
@@ -188,11 +109,7 @@ pub fn parse_granted(field: Option<&str>) -> Vec<String> {
 
 /// Requested scopes that Spotify did not grant.
 pub fn missing(requested: &[String], granted: &[String]) -> Vec<String> {
-    requested
-        .iter()
-        .filter(|s| !granted.contains(s))
-        .cloned()
-        .collect()
+    requested.iter().filter(|s| !granted.contains(s)).cloned().collect()
 }
 
 #[cfg(test)]
@@ -219,10 +136,7 @@ mod tests {
         assert!(parse_granted(Some("")).is_empty());
         let granted = parse_granted(Some("user-read-private  playlist-read-private"));
         assert_eq!(granted, ["playlist-read-private", "user-read-private"]);
-        let requested = vec![
-            "user-read-email".to_string(),
-            "user-read-private".to_string(),
-        ];
+        let requested = vec!["user-read-email".to_string(), "user-read-private".to_string()];
         assert_eq!(missing(&requested, &granted), ["user-read-email"]);
     }
 }

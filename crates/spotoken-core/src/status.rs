@@ -42,11 +42,7 @@ pub struct Expiry {
 
 impl Expiry {
     fn new(at: Timestamp, now: Timestamp) -> Self {
-        Self {
-            expires_at: at.to_rfc3339(),
-            expires_at_unix: at.0,
-            seconds_left: at.secs_after(now),
-        }
+        Self { expires_at: at.to_rfc3339(), expires_at_unix: at.0, seconds_left: at.secs_after(now) }
     }
 }
 
@@ -128,9 +124,7 @@ impl StatusReport {
     }
 
     pub fn any_needs_sign_in(&self) -> bool {
-        self.accounts
-            .iter()
-            .any(|a| a.state == AccountState::NeedsSignIn)
+        self.accounts.iter().any(|a| a.state == AccountState::NeedsSignIn)
     }
 }
 
@@ -154,11 +148,7 @@ mod tests {
 
         let late = Timestamp(record.refresh_expires_at().0 - 3 * 86_400);
         let status = AccountStatus::new(&record, late);
-        assert!(
-            status.warnings[0].contains("ends in 3d"),
-            "{:?}",
-            status.warnings
-        );
+        assert!(status.warnings[0].contains("ends in 3d"), "{:?}", status.warnings);
 
         record.needs_sign_in = true;
         let report = StatusReport::new(&[record], now);
@@ -174,10 +164,7 @@ mod tests {
         assert_eq!(json["version"], 1);
         assert_eq!(account["state"], "ok");
         assert_eq!(account["access_token"]["seconds_left"], 600);
-        assert_eq!(
-            account["access_token"]["expires_at"],
-            "1970-01-01T00:16:40Z"
-        );
+        assert_eq!(account["access_token"]["expires_at"], "1970-01-01T00:16:40Z");
         for key in [
             "id",
             "display_name",

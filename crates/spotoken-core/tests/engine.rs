@@ -19,19 +19,8 @@ struct Setup {
 }
 
 async fn setup(name: &str) -> Setup {
-    let user = User {
-        id: format!("engine-{name}-{}", std::process::id()),
-        display_name: format!("Engine {name}"),
-    };
-    let sandbox = Sandbox::start(
-        SandboxConfig {
-            user: user.clone(),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
+    let user = User { id: format!("engine-{name}-{}", std::process::id()), display_name: format!("Engine {name}") };
+    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Timestamp(1_790_000_000));
     let engine = Engine::new(
@@ -42,21 +31,12 @@ async fn setup(name: &str) -> Setup {
     )
     .unwrap()
     .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
-    Setup {
-        _dir: dir,
-        sandbox,
-        engine: Arc::new(engine),
-        clock,
-        user,
-    }
+    Setup { _dir: dir, sandbox, engine: Arc::new(engine), clock, user }
 }
 
 /// Follows the authorize URL like a browser and returns the redirect it was sent to.
 async fn consent(url: &url::Url) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let response = http.get(url.as_str()).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 302);
     response.headers()["location"].to_str().unwrap().to_string()
@@ -66,43 +46,22 @@ async fn consent(url: &url::Url) -> String {
 async fn a_deep_link_callback_completes_the_login_that_started_it() {
     let s = setup("deeplink").await;
     let scopes = vec!["user-top-read".to_string()];
-    let login = s
-        .engine
-        .begin_login(&scopes, DEEP_LINK.into(), false)
-        .unwrap();
-    let other = s
-        .engine
-        .begin_login(&scopes, DEEP_LINK.into(), false)
-        .unwrap();
+    let login = s.engine.begin_login(&scopes, DEEP_LINK.into(), false).unwrap();
+    let other = s.engine.begin_login(&scopes, DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    assert!(
-        location.starts_with("spotoken://callback?code="),
-        "{location}"
-    );
+    assert!(location.starts_with("spotoken://callback?code="), "{location}");
 
     // The callback belongs to `login`; `other` refuses it without exchanging.
-    let refused = s
-        .engine
-        .complete_login_from_url(&other, &location)
-        .await
-        .unwrap_err();
+    let refused = s.engine.complete_login_from_url(&other, &location).await.unwrap_err();
     assert!(matches!(refused, Error::StateMismatch), "{refused:?}");
     assert!(s.sandbox.token_requests("authorization_code").is_empty());
 
-    let record = s
-        .engine
-        .complete_login_from_url(&login, &location)
-        .await
-        .unwrap();
+    let record = s.engine.complete_login_from_url(&login, &location).await.unwrap();
     assert_eq!(record.id, s.user.id);
     assert_eq!(record.granted_scopes, ["user-top-read"]);
     assert_eq!(record.authorized_at, Timestamp(1_790_000_000));
     // Codes are single-use: replaying the same callback fails at Spotify.
-    let replay = s
-        .engine
-        .complete_login_from_url(&login, &location)
-        .await
-        .unwrap_err();
+    let replay = s.engine.complete_login_from_url(&login, &location).await.unwrap_err();
     assert_eq!(replay.diagnose().code, "code_invalid");
     s.engine.logout(&s.user.id).unwrap();
 }
@@ -112,23 +71,12 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
     let s = setup("clock").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    s.engine
-        .complete_login_from_url(&login, &location)
-        .await
-        .unwrap();
+    s.engine.complete_login_from_url(&login, &location).await.unwrap();
 
-    let first = s
-        .engine
-        .fresh_token(None, Duration::from_secs(300))
-        .await
-        .unwrap();
+    let first = s.engine.fresh_token(None, Duration::from_secs(300)).await.unwrap();
     assert!(!first.refreshed);
     s.clock.advance(Duration::from_secs(3600 - 299));
-    let second = s
-        .engine
-        .fresh_token(None, Duration::from_secs(300))
-        .await
-        .unwrap();
+    let second = s.engine.fresh_token(None, Duration::from_secs(300)).await.unwrap();
     assert!(second.refreshed, "299 s left is under the 300 s asked for");
     assert_ne!(first.access_token, second.access_token);
 
@@ -137,10 +85,7 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
     s.clock.advance(Duration::from_secs(178 * 86_400));
     let status = s.engine.status().unwrap();
     assert!(
-        status.accounts[0]
-            .warnings
-            .iter()
-            .any(|w| w.contains("refresh token ends in")),
+        status.accounts[0].warnings.iter().any(|w| w.contains("refresh token ends in")),
         "{:?}",
         status.accounts[0].warnings
     );
@@ -152,14 +97,8 @@ async fn concurrent_refresh_now_in_one_process_refreshes_once() {
     let s = setup("threads").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    s.engine
-        .complete_login_from_url(&login, &location)
-        .await
-        .unwrap();
-    s.sandbox.control(spotify_sandbox::Control {
-        token_delay_ms: Some(300),
-        ..Default::default()
-    });
+    s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    s.sandbox.control(spotify_sandbox::Control { token_delay_ms: Some(300), ..Default::default() });
 
     let tasks: Vec<_> = (0..6)
         .map(|_| {

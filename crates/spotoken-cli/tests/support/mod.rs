@@ -39,27 +39,11 @@ impl Harness {
     /// `spotoken token` (default --min-valid 60) refresh.
     pub async fn with_ttl(name: &str, access_ttl: i64) -> Self {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let user = User {
-            id: format!("{name}-{}-{n}", std::process::id()),
-            display_name: format!("Tester {name}"),
-        };
-        let config = SandboxConfig {
-            user: user.clone(),
-            access_ttl_secs: access_ttl,
-            ..SandboxConfig::default()
-        };
+        let user = User { id: format!("{name}-{}-{n}", std::process::id()), display_name: format!("Tester {name}") };
+        let config = SandboxConfig { user: user.clone(), access_ttl_secs: access_ttl, ..SandboxConfig::default() };
         let sandbox = Sandbox::start(config, 0).await.unwrap();
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            sandbox,
-            user,
-            http,
-            pending_stderr: Default::default(),
-        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { dir: tempfile::tempdir().unwrap(), sandbox, user, http, pending_stderr: Default::default() }
     }
 
     pub fn home(&self) -> &Path {
@@ -93,10 +77,7 @@ impl Harness {
 
     /// Starts `spotoken login --no-browser`, reads the consent URL from stderr, and
     /// returns the running child, the URL, and the stderr read so far.
-    pub async fn start_login(
-        &self,
-        extra: &[&str],
-    ) -> (tokio::process::Child, String, Vec<String>) {
+    pub async fn start_login(&self, extra: &[&str]) -> (tokio::process::Child, String, Vec<String>) {
         self.start_login_env(extra, &[]).await
     }
 
@@ -144,12 +125,7 @@ impl Harness {
     /// Plays the browser: asks the consent page, returns where Spotify redirects.
     pub async fn authorize(&self, url: &str) -> String {
         let response = self.http.get(url).send().await.unwrap();
-        assert_eq!(
-            response.status().as_u16(),
-            302,
-            "consent page did not redirect: {:?}",
-            response.text().await
-        );
+        assert_eq!(response.status().as_u16(), 302, "consent page did not redirect: {:?}", response.text().await);
         response.headers()["location"].to_str().unwrap().to_string()
     }
 
@@ -165,11 +141,7 @@ impl Harness {
         let location = self.authorize(&url).await;
         let (page_status, page) = self.deliver(&location).await;
         let output = self.finish(child).await;
-        Login {
-            output,
-            page,
-            page_status,
-        }
+        Login { output, page, page_status }
     }
 
     /// Waits for the login process; its stderr, all of it, comes back in the output.
@@ -195,22 +167,12 @@ impl Harness {
     /// Asks the sandbox's `/v1/me` with `token`: proves a token works for real.
     pub async fn me_status(&self, token: &str) -> u16 {
         let url = format!("{}/v1/me", self.sandbox.url());
-        self.http
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+        self.http.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
     }
 
     pub async fn status_json(&self) -> (Option<i32>, serde_json::Value) {
         let out = self.run(&["status", "--json"]).await;
-        (
-            out.status.code(),
-            serde_json::from_slice(&out.stdout).unwrap(),
-        )
+        (out.status.code(), serde_json::from_slice(&out.stdout).unwrap())
     }
 
     /// The keychain entry for this harness's user, read with libsecret's own tool.
@@ -219,9 +181,7 @@ impl Harness {
             .args(["lookup", "service", "spotoken", "username", &self.user.id])
             .output()
             .unwrap();
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     /// Every file under this Spotoken home.
@@ -229,11 +189,7 @@ impl Harness {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let path = entry.path();
-                if path.is_dir() {
-                    walk(&path, out)
-                } else {
-                    out.push(path)
-                }
+                if path.is_dir() { walk(&path, out) } else { out.push(path) }
             }
         }
         let mut out = Vec::new();
@@ -252,16 +208,8 @@ pub fn stderr(output: &Output) -> String {
 
 /// The access token printed by `spotoken token`, after checking it printed only that.
 pub fn printed_token(output: &Output) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "token failed: {}",
-        stderr(output)
-    );
+    assert_eq!(output.status.code(), Some(0), "token failed: {}", stderr(output));
     let text = stdout(output);
-    assert!(
-        text.ends_with('\n') && text.lines().count() == 1,
-        "stdout is not one line: {text:?}"
-    );
+    assert!(text.ends_with('\n') && text.lines().count() == 1, "stdout is not one line: {text:?}");
     text.trim_end().to_string()
 }

@@ -23,17 +23,11 @@ impl From<CallbackError> for Error {
 }
 
 fn refused(error: Error) -> CallbackError {
-    CallbackError {
-        error,
-        state_verified: false,
-    }
+    CallbackError { error, state_verified: false }
 }
 
 fn failed(error: Error) -> CallbackError {
-    CallbackError {
-        error,
-        state_verified: true,
-    }
+    CallbackError { error, state_verified: true }
 }
 
 pub(crate) fn parse(
@@ -41,17 +35,14 @@ pub(crate) fn parse(
     redirect: &Url,
     expected_state: &Secret<String>,
 ) -> Result<Secret<String>, CallbackError> {
-    let url =
-        Url::parse(raw).map_err(|_| refused(Error::InvalidCallback("it is not a URL".into())))?;
+    let url = Url::parse(raw).map_err(|_| refused(Error::InvalidCallback("it is not a URL".into())))?;
     let trim = |p: &str| p.trim_end_matches('/').to_string();
     if url.scheme() != redirect.scheme()
         || url.host_str() != redirect.host_str()
         || url.port_or_known_default() != redirect.port_or_known_default()
         || trim(url.path()) != trim(redirect.path())
     {
-        return Err(refused(Error::InvalidCallback(
-            "it is not this login's redirect URI".into(),
-        )));
+        return Err(refused(Error::InvalidCallback("it is not this login's redirect URI".into())));
     }
     let (mut state, mut code, mut error, mut description) = (None, None, None, None);
     for (key, value) in url.query_pairs() {
@@ -63,9 +54,7 @@ pub(crate) fn parse(
             _ => continue,
         };
         if slot.replace(value.into_owned()).is_some() {
-            return Err(refused(Error::InvalidCallback(format!(
-                "\"{key}\" appears twice"
-            ))));
+            return Err(refused(Error::InvalidCallback(format!("\"{key}\" appears twice"))));
         }
     }
     let state = state.ok_or_else(|| refused(Error::InvalidCallback("it has no state".into())))?;
@@ -81,9 +70,7 @@ pub(crate) fn parse(
     }
     match code {
         Some(code) if !code.is_empty() => Ok(Secret::new(code)),
-        _ => Err(failed(Error::InvalidCallback(
-            "it carries neither a code nor an error".into(),
-        ))),
+        _ => Err(failed(Error::InvalidCallback("it carries neither a code nor an error".into()))),
     }
 }
 
@@ -96,36 +83,17 @@ mod tests {
     use super::*;
 
     fn check(raw: &str, redirect: &str) -> Result<Secret<String>, CallbackError> {
-        parse(
-            raw,
-            &Url::parse(redirect).unwrap(),
-            &Secret::new("S1".into()),
-        )
+        parse(raw, &Url::parse(redirect).unwrap(), &Secret::new("S1".into()))
     }
 
     const LOOP: &str = "http://127.0.0.1:4567/callback";
 
     #[test]
     fn good_callbacks_from_both_redirects() {
-        assert_eq!(
-            check("http://127.0.0.1:4567/callback?code=C1&state=S1", LOOP)
-                .unwrap()
-                .secret(),
-            "C1"
-        );
-        let deep = check(
-            "spotoken://callback?code=C2&state=S1",
-            "spotoken://callback",
-        )
-        .unwrap();
+        assert_eq!(check("http://127.0.0.1:4567/callback?code=C1&state=S1", LOOP).unwrap().secret(), "C1");
+        let deep = check("spotoken://callback?code=C2&state=S1", "spotoken://callback").unwrap();
         assert_eq!(deep.secret(), "C2");
-        assert!(
-            check(
-                "spotoken://callback/?code=C2&state=S1",
-                "spotoken://callback"
-            )
-            .is_ok()
-        );
+        assert!(check("spotoken://callback/?code=C2&state=S1", "spotoken://callback").is_ok());
     }
 
     #[test]
@@ -140,9 +108,7 @@ mod tests {
             assert!(!err.state_verified, "{raw}: {:?}", err.error);
         }
         assert!(matches!(
-            check("http://127.0.0.1:4567/callback?code=C&state=S2", LOOP)
-                .unwrap_err()
-                .error,
+            check("http://127.0.0.1:4567/callback?code=C&state=S2", LOOP).unwrap_err().error,
             Error::StateMismatch
         ));
     }
@@ -156,32 +122,17 @@ mod tests {
             "spotoken://callback?code=C1&state=S1",
             "not a url",
         ] {
-            assert!(
-                matches!(
-                    check(raw, LOOP).unwrap_err().error,
-                    Error::InvalidCallback(_)
-                ),
-                "{raw}"
-            );
+            assert!(matches!(check(raw, LOOP).unwrap_err().error, Error::InvalidCallback(_)), "{raw}");
         }
     }
 
     #[test]
     fn errors_with_the_right_state_end_the_login() {
-        let denied = check(
-            "http://127.0.0.1:4567/callback?error=access_denied&state=S1",
-            LOOP,
-        )
-        .unwrap_err();
+        let denied = check("http://127.0.0.1:4567/callback?error=access_denied&state=S1", LOOP).unwrap_err();
         assert!(denied.state_verified && matches!(denied.error, Error::AccessDenied));
-        let other = check(
-            "http://127.0.0.1:4567/callback?error=server_error&error_description=x&state=S1",
-            LOOP,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(other.error, Error::AuthorizationError { ref error, .. } if error == "server_error")
-        );
+        let other =
+            check("http://127.0.0.1:4567/callback?error=server_error&error_description=x&state=S1", LOOP).unwrap_err();
+        assert!(matches!(other.error, Error::AuthorizationError { ref error, .. } if error == "server_error"));
         let empty = check("http://127.0.0.1:4567/callback?state=S1&code=", LOOP).unwrap_err();
         assert!(empty.state_verified && matches!(empty.error, Error::InvalidCallback(_)));
     }

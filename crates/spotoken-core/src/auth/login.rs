@@ -115,8 +115,7 @@ mod tests {
     #[test]
     fn authorize_url_has_everything_spotify_wants() {
         let login = pending(true);
-        let query: HashMap<String, String> =
-            login.authorize_url().query_pairs().into_owned().collect();
+        let query: HashMap<String, String> = login.authorize_url().query_pairs().into_owned().collect();
         assert_eq!(login.authorize_url().path(), "/authorize");
         assert_eq!(query["response_type"], "code");
         assert_eq!(query["client_id"], "0123456789abcdef0123456789abcdef");
@@ -128,12 +127,7 @@ mod tests {
         // 32 random bytes of state: 256 bits, well over the 128 asked for.
         assert_eq!(query["state"].len(), 43);
         assert_eq!(&query["state"], login.state.secret());
-        assert!(
-            !pending(false)
-                .authorize_url()
-                .as_str()
-                .contains("show_dialog")
-        );
+        assert!(!pending(false).authorize_url().as_str().contains("show_dialog"));
     }
 
     #[test]
@@ -141,10 +135,7 @@ mod tests {
         let (a, b) = (pending(false), pending(false));
         let v = a.verifier().secret();
         assert!((43..=128).contains(&v.len()));
-        assert!(
-            v.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c))
-        );
+        assert!(v.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c)));
         assert_ne!(a.verifier(), b.verifier());
         assert_ne!(a.state, b.state);
     }

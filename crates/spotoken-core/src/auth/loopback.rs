@@ -36,13 +36,8 @@ pub struct ReceivedCallback {
 impl LoopbackListener {
     /// Binds `127.0.0.1:port`; port 0 picks a free one.
     pub async fn bind(port: u16) -> Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| Error::Loopback(e.to_string()))?;
-        let port = listener
-            .local_addr()
-            .map_err(|e| Error::Loopback(e.to_string()))?
-            .port();
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.map_err(|e| Error::Loopback(e.to_string()))?;
+        let port = listener.local_addr().map_err(|e| Error::Loopback(e.to_string()))?.port();
         Ok(Self { listener, port })
     }
 
@@ -70,13 +65,8 @@ impl LoopbackListener {
             let target = match read_request_target(&mut stream).await {
                 Ok(target) => target,
                 Err(status) => {
-                    respond(
-                        &mut stream,
-                        status,
-                        "Not here",
-                        "Spotoken only answers Spotify's redirect to /callback.",
-                    )
-                    .await;
+                    respond(&mut stream, status, "Not here", "Spotoken only answers Spotify's redirect to /callback.")
+                        .await;
                     continue;
                 }
             };
@@ -89,24 +79,12 @@ impl LoopbackListener {
                 Err(refused) if !refused.state_verified => {
                     tracing::warn!(reason = %refused.error, "refused a callback that does not belong to this login");
                     let d = refused.error.diagnose();
-                    respond(
-                        &mut stream,
-                        400,
-                        "Not this login",
-                        &format!("{} {}", d.message, d.fix),
-                    )
-                    .await;
+                    respond(&mut stream, 400, "Not this login", &format!("{} {}", d.message, d.fix)).await;
                 }
                 Err(failed) => {
                     tracing::info!(reason = %failed.error, "the login ended with an error");
                     let d = failed.error.diagnose();
-                    respond(
-                        &mut stream,
-                        200,
-                        "Spotoken: not signed in",
-                        &format!("{} {}", d.message, d.fix),
-                    )
-                    .await;
+                    respond(&mut stream, 200, "Spotoken: not signed in", &format!("{} {}", d.message, d.fix)).await;
                     return Err(failed.error);
                 }
             }
@@ -119,18 +97,11 @@ impl ReceivedCallback {
     pub async fn reply(mut self, outcome: std::result::Result<&str, &Diagnosis>) {
         match outcome {
             Ok(name) => {
-                let body =
-                    format!("Signed in as {name}. You can close this tab and return to Spotoken.");
+                let body = format!("Signed in as {name}. You can close this tab and return to Spotoken.");
                 respond(&mut self.stream, 200, "Spotoken: signed in", &body).await;
             }
             Err(d) => {
-                respond(
-                    &mut self.stream,
-                    200,
-                    "Spotoken: not signed in",
-                    &format!("{} {}", d.message, d.fix),
-                )
-                .await
+                respond(&mut self.stream, 200, "Spotoken: not signed in", &format!("{} {}", d.message, d.fix)).await
             }
         }
     }
@@ -153,10 +124,7 @@ async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<Secr
     let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
     let line = std::str::from_utf8(line).map_err(|_| 400u16)?;
     let mut parts = line.split(' ');
-    let (method, target) = (
-        parts.next().unwrap_or_default(),
-        parts.next().unwrap_or_default(),
-    );
+    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let path = target.split('?').next().unwrap_or_default();
     if path != "/callback" {
         return Err(404);
@@ -199,8 +167,5 @@ fn page(title: &str, text: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -53,11 +53,7 @@ impl TokenEndpoint<'_> {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(
-        &self,
-        refresh_token: &Secret<String>,
-        now: Timestamp,
-    ) -> Result<TokenGrant> {
+    pub async fn refresh(&self, refresh_token: &Secret<String>, now: Timestamp) -> Result<TokenGrant> {
         self.post(
             &[
                 ("grant_type", "refresh_token"),
@@ -70,13 +66,7 @@ impl TokenEndpoint<'_> {
     }
 
     async fn post(&self, form: &[(&str, &str)], now: Timestamp) -> Result<TokenGrant> {
-        let response = self
-            .http
-            .post(self.url.clone())
-            .form(form)
-            .send()
-            .await
-            .map_err(network)?;
+        let response = self.http.post(self.url.clone()).form(form).send().await.map_err(network)?;
         let answer = read_answer(response).await?;
         tracing::debug!(status = answer.status, "token endpoint answered");
         parse(&answer, now)
@@ -112,9 +102,7 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
     match answer.status {
         200 => {}
         429 => {
-            return Err(Error::RateLimited {
-                retry_after: answer.retry_after,
-            });
+            return Err(Error::RateLimited { retry_after: answer.retry_after });
         }
         s if s >= 500 => return Err(Error::ServerError { status: s }),
         s => {
@@ -124,16 +112,11 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
             });
         }
     }
-    let body: GrantBody =
-        serde_json::from_slice(&answer.body).map_err(|e| Error::UnexpectedResponse {
-            what: "the token endpoint",
-            detail: format!("malformed JSON at line {} column {}", e.line(), e.column()),
-        })?;
-    if body
-        .token_type
-        .as_deref()
-        .is_some_and(|t| !t.eq_ignore_ascii_case("bearer"))
-    {
+    let body: GrantBody = serde_json::from_slice(&answer.body).map_err(|e| Error::UnexpectedResponse {
+        what: "the token endpoint",
+        detail: format!("malformed JSON at line {} column {}", e.line(), e.column()),
+    })?;
+    if body.token_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("bearer")) {
         return Err(Error::UnexpectedResponse {
             what: "the token endpoint",
             detail: "token type is not Bearer".into(),
@@ -147,10 +130,7 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
     }
     Ok(TokenGrant {
         access_token: Secret::new(body.access_token),
-        refresh_token: body
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .map(Secret::new),
+        refresh_token: body.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
         expires_at: now.plus_secs(body.expires_in),
         scope: body.scope,
     })
@@ -162,72 +142,48 @@ mod tests {
     use std::time::Duration;
 
     fn answer(status: u16, body: &str) -> Answer {
-        Answer {
-            status,
-            retry_after: Some(Duration::from_secs(3)),
-            body: body.as_bytes().to_vec(),
-        }
+        Answer { status, retry_after: Some(Duration::from_secs(3)), body: body.as_bytes().to_vec() }
     }
 
     #[test]
     fn success_with_and_without_rotation() {
         let rotated = parse(
-            &answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","scope":"a b","expires_in":3600,"refresh_token":"AQ2"}"#),
+            &answer(
+                200,
+                r#"{"access_token":"BQ1","token_type":"Bearer","scope":"a b","expires_in":3600,"refresh_token":"AQ2"}"#,
+            ),
             Timestamp(100),
         )
         .unwrap();
         assert_eq!(rotated.expires_at, Timestamp(3700));
-        assert_eq!(
-            rotated.refresh_token.as_ref().map(|t| t.secret().as_str()),
-            Some("AQ2")
-        );
-        let kept = parse(
-            &answer(
-                200,
-                r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":3600}"#,
-            ),
-            Timestamp(0),
-        )
-        .unwrap();
+        assert_eq!(rotated.refresh_token.as_ref().map(|t| t.secret().as_str()), Some("AQ2"));
+        let kept =
+            parse(&answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":3600}"#), Timestamp(0))
+                .unwrap();
         assert!(kept.refresh_token.is_none() && kept.scope.is_none());
     }
 
     #[test]
     fn spotify_error_json_wins_over_status() {
         let err = parse(
-            &answer(
-                400,
-                r#"{"error":"invalid_grant","error_description":"Refresh token revoked"}"#,
-            ),
+            &answer(400, r#"{"error":"invalid_grant","error_description":"Refresh token revoked"}"#),
             Timestamp(0),
         )
         .unwrap_err();
-        assert!(
-            matches!(err, Error::TokenEndpoint { ref error, ref description, status: 400 }
-            if error == "invalid_grant" && description == "Refresh token revoked")
-        );
+        assert!(matches!(err, Error::TokenEndpoint { ref error, ref description, status: 400 }
+            if error == "invalid_grant" && description == "Refresh token revoked"));
         // An error field on a 200 is still an error.
-        let err = parse(
-            &answer(
-                200,
-                r#"{"error":"invalid_client","error_description":"Invalid client"}"#,
-            ),
-            Timestamp(0),
-        )
-        .unwrap_err();
+        let err =
+            parse(&answer(200, r#"{"error":"invalid_client","error_description":"Invalid client"}"#), Timestamp(0))
+                .unwrap_err();
         assert!(matches!(err, Error::TokenEndpoint { .. }));
     }
 
     #[test]
     fn transient_statuses() {
-        assert!(
-            matches!(parse(&answer(429, "Too many requests"), Timestamp(0)),
-            Err(Error::RateLimited { retry_after: Some(d) }) if d.as_secs() == 3)
-        );
-        assert!(matches!(
-            parse(&answer(503, "<html>"), Timestamp(0)),
-            Err(Error::ServerError { status: 503 })
-        ));
+        assert!(matches!(parse(&answer(429, "Too many requests"), Timestamp(0)),
+            Err(Error::RateLimited { retry_after: Some(d) }) if d.as_secs() == 3));
+        assert!(matches!(parse(&answer(503, "<html>"), Timestamp(0)), Err(Error::ServerError { status: 503 })));
         assert!(matches!(
             parse(&answer(502, r#"{"error":"server_error"}"#), Timestamp(0)),
             Err(Error::ServerError { .. })
@@ -236,11 +192,7 @@ mod tests {
 
     #[test]
     fn malformed_success_is_reported_without_its_body() {
-        let err = parse(
-            &answer(200, r#"{"access_token":"BQ-secret","expires_in":"soon"}"#),
-            Timestamp(0),
-        )
-        .unwrap_err();
+        let err = parse(&answer(200, r#"{"access_token":"BQ-secret","expires_in":"soon"}"#), Timestamp(0)).unwrap_err();
         assert!(matches!(err, Error::UnexpectedResponse { .. }));
         assert!(!format!("{err} {err:?}").contains("BQ-secret"));
     }

@@ -14,17 +14,8 @@ pub struct Profile {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn current_user(
-    http: &reqwest::Client,
-    me: &Url,
-    access_token: &Secret<String>,
-) -> Result<Profile> {
-    let response = http
-        .get(me.clone())
-        .bearer_auth(access_token.secret())
-        .send()
-        .await
-        .map_err(network)?;
+pub async fn current_user(http: &reqwest::Client, me: &Url, access_token: &Secret<String>) -> Result<Profile> {
+    let response = http.get(me.clone()).bearer_auth(access_token.secret()).send().await.map_err(network)?;
     let answer = read_answer(response).await?;
     tracing::debug!(status = answer.status, "Web API answered /v1/me");
     parse(answer.status, answer.retry_after, &answer.body)
@@ -44,10 +35,7 @@ fn parse(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> 
         return Err(Error::RateLimited { retry_after });
     }
     if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
-        return Err(Error::WebApi {
-            status: error.status.unwrap_or(status),
-            message: error.message,
-        });
+        return Err(Error::WebApi { status: error.status.unwrap_or(status), message: error.message });
     }
     match status {
         200 => serde_json::from_slice::<Profile>(body).map_err(|e| Error::UnexpectedResponse {
@@ -55,10 +43,7 @@ fn parse(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> 
             detail: format!("malformed profile: {e}"),
         }),
         s if s >= 500 => Err(Error::ServerError { status: s }),
-        s => Err(Error::UnexpectedResponse {
-            what: "Spotify's Web API",
-            detail: format!("HTTP {s}"),
-        }),
+        s => Err(Error::UnexpectedResponse { what: "Spotify's Web API", detail: format!("HTTP {s}") }),
     }
 }
 
@@ -68,33 +53,17 @@ mod tests {
 
     #[test]
     fn profile_and_error_shapes() {
-        let me = parse(
-            200,
-            None,
-            br#"{"id":"wizzler","display_name":"Wiz","type":"user","followers":{"total":3}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            me,
-            Profile {
-                id: "wizzler".into(),
-                display_name: Some("Wiz".into())
-            }
-        );
-        let err = parse(403, None, br#"{"error":{"status":403,"message":"User not registered in the Developer Dashboard"}}"#)
-            .unwrap_err();
+        let me = parse(200, None, br#"{"id":"wizzler","display_name":"Wiz","type":"user","followers":{"total":3}}"#)
+            .unwrap();
+        assert_eq!(me, Profile { id: "wizzler".into(), display_name: Some("Wiz".into()) });
+        let err =
+            parse(403, None, br#"{"error":{"status":403,"message":"User not registered in the Developer Dashboard"}}"#)
+                .unwrap_err();
         assert_eq!(err.diagnose().code, "user_not_registered");
         assert!(matches!(
-            parse(
-                401,
-                None,
-                br#"{"error":{"status":401,"message":"The access token expired"}}"#
-            ),
+            parse(401, None, br#"{"error":{"status":401,"message":"The access token expired"}}"#),
             Err(Error::WebApi { status: 401, .. })
         ));
-        assert!(matches!(
-            parse(429, None, b"{}"),
-            Err(Error::RateLimited { .. })
-        ));
+        assert!(matches!(parse(429, None, b"{}"), Err(Error::RateLimited { .. })));
     }
 }

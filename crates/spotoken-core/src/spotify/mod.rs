@@ -39,11 +39,7 @@ pub(crate) fn network(error: reqwest::Error) -> Error {
         cause = s.to_string();
         source = s.source();
     }
-    if cause.is_empty() {
-        Error::Network(kind.into())
-    } else {
-        Error::Network(format!("{kind} ({cause})"))
-    }
+    if cause.is_empty() { Error::Network(kind.into()) } else { Error::Network(format!("{kind} ({cause})")) }
 }
 
 /// The status, `Retry-After` and body of an answer, read up to [`MAX_BODY`].
@@ -65,16 +61,9 @@ pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
         if body.len() + chunk.len() > MAX_BODY {
-            return Err(Error::UnexpectedResponse {
-                what: "Spotify",
-                detail: "the answer is too large".into(),
-            });
+            return Err(Error::UnexpectedResponse { what: "Spotify", detail: "the answer is too large".into() });
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
+    Ok(Answer { status, retry_after, body })
 }

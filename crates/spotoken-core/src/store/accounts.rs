@@ -73,20 +73,14 @@ impl AccountStore {
         match std::fs::read(&self.path) {
             Ok(bytes) => serde_json::from_slice::<AccountsFile>(&bytes)
                 .map(|f| f.accounts)
-                .map_err(|e| Error::Settings {
-                    path: self.path.clone(),
-                    reason: e.to_string(),
-                }),
+                .map_err(|e| Error::Settings { path: self.path.clone(), reason: e.to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(Error::io("read", &self.path)(e)),
         }
     }
 
     pub fn get(&self, id: &str) -> Result<AccountRecord> {
-        self.load()?
-            .into_iter()
-            .find(|a| a.id == id)
-            .ok_or_else(|| Error::UnknownAccount(id.to_string()))
+        self.load()?.into_iter().find(|a| a.id == id).ok_or_else(|| Error::UnknownAccount(id.to_string()))
     }
 
     /// Applies `change` to the list under the lock and writes the result.
@@ -94,26 +88,19 @@ impl AccountStore {
         let _lock = FileLock::exclusive(&self.lock_path)?;
         let mut accounts = self.load()?;
         let out = change(&mut accounts);
-        let file = AccountsFile {
-            version: 1,
-            accounts,
-        };
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| Error::Settings {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let file = AccountsFile { version: 1, accounts };
+        let bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::Settings { path: self.path.clone(), reason: e.to_string() })?;
         super::write_atomically(&self.path, &bytes)?;
         Ok(out)
     }
 
     /// Inserts `record`, or replaces the account with the same id in place.
     pub fn upsert(&self, record: AccountRecord) -> Result<()> {
-        self.update(
-            |accounts| match accounts.iter_mut().find(|a| a.id == record.id) {
-                Some(existing) => *existing = record,
-                None => accounts.push(record),
-            },
-        )
+        self.update(|accounts| match accounts.iter_mut().find(|a| a.id == record.id) {
+            Some(existing) => *existing = record,
+            None => accounts.push(record),
+        })
     }
 
     /// Changes one account; `UnknownAccount` if it is gone.
@@ -157,10 +144,7 @@ mod tests {
     #[test]
     fn upsert_modify_remove() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AccountStore::new(
-            dir.path().join("data/accounts.json"),
-            dir.path().join("state/accounts.lock"),
-        );
+        let store = AccountStore::new(dir.path().join("data/accounts.json"), dir.path().join("state/accounts.lock"));
         assert!(store.load().unwrap().is_empty());
         store.upsert(sample("alice")).unwrap();
         store.upsert(sample("bob")).unwrap();
@@ -168,23 +152,12 @@ mod tests {
         let mut again = sample("bob");
         again.display_name = Some("Bobby".into());
         store.upsert(again).unwrap();
-        let ids: Vec<_> = store
-            .load()
-            .unwrap()
-            .into_iter()
-            .map(|a| (a.id, a.needs_sign_in, a.display_name))
-            .collect();
+        let ids: Vec<_> = store.load().unwrap().into_iter().map(|a| (a.id, a.needs_sign_in, a.display_name)).collect();
         assert_eq!(
             ids,
-            [
-                ("alice".into(), true, Some("alice name".into())),
-                ("bob".into(), false, Some("Bobby".into()))
-            ]
+            [("alice".into(), true, Some("alice name".into())), ("bob".into(), false, Some("Bobby".into()))]
         );
-        assert!(matches!(
-            store.modify("carol", |_| ()),
-            Err(Error::UnknownAccount(_))
-        ));
+        assert!(matches!(store.modify("carol", |_| ()), Err(Error::UnknownAccount(_))));
         assert!(store.remove("alice").unwrap());
         assert!(!store.remove("alice").unwrap());
         assert_eq!(store.load().unwrap().len(), 1);
@@ -193,10 +166,7 @@ mod tests {
     #[test]
     fn concurrent_updates_to_different_accounts_are_all_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AccountStore::new(
-            dir.path().join("accounts.json"),
-            dir.path().join("accounts.lock"),
-        );
+        let store = AccountStore::new(dir.path().join("accounts.json"), dir.path().join("accounts.lock"));
         std::thread::scope(|s| {
             for i in 0..8 {
                 let store = store.clone();
@@ -210,9 +180,6 @@ mod tests {
     fn refresh_token_lifetime_is_six_calendar_months() {
         let mut record = sample("a");
         record.authorized_at = Timestamp(1_768_478_400); // 2026-01-15T12:00:00Z
-        assert_eq!(
-            record.refresh_expires_at().to_rfc3339(),
-            "2026-07-15T12:00:00Z"
-        );
+        assert_eq!(record.refresh_expires_at().to_rfc3339(), "2026-07-15T12:00:00Z");
     }
 }

@@ -78,10 +78,7 @@ impl Default for Keychain {
 
 impl Keychain {
     pub fn new(service: &str, timeout: Duration) -> Self {
-        Self {
-            service: service.to_string(),
-            timeout,
-        }
+        Self { service: service.to_string(), timeout }
     }
 
     /// Timeout from `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`, else [`DEFAULT_TIMEOUT`].
@@ -97,12 +94,10 @@ impl Keychain {
 
     #[tracing::instrument(skip(self))]
     pub fn read(&self, account: &str) -> Result<StoredTokens> {
-        let text = self
-            .call(account, |entry| entry.get_password())
-            .map_err(|e| match e {
-                Error::KeychainEntryMissing(_) => Error::KeychainEntryMissing(account.to_string()),
-                other => other,
-            })?;
+        let text = self.call(account, |entry| entry.get_password()).map_err(|e| match e {
+            Error::KeychainEntryMissing(_) => Error::KeychainEntryMissing(account.to_string()),
+            other => other,
+        })?;
         StoredTokens::from_json(&text)
     }
 
@@ -172,10 +167,7 @@ fn classify(account: &str, error: keyring::Error) -> Error {
         || lower.contains("connection refused")
     {
         Error::KeychainNoBus(detail)
-    } else if lower.contains("locked")
-        || lower.contains("prompt")
-        || matches!(error, K::NoStorageAccess(_))
-    {
+    } else if lower.contains("locked") || lower.contains("prompt") || matches!(error, K::NoStorageAccess(_)) {
         Error::KeychainLocked
     } else {
         Error::Keychain(detail)
@@ -196,10 +188,7 @@ mod tests {
         };
         assert_eq!(StoredTokens::from_json(&tokens.to_json()).unwrap(), tokens);
         let debug = format!("{tokens:?}");
-        assert!(
-            !debug.contains("BQ-access") && !debug.contains("AQ-refresh"),
-            "{debug}"
-        );
+        assert!(!debug.contains("BQ-access") && !debug.contains("AQ-refresh"), "{debug}");
     }
 
     #[test]
@@ -221,23 +210,13 @@ mod tests {
             Error::KeychainNoService(_)
         ));
         assert!(matches!(
-            classify(
-                "a",
-                platform(
-                    "D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11"
-                )
-            ),
+            classify("a", platform("D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11")),
             Error::KeychainNoBus(_)
         ));
         assert!(matches!(
-            classify(
-                "a",
-                keyring::Error::NoStorageAccess("collection is locked".to_string().into())
-            ),
+            classify("a", keyring::Error::NoStorageAccess("collection is locked".to_string().into())),
             Error::KeychainLocked
         ));
-        assert!(
-            matches!(classify("a", keyring::Error::NoEntry), Error::KeychainEntryMissing(a) if a == "a")
-        );
+        assert!(matches!(classify("a", keyring::Error::NoEntry), Error::KeychainEntryMissing(a) if a == "a"));
     }
 }

@@ -21,12 +21,8 @@ impl AccountLock {
     pub async fn acquire(locks_dir: &Path, account: &str, timeout: Duration) -> Result<Self> {
         std::fs::create_dir_all(locks_dir).map_err(Error::io("create", locks_dir))?;
         let path = lock_path(locks_dir, account);
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(Error::io("open", &path))?;
+        let file =
+            File::options().create(true).truncate(false).write(true).open(&path).map_err(Error::io("open", &path))?;
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(5);
         loop {
@@ -56,12 +52,8 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
         }
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(Error::io("open", path))?;
+        let file =
+            File::options().create(true).truncate(false).write(true).open(path).map_err(Error::io("open", path))?;
         file.lock().map_err(Error::io("lock", path))?;
         Ok(Self { _file: file })
     }
@@ -69,16 +61,8 @@ impl FileLock {
 
 fn lock_path(dir: &Path, account: &str) -> PathBuf {
     // Spotify ids are [A-Za-z0-9._-]; anything else is replaced so a name cannot escape.
-    let safe: String = account
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let safe: String =
+        account.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     dir.join(format!("{safe}.lock"))
 }
 
@@ -89,19 +73,13 @@ mod tests {
     #[tokio::test]
     async fn a_second_holder_waits_and_then_times_out() {
         let dir = tempfile::tempdir().unwrap();
-        let first = AccountLock::acquire(dir.path(), "alice", Duration::from_secs(1))
-            .await
-            .unwrap();
+        let first = AccountLock::acquire(dir.path(), "alice", Duration::from_secs(1)).await.unwrap();
         let second = AccountLock::acquire(dir.path(), "alice", Duration::from_millis(100)).await;
         assert!(matches!(second, Err(Error::LockTimeout(ref a)) if a == "alice"));
         // Other accounts are not held up.
-        AccountLock::acquire(dir.path(), "bob", Duration::from_millis(100))
-            .await
-            .unwrap();
+        AccountLock::acquire(dir.path(), "bob", Duration::from_millis(100)).await.unwrap();
         drop(first);
-        AccountLock::acquire(dir.path(), "alice", Duration::from_millis(100))
-            .await
-            .unwrap();
+        AccountLock::acquire(dir.path(), "alice", Duration::from_millis(100)).await.unwrap();
     }
 
     #[test]
