@@ -6,8 +6,6 @@
 
 #![allow(clippy::print_stdout)]
 
-mod browser;
-
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use spotoken_core::clock::human_duration;
 use spotoken_core::config::{LOOPBACK_REDIRECT_TO_REGISTER, validate_client_id};
@@ -163,6 +161,7 @@ fn exit_code(e: &Error) -> u8 {
         | E::AuthorizationError { .. }
         | E::LoginTimeout(_)
         | E::LoginCancelled
+        | E::NoLoginPending
         | E::Loopback(_)
         | E::TokenEndpoint { .. }
         | E::WebApi { .. } => exit::LOGIN_FAILED,
@@ -176,7 +175,7 @@ async fn run(command: Command) -> Result<u8, Error> {
         Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port } => {
             if let Some(id) = client_id {
                 let id = validate_client_id(&id)?;
-                let mut settings = engine.settings().clone();
+                let mut settings = engine.settings();
                 if settings.client_id.as_deref() != Some(id.as_str()) {
                     settings.client_id = Some(id.clone());
                     engine.save_settings(settings)?;
@@ -199,7 +198,7 @@ async fn run(command: Command) -> Result<u8, Error> {
                     eprintln!(
                         "(If Spotify shows \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
                     );
-                    if !no_browser && let Err(why) = browser::open(url.as_str()) {
+                    if !no_browser && let Err(why) = spotoken_core::browser::open(url.as_str()) {
                         eprintln!("Could not open a browser ({why}); open the address above yourself.");
                     }
                     eprintln!("Waiting for Spotify (up to {})…", human_duration(timeout as i64));

@@ -100,6 +100,11 @@ impl Error {
                 format!("No answer came back from Spotify within {}.", human_duration(waited.as_secs() as i64)),
                 "Start the login again and finish it in the browser; if the browser showed \"INVALID_CLIENT: Invalid redirect URI\", register http://127.0.0.1/callback on the dashboard.",
             ),
+            E::NoLoginPending => Diagnosis::new(
+                "login_not_pending",
+                "A redirect from Spotify arrived, but no login is waiting for it (it finished, timed out or was cancelled).",
+                "Click Log in and finish in the browser tab Spotoken opens.",
+            ),
             E::LoginCancelled => {
                 Diagnosis::new("login_cancelled", "The login was cancelled.", "Log in again when ready.")
             }

@@ -17,14 +17,14 @@ use crate::spotify::{api, http_client};
 use crate::status::StatusReport;
 use crate::store::accounts::{AccountRecord, AccountStore};
 use crate::store::keychain::{Keychain, StoredTokens};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 /// Spotoken's engine.
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) paths: Paths,
-    pub(crate) settings: Settings,
+    settings: RwLock<Settings>,
     pub(crate) client_id_override: Option<String>,
     pub(crate) endpoints: Endpoints,
     pub(crate) keychain: Keychain,
@@ -66,7 +66,7 @@ impl Engine {
         let accounts = AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
         Ok(Self {
             paths,
-            settings,
+            settings: RwLock::new(settings),
             client_id_override: None,
             endpoints,
             keychain,
@@ -99,8 +99,9 @@ impl Engine {
         &self.paths
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.settings
+    /// A copy of the current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -111,19 +112,25 @@ impl Engine {
         self.clock.as_ref()
     }
 
-    pub fn save_settings(&mut self, settings: Settings) -> Result<()> {
+    pub fn save_settings(&self, settings: Settings) -> Result<()> {
         if let Some(id) = &settings.client_id {
             validate_client_id(id)?;
         }
         scopes::validate(&settings.scopes)?;
         settings.save(&self.paths.settings_file())?;
-        self.settings = settings;
+        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
         Ok(())
+    }
+
+    /// The Client ID from `SPOTOKEN_CLIENT_ID` (or given for this run), which wins over the settings.
+    pub fn client_id_from_env(&self) -> Option<&str> {
+        self.client_id_override.as_deref()
     }
 
     /// `SPOTOKEN_CLIENT_ID` if set, else the settings file's.
     pub fn client_id(&self) -> Result<String> {
-        let id = self.client_id_override.as_ref().or(self.settings.client_id.as_ref()).ok_or(Error::NotConfigured)?;
+        let from_settings = self.settings().client_id;
+        let id = self.client_id_override.as_ref().or(from_settings.as_ref()).ok_or(Error::NotConfigured)?;
         validate_client_id(id)
     }
 
@@ -141,7 +148,7 @@ impl Engine {
 
     /// Starts a login; `scopes` empty means the settings' (or the default) scopes.
     pub fn begin_login(&self, scopes: &[String], redirect_uri: String, show_dialog: bool) -> Result<PendingLogin> {
-        let scopes = if scopes.is_empty() { self.settings.scopes_or_default() } else { scopes.to_vec() };
+        let scopes = if scopes.is_empty() { self.settings().scopes_or_default() } else { scopes.to_vec() };
         let request = LoginRequest {
             client_id: self.client_id()?,
             scopes: scopes::validate(&scopes)?,
@@ -202,7 +209,7 @@ impl Engine {
         options: &LoopbackLogin,
         show_url: impl FnOnce(&url::Url),
     ) -> Result<AccountRecord> {
-        let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings.loopback_port)).await?;
+        let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
         let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
         show_url(login.authorize_url());
         let callback = listener.wait(&login, options.timeout).await?;

@@ -39,6 +39,8 @@ pub enum Error {
     AuthorizationError { error: String, description: Option<String> },
     #[error("no callback arrived within {0:?}")]
     LoginTimeout(Duration),
+    #[error("a redirect arrived but no login is waiting for it")]
+    NoLoginPending,
     #[error("the login was cancelled")]
     LoginCancelled,
     #[error("cannot listen for the loopback redirect: {0}")]

@@ -5,11 +5,14 @@
 //! one behaviour and the tests build fast. Start at [`Engine`].
 
 pub mod auth;
+pub mod background;
+pub mod browser;
 pub mod clock;
 pub mod config;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
+pub mod menu;
 pub mod refresh;
 pub mod scopes;
 pub mod secret;

@@ -1,0 +1,312 @@
+//! Keeping every account's access token fresh in the background, for the desktop app.
+//!
+//! The loop works out when something is next due — an access token `lead` before it
+//! expires, a retry after a failure, the 7-day warning before a refresh token's 6
+//! months run out — and sleeps until then on the **wall clock**, so a laptop that was
+//! suspended wakes on time (a monotonic sleep would fire late by the length of the
+//! suspend). When nothing is due it sleeps until told something changed: no polling.
+//! Refreshes go through [`Engine::fresh_token`], so they share the cross-process lock
+//! with the command line and keep every rule about refresh tokens.
+
+use crate::clock::Timestamp;
+use crate::diagnose::Diagnosis;
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::status::REFRESH_WARNING_SECS;
+use crate::store::accounts::AccountRecord;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Refresh this long before an access token expires.
+pub const DEFAULT_LEAD: Duration = Duration::from_secs(300);
+const FIRST_RETRY_SECS: i64 = 60;
+const MAX_RETRY_SECS: i64 = 1800;
+
+/// Something the person may want to hear about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshEvent {
+    Refreshed {
+        account: String,
+    },
+    /// A passing failure; the sign-in is kept and the refresh will be retried.
+    Failed {
+        account: String,
+        diagnosis: Diagnosis,
+        retry_in_secs: i64,
+    },
+    /// Spotify refused the refresh token: only a new login helps.
+    NeedsSignIn {
+        account: String,
+        name: String,
+        diagnosis: Diagnosis,
+    },
+    /// The refresh token's 6 months end within 7 days (said once per account per run).
+    RefreshTokenEnding {
+        account: String,
+        name: String,
+        seconds_left: i64,
+    },
+}
+
+/// What is due now and when to look again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub due: Vec<String>,
+    pub ending: Vec<(String, i64)>,
+    pub next_wake: Option<Timestamp>,
+}
+
+/// Pure scheduling: which accounts to refresh at `now`, which to warn about, and when
+/// the next thing falls due. Accounts that need sign-in are left alone.
+pub fn plan(
+    records: &[AccountRecord],
+    now: Timestamp,
+    lead: Duration,
+    retry_at: &HashMap<String, Timestamp>,
+    warned: &HashSet<String>,
+) -> Plan {
+    let lead = i64::try_from(lead.as_secs()).unwrap_or(i64::MAX);
+    let mut out = Plan::default();
+    let mut consider = |at: Timestamp| {
+        if at > now {
+            out.next_wake = Some(out.next_wake.map_or(at, |w| w.min(at)));
+        }
+    };
+    for r in records.iter().filter(|r| !r.needs_sign_in) {
+        let due_at = match retry_at.get(&r.id) {
+            Some(retry) => *retry,
+            None => r.access_expires_at.plus_secs(-lead),
+        };
+        if due_at <= now {
+            out.due.push(r.id.clone());
+        } else {
+            consider(due_at);
+        }
+        let ends = r.refresh_expires_at();
+        if !warned.contains(&r.id) {
+            let warn_at = ends.plus_secs(-REFRESH_WARNING_SECS);
+            if warn_at <= now && ends > now {
+                out.ending.push((r.id.clone(), ends.secs_after(now)));
+            } else {
+                consider(warn_at);
+            }
+        }
+    }
+    out
+}
+
+/// The background refresher; run it once per app.
+#[derive(Debug)]
+pub struct Refresher {
+    engine: Arc<Engine>,
+    lead: Duration,
+    wake: Arc<Notify>,
+}
+
+impl Refresher {
+    pub fn new(engine: Arc<Engine>, lead: Duration) -> Self {
+        Self { engine, lead, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Notify this after anything that changes accounts (login, sign-out, refresh).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    pub async fn run(self, on_event: impl Fn(RefreshEvent) + Send + Sync + 'static) {
+        let mut retry_at: HashMap<String, Timestamp> = HashMap::new();
+        let mut failures: HashMap<String, u32> = HashMap::new();
+        let mut warned: HashSet<String> = HashSet::new();
+        loop {
+            let records = match self.engine.accounts() {
+                Ok(records) => records,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the accounts; looking again in a minute");
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                        _ = self.wake.notified() => {}
+                    }
+                    continue;
+                }
+            };
+            retry_at.retain(|id, _| records.iter().any(|r| &r.id == id));
+            let now = self.engine.clock().now();
+            let plan = plan(&records, now, self.lead, &retry_at, &warned);
+            let name = |id: &str| records.iter().find(|r| r.id == id).map(|r| r.name().to_string()).unwrap_or_default();
+            for (account, seconds_left) in plan.ending {
+                warned.insert(account.clone());
+                on_event(RefreshEvent::RefreshTokenEnding { name: name(&account), account, seconds_left });
+            }
+            for account in &plan.due {
+                retry_at.remove(account);
+                match self.engine.fresh_token(Some(account), self.lead).await {
+                    Ok(token) => {
+                        failures.remove(account);
+                        if token.expires_at.plus_secs(-(self.lead.as_secs() as i64)) <= self.engine.clock().now() {
+                            // Spotify's tokens live shorter than the lead: do not spin.
+                            retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(FIRST_RETRY_SECS));
+                        }
+                        if token.refreshed {
+                            on_event(RefreshEvent::Refreshed { account: account.clone() });
+                        }
+                    }
+                    Err(e @ Error::NeedsSignIn { .. }) => {
+                        on_event(RefreshEvent::NeedsSignIn {
+                            account: account.clone(),
+                            name: name(account),
+                            diagnosis: e.diagnose(),
+                        });
+                    }
+                    Err(e) => {
+                        let n = failures.entry(account.clone()).or_insert(0);
+                        *n += 1;
+                        let wait = (FIRST_RETRY_SECS << (*n - 1).min(10)).min(MAX_RETRY_SECS);
+                        retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(wait));
+                        tracing::warn!(%account, error = %e, wait, "background refresh failed; will retry");
+                        on_event(RefreshEvent::Failed {
+                            account: account.clone(),
+                            diagnosis: e.diagnose(),
+                            retry_in_secs: wait,
+                        });
+                    }
+                }
+            }
+            if !plan.due.is_empty() {
+                continue;
+            }
+            tracing::debug!(next = ?plan.next_wake.map(Timestamp::to_rfc3339), "background refresher sleeping");
+            tokio::select! {
+                _ = wall_clock::sleep_until(plan.next_wake, self.engine.clock().now()) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}
+
+/// Sleeping until a moment of wall-clock time.
+mod wall_clock {
+    use crate::clock::Timestamp;
+
+    /// Returns at `deadline` by the wall clock (never, for `None`).
+    pub async fn sleep_until(deadline: Option<Timestamp>, now: Timestamp) {
+        let Some(deadline) = deadline else { return std::future::pending().await };
+        #[cfg(target_os = "linux")]
+        if let Ok(()) = linux::sleep_until(deadline).await {
+            return;
+        }
+        // Elsewhere (or if timerfd fails): short monotonic naps that re-read the clock,
+        // so a suspend delays the wake-up by at most one nap.
+        let mut now = now;
+        while now < deadline {
+            let nap = deadline.secs_after(now).clamp(1, 60) as u64;
+            tokio::time::sleep(std::time::Duration::from_secs(nap)).await;
+            now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    mod linux {
+        use crate::clock::Timestamp;
+        use rustix::time::{Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec};
+        use tokio::io::unix::AsyncFd;
+
+        /// A `CLOCK_REALTIME` timerfd armed at an absolute time: it fires at that wall
+        /// time even if the machine slept in between.
+        pub async fn sleep_until(deadline: Timestamp) -> std::io::Result<()> {
+            let fd =
+                rustix::time::timerfd_create(TimerfdClockId::Realtime, TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK)?;
+            let zero = Timespec { tv_sec: 0, tv_nsec: 0 };
+            let spec = Itimerspec { it_interval: zero, it_value: Timespec { tv_sec: deadline.0.max(1), tv_nsec: 0 } };
+            rustix::time::timerfd_settime(&fd, TimerfdTimerFlags::ABSTIME, &spec)?;
+            // `new` is deprecated because a borrowed fd could be closed under tokio; this
+            // one is an `OwnedFd` moved in, which is what `register`'s contract asks.
+            #[allow(deprecated)]
+            let fd = AsyncFd::new(fd)?;
+            loop {
+                let mut guard = fd.readable().await?;
+                let mut buf = [0u8; 8];
+                match rustix::io::read(guard.get_inner(), &mut buf) {
+                    Ok(_) => return Ok(()),
+                    Err(rustix::io::Errno::AGAIN) => guard.clear_ready(),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::accounts::sample;
+
+    fn record(id: &str, access_expires_at: i64) -> AccountRecord {
+        let mut r = sample(id);
+        r.access_expires_at = Timestamp(access_expires_at);
+        r.authorized_at = Timestamp(0);
+        r
+    }
+
+    const LEAD: Duration = Duration::from_secs(300);
+
+    #[test]
+    fn due_accounts_and_the_next_wake() {
+        let records = [record("a", 1_000), record("b", 5_000)];
+        let p = plan(&records, Timestamp(800), LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p.due, ["a"]);
+        assert_eq!(p.next_wake, Some(Timestamp(4_700)));
+        let p = plan(&records, Timestamp(600), LEAD, &HashMap::new(), &HashSet::new());
+        assert!(p.due.is_empty());
+        assert_eq!(p.next_wake, Some(Timestamp(700)));
+    }
+
+    #[test]
+    fn accounts_needing_sign_in_never_wake_anything() {
+        let mut r = record("a", 1_000);
+        r.needs_sign_in = true;
+        let p = plan(&[r], Timestamp(5_000), LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p, Plan::default());
+    }
+
+    #[test]
+    fn a_failed_account_waits_for_its_retry() {
+        let records = [record("a", 1_000)];
+        let retry = HashMap::from([("a".to_string(), Timestamp(2_000))]);
+        let p = plan(&records, Timestamp(1_500), LEAD, &retry, &HashSet::new());
+        assert!(p.due.is_empty());
+        assert_eq!(p.next_wake, Some(Timestamp(2_000)));
+        let p = plan(&records, Timestamp(2_000), LEAD, &retry, &HashSet::new());
+        assert_eq!(p.due, ["a"]);
+    }
+
+    #[test]
+    fn the_seven_day_warning_is_due_once() {
+        let r = record("a", i64::MAX / 2);
+        let ends = r.refresh_expires_at();
+        let warn_at = ends.plus_secs(-REFRESH_WARNING_SECS);
+        let p = plan(std::slice::from_ref(&r), Timestamp(warn_at.0 - 10), LEAD, &HashMap::new(), &HashSet::new());
+        assert!(p.ending.is_empty());
+        assert_eq!(p.next_wake, Some(warn_at));
+        let p = plan(std::slice::from_ref(&r), warn_at, LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p.ending, [("a".to_string(), REFRESH_WARNING_SECS)]);
+        let warned = HashSet::from(["a".to_string()]);
+        let p = plan(std::slice::from_ref(&r), warn_at, LEAD, &HashMap::new(), &warned);
+        assert!(p.ending.is_empty());
+        assert_eq!(p.next_wake, Some(r.access_expires_at.plus_secs(-300)), "only the access token is left to wake for");
+    }
+
+    #[tokio::test]
+    async fn the_wall_clock_sleep_wakes_at_the_deadline() {
+        let now = crate::clock::Clock::now(&crate::clock::SystemClock);
+        let started = std::time::Instant::now();
+        wall_clock::sleep_until(Some(now.plus_secs(1)), now).await;
+        let slept = started.elapsed();
+        assert!(slept <= Duration::from_secs(3), "{slept:?}");
+        // A deadline in the past returns at once.
+        let started = std::time::Instant::now();
+        wall_clock::sleep_until(Some(Timestamp(now.0 - 100)), now).await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,60 @@
+//! Opening the consent page in the person's browser.
+//!
+//! `$BROWSER` wins when set (a `:`-separated list of commands, `%s` standing for the
+//! URL, as in the long-standing Unix convention); tests use it to play the browser.
+//! Otherwise the platform's opener: `open` here for the command line, the opener
+//! plugin in the desktop app. The browser is started and left running.
+
+use std::process::{Command, Stdio};
+
+/// `$BROWSER` if set, else the platform's opener.
+pub fn open(url: &str) -> Result<(), String> {
+    open_with_env(url).unwrap_or_else(|| open_with_platform(url))
+}
+
+/// Opens `url` with `$BROWSER`; `None` when it is not set.
+pub fn open_with_env(url: &str) -> Option<Result<(), String>> {
+    let list = std::env::var("BROWSER").ok().filter(|l| !l.trim().is_empty())?;
+    Some(open_with_list(&list, url))
+}
+
+fn open_with_list(list: &str, url: &str) -> Result<(), String> {
+    let mut last = String::from("$BROWSER is empty");
+    for entry in list.split(':').filter(|e| !e.trim().is_empty()) {
+        let mut words: Vec<String> = entry.split_whitespace().map(str::to_string).collect();
+        if words.iter().any(|w| w.contains("%s")) {
+            words = words.into_iter().map(|w| w.replace("%s", url)).collect();
+        } else {
+            words.push(url.to_string());
+        }
+        match spawn(&words[0], &words[1..]) {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// `open` on macOS, the URL handler on Windows, `xdg-open` elsewhere.
+pub fn open_with_platform(url: &str) -> Result<(), String> {
+    let (program, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
+        ("open", vec![url])
+    } else if cfg!(windows) {
+        ("rundll32", vec!["url.dll,FileProtocolHandler", url])
+    } else {
+        ("xdg-open", vec![url])
+    };
+    let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+    spawn(program, &args)
+}
+
+fn spawn(program: &str, args: &[String]) -> Result<(), String> {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_child| ())
+        .map_err(|e| format!("{program}: {e}"))
+}

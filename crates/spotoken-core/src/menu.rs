@@ -1,0 +1,196 @@
+//! What the tray shows, as plain data built from the accounts' state.
+//!
+//! The desktop shell turns a [`TrayModel`] into a native menu and routes clicks back by
+//! the [`Action`] each item carries; keeping the model here makes it testable without a
+//! tray. With one account its items sit at the top level; with several, each account
+//! gets a submenu.
+
+use crate::clock::Timestamp;
+use crate::status::{AccountState, StatusReport};
+
+/// What a menu item does when clicked.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    CopyToken(String),
+    Refresh(String),
+    Open,
+    Login,
+    Quit,
+}
+
+impl Action {
+    /// A stable id for the native menu.
+    pub fn id(&self) -> String {
+        match self {
+            Self::CopyToken(a) => format!("copy:{a}"),
+            Self::Refresh(a) => format!("refresh:{a}"),
+            Self::Open => "open".into(),
+            Self::Login => "login".into(),
+            Self::Quit => "quit".into(),
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        match id.split_once(':') {
+            Some(("copy", a)) => Some(Self::CopyToken(a.to_string())),
+            Some(("refresh", a)) => Some(Self::Refresh(a.to_string())),
+            _ => match id {
+                "open" => Some(Self::Open),
+                "login" => Some(Self::Login),
+                "quit" => Some(Self::Quit),
+                _ => None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuEntry {
+    Item {
+        label: String,
+        action: Action,
+        enabled: bool,
+    },
+    /// A label that does nothing (an account's state).
+    Note(String),
+    Submenu {
+        label: String,
+        entries: Vec<MenuEntry>,
+    },
+    Separator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayModel {
+    pub tooltip: String,
+    /// Some account needs sign-in: the icon should say so.
+    pub attention: bool,
+    pub entries: Vec<MenuEntry>,
+}
+
+fn item(label: &str, action: Action) -> MenuEntry {
+    MenuEntry::Item { label: label.to_string(), action, enabled: true }
+}
+
+/// The tray for `report`; `clock` renders a moment as the person's local "14:32".
+pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String) -> TrayModel {
+    let accounts = &report.accounts;
+    let name = |a: &crate::status::AccountStatus| a.display_name.clone().unwrap_or_else(|| a.id.clone());
+    let account_entries = |a: &crate::status::AccountStatus| -> Vec<MenuEntry> {
+        if a.state == AccountState::NeedsSignIn {
+            vec![MenuEntry::Note("Needs sign-in".into()), item("Sign in again…", Action::Login)]
+        } else {
+            vec![
+                item("Copy access token", Action::CopyToken(a.id.clone())),
+                item("Refresh now", Action::Refresh(a.id.clone())),
+            ]
+        }
+    };
+    let mut entries = Vec::new();
+    match accounts.as_slice() {
+        [] => {}
+        [only] => {
+            entries.push(MenuEntry::Note(name(only)));
+            entries.extend(account_entries(only));
+            entries.push(MenuEntry::Separator);
+        }
+        several => {
+            for a in several {
+                let suffix = if a.state == AccountState::NeedsSignIn { " (needs sign-in)" } else { "" };
+                entries.push(MenuEntry::Submenu { label: format!("{}{suffix}", name(a)), entries: account_entries(a) });
+            }
+            entries.push(MenuEntry::Separator);
+        }
+    }
+    entries.push(item("Open Spotoken", Action::Open));
+    entries.push(item("Log in…", Action::Login));
+    entries.push(MenuEntry::Separator);
+    entries.push(item("Quit", Action::Quit));
+
+    let attention = accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
+    let tooltip = if let Some(a) = accounts.iter().find(|a| a.state == AccountState::NeedsSignIn) {
+        format!("Spotoken: {} needs sign-in", name(a))
+    } else if let Some(a) = accounts.iter().min_by_key(|a| a.access_token.seconds_left) {
+        // A clock time, not a countdown: it stays true without redrawing every minute.
+        format!("Spotoken: {}'s token expires at {}", name(a), clock(Timestamp(a.access_token.expires_at_unix)))
+    } else {
+        "Spotoken: not signed in".to_string()
+    };
+    TrayModel { tooltip, attention, entries }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::accounts::sample;
+
+    fn report(records: &[crate::AccountRecord], now: i64) -> StatusReport {
+        StatusReport::new(records, Timestamp(now))
+    }
+
+    fn model(report: &StatusReport) -> TrayModel {
+        tray_model(report, &|t| t.to_rfc3339()[11..16].to_string())
+    }
+
+    fn actions(entries: &[MenuEntry]) -> Vec<String> {
+        entries
+            .iter()
+            .flat_map(|e| match e {
+                MenuEntry::Item { action, .. } => vec![action.id()],
+                MenuEntry::Submenu { entries, .. } => actions(entries),
+                _ => vec![],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_account() {
+        let model = model(&report(&[], 0));
+        assert_eq!(actions(&model.entries), ["open", "login", "quit"]);
+        assert_eq!(model.tooltip, "Spotoken: not signed in");
+        assert!(!model.attention);
+    }
+
+    #[test]
+    fn one_account_sits_at_the_top_level() {
+        let model = model(&report(&[sample("alice")], 400));
+        assert_eq!(model.entries[0], MenuEntry::Note("alice name".into()));
+        assert_eq!(actions(&model.entries), ["copy:alice", "refresh:alice", "open", "login", "quit"]);
+        assert_eq!(model.tooltip, "Spotoken: alice name's token expires at 00:16");
+    }
+
+    #[test]
+    fn several_accounts_get_submenus_and_the_soonest_expiry_leads() {
+        let mut bob = sample("bob");
+        bob.access_expires_at = Timestamp(700);
+        let model = model(&report(&[sample("alice"), bob], 400));
+        assert!(matches!(&model.entries[0], MenuEntry::Submenu { label, .. } if label == "alice name"));
+        assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name"));
+        assert_eq!(
+            actions(&model.entries),
+            ["copy:alice", "refresh:alice", "copy:bob", "refresh:bob", "open", "login", "quit"]
+        );
+        assert_eq!(model.tooltip, "Spotoken: bob name's token expires at 00:11");
+    }
+
+    #[test]
+    fn needing_sign_in_changes_items_tooltip_and_icon() {
+        let mut bob = sample("bob");
+        bob.needs_sign_in = true;
+        let model = model(&report(&[sample("alice"), bob], 400));
+        assert!(model.attention);
+        assert_eq!(model.tooltip, "Spotoken: bob name needs sign-in");
+        assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name (needs sign-in)"));
+        assert_eq!(actions(&model.entries), ["copy:alice", "refresh:alice", "login", "open", "login", "quit"]);
+    }
+
+    #[test]
+    fn ids_round_trip() {
+        for a in
+            [Action::CopyToken("x:y".into()), Action::Refresh("z".into()), Action::Open, Action::Login, Action::Quit]
+        {
+            assert_eq!(Action::from_id(&a.id()), Some(a));
+        }
+        assert_eq!(Action::from_id("nonsense"), None);
+    }
+}

@@ -1,0 +1,93 @@
+//! The commands the web UI calls: one-line adapters onto the engine.
+//!
+//! Each returns either its result or a [`UiError`] (`{ code, message, fix }`). The UI
+//! receives a raw token only from `reveal_token`, on an explicit Reveal; Copy happens
+//! here, in Rust.
+
+use crate::shell::{HAND_OUT_MIN_VALID, Shell, changed};
+use crate::transport::{Copied, Link, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
+use tauri::{AppHandle, Runtime, State, WebviewWindow};
+
+#[tauri::command]
+pub fn overview(shell: State<'_, Shell>) -> Result<Overview, UiError> {
+    shell.overview()
+}
+
+#[tauri::command]
+pub fn scope_catalog() -> ScopeCatalog {
+    ScopeCatalog::default()
+}
+
+#[tauri::command]
+pub fn save_settings<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    input: SettingsInput,
+) -> Result<Overview, UiError> {
+    shell.save_settings(&app, input)?;
+    changed(&app)
+}
+
+#[tauri::command]
+pub async fn start_login<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    scopes: Vec<String>,
+    show_dialog: bool,
+) -> Result<Overview, UiError> {
+    shell.start_login(&app, &scopes, show_dialog).await?;
+    changed(&app)
+}
+
+#[tauri::command]
+pub fn cancel_login<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, UiError> {
+    shell.login.cancel();
+    changed(&app)
+}
+
+#[tauri::command]
+pub async fn refresh_now<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    account: String,
+) -> Result<Overview, UiError> {
+    let result = shell.engine.refresh_now(&account).await.map(drop);
+    let overview = changed(&app);
+    result.map_err(UiError::from).and(overview)
+}
+
+#[tauri::command]
+pub async fn copy_token<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    account: String,
+) -> Result<Copied, UiError> {
+    shell.copy_token(&app, &account).await
+}
+
+#[tauri::command]
+pub async fn reveal_token(shell: State<'_, Shell>, account: String) -> Result<String, UiError> {
+    Ok(shell.engine.fresh_token(Some(&account), HAND_OUT_MIN_VALID).await?.access_token.into_secret())
+}
+
+#[tauri::command]
+pub fn sign_out<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>, account: String) -> Result<Overview, UiError> {
+    shell.engine.logout(&account)?;
+    changed(&app)
+}
+
+#[tauri::command]
+pub fn copy_redirect_uri<R: Runtime>(app: AppHandle<R>, which: Redirect) -> Result<(), UiError> {
+    crate::shell::copy_text(&app, &which)
+}
+
+#[tauri::command]
+pub fn open_link<R: Runtime>(app: AppHandle<R>, link: Link) -> Result<(), UiError> {
+    crate::shell::open_link(&app, link)
+}
+
+/// The UI has painted: show the window (it starts hidden, so it never flashes blank).
+#[tauri::command]
+pub fn ui_ready<R: Runtime>(window: WebviewWindow<R>) -> Result<(), UiError> {
+    crate::window::reveal(&window)
+}

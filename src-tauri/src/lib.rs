@@ -1,0 +1,135 @@
+//! Spotoken's desktop app: a thin Tauri shell over `spotoken-core`.
+//!
+//! It wires the window, the tray, the deep link and the background refresher to the
+//! engine; commands are adapters ([`commands`]) and the types the UI sees live in
+//! [`transport`]. Logic about tokens does not belong here.
+
+pub mod clipboard;
+pub mod commands;
+pub mod shell;
+pub mod transport;
+pub mod tray;
+pub mod window;
+
+use shell::Shell;
+use spotoken_core::auth::flow::LoginFlow;
+use spotoken_core::background::{DEFAULT_LEAD, RefreshEvent, Refresher};
+use spotoken_core::{DEFAULT_LOGIN_TIMEOUT, Engine};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+use tauri::{Manager, RunEvent};
+use tauri_plugin_deep_link::DeepLinkExt;
+
+/// When the process started, for the first-paint figure.
+pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// Runs the app. `--tray` starts with no window.
+pub fn run() -> Result<(), String> {
+    let _ = STARTED.set(Instant::now());
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "spotoken_core=info,spotoken_app=info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+
+    let engine = Arc::new(Engine::from_env().map_err(|e| e.diagnose().to_string())?);
+    let start_in_tray = std::env::args().any(|a| a == "--tray");
+
+    let app = tauri::Builder::default()
+        // First, so a second launch hands its arguments (a spotoken:// URL) over and exits.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            if !argv.iter().any(|a| a.starts_with("spotoken:")) {
+                let _ = window::show(app);
+            }
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![
+            commands::overview,
+            commands::scope_catalog,
+            commands::save_settings,
+            commands::start_login,
+            commands::cancel_login,
+            commands::refresh_now,
+            commands::copy_token,
+            commands::reveal_token,
+            commands::sign_out,
+            commands::copy_redirect_uri,
+            commands::open_link,
+            commands::ui_ready,
+        ])
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let on_done = {
+                let handle = handle.clone();
+                Arc::new(move |outcome| shell::login_finished(&handle, outcome))
+            };
+            let refresher = Refresher::new(engine.clone(), DEFAULT_LEAD);
+            let wake = refresher.waker();
+            app.manage(Shell { login: LoginFlow::new(engine.clone(), DEFAULT_LOGIN_TIMEOUT, on_done), engine, wake });
+
+            tray::create(&handle)?;
+            let events = handle.clone();
+            tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
+
+            let links = handle.clone();
+            app.deep_link().on_open_url(move |event| {
+                for url in event.urls() {
+                    let app = links.clone();
+                    tauri::async_runtime::spawn(async move { deliver_deep_link(&app, url.as_str()).await });
+                }
+            });
+            // A cold start carrying a URL: no login can be waiting for it, but say so.
+            if let Ok(Some(urls)) = app.deep_link().get_current() {
+                for url in urls {
+                    let app = handle.clone();
+                    tauri::async_runtime::spawn(async move { deliver_deep_link(&app, url.as_str()).await });
+                }
+            }
+            if !start_in_tray {
+                window::show(&handle)?;
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .map_err(|e| format!("cannot start the app: {e}"))?;
+
+    app.run(|_app, event| {
+        // Closing the window leaves the app in the tray; only Quit (exit with a code) ends it.
+        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+            api.prevent_exit();
+        }
+    });
+    Ok(())
+}
+
+async fn deliver_deep_link<R: tauri::Runtime>(app: &tauri::AppHandle<R>, url: &str) {
+    // Never log the query: it carries the code and the state.
+    let shown = url.split(['?', '#']).next().unwrap_or_default();
+    let shell = app.state::<Shell>();
+    if let Err(e) = shell.login.deliver_deep_link(url).await {
+        tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
+    }
+}
+
+fn on_refresh_event<R: tauri::Runtime>(app: &tauri::AppHandle<R>, event: RefreshEvent) {
+    match &event {
+        RefreshEvent::NeedsSignIn { name, diagnosis, .. } => {
+            shell::notify(app, &format!("{name} needs to sign in again"), &diagnosis.message);
+        }
+        RefreshEvent::RefreshTokenEnding { name, seconds_left, .. } => {
+            let days = seconds_left / 86_400;
+            shell::notify(
+                app,
+                &format!("{name}: sign in again soon"),
+                &format!(
+                    "Spotify ends this sign-in in {days} days (6 months after you authorized). Log in again before then."
+                ),
+            );
+        }
+        RefreshEvent::Refreshed { .. } | RefreshEvent::Failed { .. } => {}
+    }
+    let _ = shell::changed(app);
+}

@@ -1,0 +1,175 @@
+//! The app's state and the few steps that need Tauri's plugins (browser, clipboard,
+//! notifications, deep-link registration). Everything about tokens is the engine's.
+
+use crate::transport::{
+    EVENT_LOGIN_FINISHED, EVENT_OVERVIEW, Link, LoginFinished, Overview, Redirect, SettingsInput, SettingsView, UiError,
+};
+use spotoken_core::auth::flow::LoginFlow;
+use spotoken_core::config::validate_client_id;
+use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
+use spotoken_core::{AccountStatus, Engine, RedirectKind, Settings};
+use std::sync::Arc;
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri_plugin_clipboard_manager::ClipboardExt;
+use tauri_plugin_notification::NotificationExt;
+use tauri_plugin_opener::OpenerExt;
+use tokio::sync::Notify;
+
+/// Copy and Reveal hand out tokens valid for at least this long.
+pub const HAND_OUT_MIN_VALID: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Managed state: the engine, the login in progress, and the refresher's doorbell.
+#[derive(Debug)]
+pub struct Shell {
+    pub engine: Arc<Engine>,
+    pub login: LoginFlow,
+    pub wake: Arc<Notify>,
+}
+
+impl Shell {
+    pub fn overview(&self) -> Result<Overview, UiError> {
+        let status = self.engine.status()?;
+        Ok(Overview {
+            settings: SettingsView::new(self.engine.settings(), self.engine.client_id_from_env().map(str::to_string)),
+            accounts: status.accounts.into_iter().map(Into::into).collect(),
+            login_in_progress: self.login.in_progress().map(Redirect::from),
+            redirect_uris: Overview::redirect_uris(),
+        })
+    }
+
+    pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), UiError> {
+        let client_id = validate_client_id(&input.client_id)?;
+        let settings = Settings {
+            client_id: Some(client_id),
+            scopes: input.scopes,
+            redirect: input.redirect.into(),
+            clipboard_clear_secs: Some(input.clipboard_clear_secs),
+            ..self.engine.settings()
+        };
+        let deep_link = settings.redirect == RedirectKind::DeepLink;
+        self.engine.save_settings(settings)?;
+        if deep_link {
+            register_deep_link(app);
+        }
+        Ok(())
+    }
+
+    pub async fn start_login<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        scopes: &[String],
+        show_dialog: bool,
+    ) -> Result<(), UiError> {
+        let kind = self.engine.settings().redirect;
+        if kind == RedirectKind::DeepLink {
+            register_deep_link(app);
+        }
+        let url = self.login.start(kind, scopes, show_dialog).await?;
+        let opened = spotoken_core::browser::open_with_env(url.as_str())
+            .unwrap_or_else(|| app.opener().open_url(url.as_str(), None::<&str>).map_err(|e| e.to_string()));
+        opened.map_err(|why| UiError {
+            code: "browser_unavailable".into(),
+            message: format!("No browser could be opened ({why})."),
+            fix: "Set the BROWSER variable, or install xdg-utils and a browser, then log in again.".into(),
+        })
+    }
+
+    pub async fn copy_token<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        account: &str,
+    ) -> Result<crate::transport::Copied, UiError> {
+        let token = self.engine.fresh_token(Some(account), HAND_OUT_MIN_VALID).await?;
+        let _ = changed(app);
+        let clear = self.engine.settings().clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS);
+        crate::clipboard::copy(app, account, token.access_token, clear).map_err(|why| UiError {
+            code: "clipboard_error".into(),
+            message: format!("The clipboard refused the token ({why})."),
+            fix: "Try again.".into(),
+        })
+    }
+}
+
+/// After any change: tell the window, redraw the tray, wake the refresher.
+pub fn changed<R: Runtime>(app: &AppHandle<R>) -> Result<Overview, UiError> {
+    let shell = app.state::<Shell>();
+    shell.wake.notify_one();
+    let overview = shell.overview();
+    crate::tray::update(app);
+    if let Ok(o) = &overview {
+        let _ = app.emit(EVENT_OVERVIEW, o);
+    }
+    overview
+}
+
+/// Tells the window how a login ended and brings it forward.
+pub fn login_finished<R: Runtime>(
+    app: &AppHandle<R>,
+    outcome: Result<spotoken_core::AccountRecord, spotoken_core::Diagnosis>,
+) {
+    let shell = app.state::<Shell>();
+    let now = shell.engine.clock().now();
+    let payload = match outcome {
+        Ok(record) => LoginFinished { account: Some(AccountStatus::new(&record, now).into()), error: None },
+        Err(d) => LoginFinished { account: None, error: Some(d.into()) },
+    };
+    if payload.account.is_some() {
+        let _ = crate::window::show(app);
+    }
+    let _ = app.emit(EVENT_LOGIN_FINISHED, &payload);
+    let _ = changed(app);
+}
+
+pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::debug!(error = %e, "notification not shown");
+    }
+}
+
+pub fn copy_text<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Result<(), UiError> {
+    let uris = Overview::redirect_uris();
+    let text = match which {
+        Redirect::DeepLink => uris.deep_link,
+        Redirect::Loopback => uris.loopback,
+    };
+    app.clipboard().write_text(text).map_err(|e| UiError {
+        code: "clipboard_error".into(),
+        message: format!("The clipboard refused the text ({e})."),
+        fix: "Select the address and copy it by hand.".into(),
+    })
+}
+
+pub fn open_link<R: Runtime>(app: &AppHandle<R>, link: Link) -> Result<(), UiError> {
+    let url = match link {
+        Link::Dashboard => DASHBOARD_URL,
+        Link::RevokeAccess => REVOKE_URL,
+    };
+    spotoken_core::browser::open_with_env(url)
+        .unwrap_or_else(|| app.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()))
+        .map_err(|why| UiError {
+            code: "browser_unavailable".into(),
+            message: format!("No browser could be opened ({why})."),
+            fix: format!("Open {url} yourself."),
+        })
+}
+
+/// On Linux outside the installed package, registers `spotoken://` for this binary so
+/// the browser can hand the redirect back. Only when the person chose the deep link: it
+/// changes the desktop's URL handlers. The .deb's desktop entry registers it for good.
+fn register_deep_link<R: Runtime>(app: &AppHandle<R>) {
+    #[cfg(target_os = "linux")]
+    {
+        use tauri_plugin_deep_link::DeepLinkExt;
+        match app.deep_link().is_registered("spotoken") {
+            Ok(true) => {}
+            _ => match app.deep_link().register_all() {
+                Ok(()) => tracing::info!("registered spotoken:// for this binary"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not register spotoken://; the loopback redirect still works")
+                }
+            },
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}

@@ -1,0 +1,274 @@
+//! Every type that crosses between Rust and the web UI, and only those.
+//!
+//! They are generated into `ui/src/bindings.ts` (ts-rs); the test at the bottom fails
+//! when that file is stale (`UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib`
+//! rewrites it). The UI never hand-writes a type defined here. Timestamps are Unix
+//! seconds; the UI counts down from them while it is visible.
+
+use serde::{Deserialize, Serialize};
+use spotoken_core::config::{DEEP_LINK_REDIRECT, LOOPBACK_REDIRECT_TO_REGISTER};
+use spotoken_core::status::{AccountState, AccountStatus};
+use spotoken_core::{Diagnosis, Error, RedirectKind, Settings, scopes};
+use ts_rs::TS;
+
+/// An error as the UI shows it: a stable code to branch on, a sentence, the next step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct UiError {
+    pub code: String,
+    pub message: String,
+    pub fix: String,
+}
+
+impl From<Diagnosis> for UiError {
+    fn from(d: Diagnosis) -> Self {
+        Self { code: d.code, message: d.message, fix: d.fix }
+    }
+}
+
+impl From<Error> for UiError {
+    fn from(e: Error) -> Self {
+        e.diagnose().into()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Redirect {
+    Loopback,
+    DeepLink,
+}
+
+impl From<RedirectKind> for Redirect {
+    fn from(k: RedirectKind) -> Self {
+        match k {
+            RedirectKind::Loopback => Self::Loopback,
+            RedirectKind::DeepLink => Self::DeepLink,
+        }
+    }
+}
+
+impl From<Redirect> for RedirectKind {
+    fn from(r: Redirect) -> Self {
+        match r {
+            Redirect::Loopback => Self::Loopback,
+            Redirect::DeepLink => Self::DeepLink,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Ok,
+    NeedsSignIn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ScopeSet {
+    pub requested: Vec<String>,
+    pub granted: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AccountView {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub state: State,
+    pub access_expires_at: i64,
+    pub refresh_expires_at: i64,
+    pub authorized_at: String,
+    pub last_refresh_at: Option<String>,
+    pub scopes: ScopeSet,
+    pub last_error: Option<UiError>,
+    pub warnings: Vec<String>,
+}
+
+impl From<AccountStatus> for AccountView {
+    fn from(a: AccountStatus) -> Self {
+        Self {
+            id: a.id,
+            display_name: a.display_name,
+            state: match a.state {
+                AccountState::Ok => State::Ok,
+                AccountState::NeedsSignIn => State::NeedsSignIn,
+                AccountState::Error => State::Error,
+            },
+            access_expires_at: a.access_token.expires_at_unix,
+            refresh_expires_at: a.refresh_token.expires_at_unix,
+            authorized_at: a.authorized_at,
+            last_refresh_at: a.last_refresh_at,
+            scopes: ScopeSet { requested: a.scopes.requested, granted: a.scopes.granted, missing: a.scopes.missing },
+            last_error: a.last_error.map(UiError::from),
+            warnings: a.warnings,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SettingsView {
+    pub client_id: Option<String>,
+    /// Set by `SPOTOKEN_CLIENT_ID`, which wins over the settings file.
+    pub client_id_from_env: bool,
+    pub redirect: Redirect,
+    pub scopes: Vec<String>,
+    /// 0: never clear copied tokens from the clipboard.
+    pub clipboard_clear_secs: u64,
+}
+
+impl SettingsView {
+    pub fn new(settings: Settings, client_id_from_env: Option<String>) -> Self {
+        Self {
+            client_id_from_env: client_id_from_env.is_some(),
+            client_id: client_id_from_env.or(settings.client_id.clone()),
+            redirect: settings.redirect.into(),
+            scopes: settings.scopes_or_default(),
+            clipboard_clear_secs: settings.clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS),
+        }
+    }
+}
+
+/// What the person changes in the settings form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct SettingsInput {
+    pub client_id: String,
+    pub redirect: Redirect,
+    pub scopes: Vec<String>,
+    pub clipboard_clear_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RedirectUris {
+    pub deep_link: String,
+    pub loopback: String,
+}
+
+/// Everything the window shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Overview {
+    pub settings: SettingsView,
+    pub accounts: Vec<AccountView>,
+    /// The redirect the pending login waits on, if one is pending.
+    pub login_in_progress: Option<Redirect>,
+    pub redirect_uris: RedirectUris,
+}
+
+impl Overview {
+    pub fn redirect_uris() -> RedirectUris {
+        RedirectUris { deep_link: DEEP_LINK_REDIRECT.into(), loopback: LOOPBACK_REDIRECT_TO_REGISTER.into() }
+    }
+}
+
+/// How a login ended; exactly one of the two is set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct LoginFinished {
+    pub account: Option<AccountView>,
+    pub error: Option<UiError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ScopeInfo {
+    pub name: String,
+    pub meaning: String,
+    pub group: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Preset {
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ScopeCatalog {
+    pub scopes: Vec<ScopeInfo>,
+    pub presets: Vec<Preset>,
+}
+
+impl Default for ScopeCatalog {
+    fn default() -> Self {
+        Self {
+            scopes: scopes::SCOPES
+                .iter()
+                .map(|s| ScopeInfo { name: s.name.into(), meaning: s.meaning.into(), group: s.group.into() })
+                .collect(),
+            presets: scopes::PRESETS
+                .iter()
+                .map(|p| Preset { name: p.name.into(), scopes: p.scopes.iter().map(|s| s.to_string()).collect() })
+                .collect(),
+        }
+    }
+}
+
+/// What Copy did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct Copied {
+    pub account: String,
+    /// Seconds until the clipboard is cleared, if it will be.
+    pub clears_in_secs: Option<u64>,
+}
+
+/// Links the UI may open; the URLs themselves stay in Rust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Link {
+    Dashboard,
+    RevokeAccess,
+}
+
+/// Event names, shared with the UI through the generated file.
+pub const EVENT_OVERVIEW: &str = "overview";
+pub const EVENT_LOGIN_FINISHED: &str = "login-finished";
+
+/// The generated TypeScript for every type above.
+pub fn typescript() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let mut out = String::from(
+        "// Generated from src-tauri/src/transport.rs by ts-rs. Do not edit: run\n\
+         // `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.\n\n",
+    );
+    let decls = [
+        UiError::decl(&cfg),
+        Redirect::decl(&cfg),
+        State::decl(&cfg),
+        ScopeSet::decl(&cfg),
+        AccountView::decl(&cfg),
+        SettingsView::decl(&cfg),
+        SettingsInput::decl(&cfg),
+        RedirectUris::decl(&cfg),
+        Overview::decl(&cfg),
+        LoginFinished::decl(&cfg),
+        ScopeInfo::decl(&cfg),
+        Preset::decl(&cfg),
+        ScopeCatalog::decl(&cfg),
+        Copied::decl(&cfg),
+        Link::decl(&cfg),
+    ];
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.push_str(&format!(
+        "export const EVENT_OVERVIEW = \"{EVENT_OVERVIEW}\";\nexport const EVENT_LOGIN_FINISHED = \"{EVENT_LOGIN_FINISHED}\";\n"
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings.ts");
+        let fresh = super::typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings`"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The tray icon and its menu, drawn from the engine's [`tray_model`].
+
+use crate::shell::Shell;
+use spotoken_core::menu::{Action, MenuEntry, TrayModel, tray_model};
+use tauri::image::Image;
+use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Runtime};
+
+const TRAY_ID: &str = "spotoken";
+const ICON: &[u8] = include_bytes!("../../icons/tray.png");
+const ICON_ATTENTION: &[u8] = include_bytes!("../../icons/tray-attention.png");
+
+fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
+    let shell = app.state::<Shell>();
+    match shell.engine.status() {
+        Ok(report) => tray_model(&report, &local_clock),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the accounts for the tray");
+            tray_model(&spotoken_core::StatusReport::new(&[], shell.engine.clock().now()), &local_clock)
+        }
+    }
+}
+
+/// "14:32", in the person's time zone.
+fn local_clock(at: spotoken_core::Timestamp) -> String {
+    chrono::DateTime::from_timestamp(at.0, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn build_entries<R: Runtime>(app: &AppHandle<R>, entries: &[MenuEntry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {
+    let mut out: Vec<Box<dyn IsMenuItem<R>>> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        match entry {
+            MenuEntry::Item { label, action, enabled } => {
+                out.push(Box::new(MenuItem::with_id(app, action.id(), label, *enabled, None::<&str>)?));
+            }
+            MenuEntry::Note(label) => {
+                out.push(Box::new(MenuItem::with_id(app, format!("note:{i}"), label, false, None::<&str>)?));
+            }
+            MenuEntry::Submenu { label, entries } => {
+                let children = build_entries(app, entries)?;
+                let refs: Vec<&dyn IsMenuItem<R>> = children.iter().map(|c| c.as_ref()).collect();
+                out.push(Box::new(Submenu::with_items(app, label, true, &refs)?));
+            }
+            MenuEntry::Separator => out.push(Box::new(PredefinedMenuItem::separator(app)?)),
+        }
+    }
+    Ok(out)
+}
+
+fn menu<R: Runtime>(app: &AppHandle<R>, model: &TrayModel) -> tauri::Result<Menu<R>> {
+    let items = build_entries(app, &model.entries)?;
+    let refs: Vec<&dyn IsMenuItem<R>> = items.iter().map(|c| c.as_ref()).collect();
+    Menu::with_items(app, &refs)
+}
+
+fn icon(attention: bool) -> tauri::Result<Image<'static>> {
+    Image::from_bytes(if attention { ICON_ATTENTION } else { ICON })
+}
+
+pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let model = model(app);
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon(model.attention)?)
+        .tooltip(&model.tooltip)
+        .menu(&menu(app, &model)?)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| on_click(app, event.id().as_ref()))
+        .build(app)?;
+    Ok(())
+}
+
+/// Redraws menu, tooltip and icon from the current state.
+pub fn update<R: Runtime>(app: &AppHandle<R>) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let model = model(app);
+    let result = menu(app, &model)
+        .and_then(|m| tray.set_menu(Some(m)))
+        .and_then(|()| tray.set_tooltip(Some(&model.tooltip)))
+        .and_then(|()| icon(model.attention))
+        .and_then(|i| tray.set_icon(Some(i)));
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "could not update the tray");
+    }
+}
+
+fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    let Some(action) = Action::from_id(id) else { return };
+    let app = app.clone();
+    match action {
+        Action::CopyToken(account) => {
+            tauri::async_runtime::spawn(async move {
+                let shell = app.state::<Shell>();
+                match shell.copy_token(&app, &account).await {
+                    Ok(copied) => {
+                        let clears =
+                            copied.clears_in_secs.map(|s| format!(" It is cleared in {s} s.")).unwrap_or_default();
+                        crate::shell::notify(
+                            &app,
+                            "Access token copied",
+                            &format!("Valid for at least 5 minutes.{clears}"),
+                        );
+                    }
+                    Err(e) => {
+                        crate::shell::notify(&app, "Could not copy the token", &format!("{} {}", e.message, e.fix))
+                    }
+                }
+            });
+        }
+        Action::Refresh(account) => {
+            tauri::async_runtime::spawn(async move {
+                let shell = app.state::<Shell>();
+                if let Err(e) = shell.engine.refresh_now(&account).await {
+                    let d = e.diagnose();
+                    crate::shell::notify(&app, "Refresh failed", &format!("{} {}", d.message, d.fix));
+                }
+                let _ = crate::shell::changed(&app);
+            });
+        }
+        Action::Open | Action::Login => {
+            if let Err(e) = crate::window::show(&app) {
+                tracing::warn!(error = %e, "cannot open the window");
+            }
+        }
+        Action::Quit => app.exit(0),
+    }
+}

@@ -1,0 +1,47 @@
+//! The one window. It is created on demand and destroyed when closed, so an app that
+//! lives in the tray holds no web view (WebKit's web process exits with it).
+
+use crate::transport::UiError;
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+pub const LABEL: &str = "main";
+
+/// Shows the window, creating it if needed. A new window stays hidden until the UI
+/// says it has painted (`ui_ready`), so it never flashes blank.
+pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    if let Some(window) = app.get_webview_window(LABEL) {
+        window.unminimize()?;
+        window.show()?;
+        return window.set_focus();
+    }
+    WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
+        .title("Spotoken")
+        .inner_size(1000.0, 760.0)
+        .min_inner_size(520.0, 480.0)
+        .visible(false)
+        .build()?;
+    tracing::info!("window created");
+    // Should the UI never report in, show the window anyway rather than nothing at all.
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        if let Some(window) = app.get_webview_window(LABEL)
+            && !window.is_visible().unwrap_or(true)
+        {
+            tracing::warn!("the UI did not report ready within 3 s; showing the window");
+            let _ = window.show();
+        }
+    });
+    Ok(())
+}
+
+pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
+    if let Some(started) = crate::STARTED.get() {
+        tracing::info!(ms = started.elapsed().as_millis() as u64, "first paint");
+    }
+    window.show().and_then(|()| window.set_focus()).map_err(|e| UiError {
+        code: "window_error".into(),
+        message: format!("The window could not be shown ({e})."),
+        fix: "Open Spotoken again from the tray.".into(),
+    })
+}

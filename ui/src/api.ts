@@ -1,0 +1,46 @@
+// Typed calls into the Rust shell. Types come from bindings.ts, generated from Rust.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import {
+  EVENT_LOGIN_FINISHED,
+  EVENT_OVERVIEW,
+  type Copied,
+  type Link,
+  type LoginFinished,
+  type Overview,
+  type Redirect,
+  type ScopeCatalog,
+  type SettingsInput,
+  type UiError,
+} from "./bindings";
+
+export const api = {
+  overview: () => invoke<Overview>("overview"),
+  scopeCatalog: () => invoke<ScopeCatalog>("scope_catalog"),
+  saveSettings: (input: SettingsInput) => invoke<Overview>("save_settings", { input }),
+  startLogin: (scopes: string[], showDialog: boolean) => invoke<Overview>("start_login", { scopes, showDialog }),
+  cancelLogin: () => invoke<Overview>("cancel_login"),
+  refreshNow: (account: string) => invoke<Overview>("refresh_now", { account }),
+  copyToken: (account: string) => invoke<Copied>("copy_token", { account }),
+  revealToken: (account: string) => invoke<string>("reveal_token", { account }),
+  signOut: (account: string) => invoke<Overview>("sign_out", { account }),
+  copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
+  openLink: (link: Link) => invoke<null>("open_link", { link }),
+  uiReady: () => invoke<null>("ui_ready"),
+};
+
+export function onOverview(handler: (o: Overview) => void): Promise<UnlistenFn> {
+  return listen<Overview>(EVENT_OVERVIEW, (e) => handler(e.payload));
+}
+
+export function onLoginFinished(handler: (f: LoginFinished) => void): Promise<UnlistenFn> {
+  return listen<LoginFinished>(EVENT_LOGIN_FINISHED, (e) => handler(e.payload));
+}
+
+/** Commands reject with a UiError; anything else becomes one. */
+export function asUiError(e: unknown): UiError {
+  if (e && typeof e === "object" && "code" in e && "message" in e && "fix" in e) return e as UiError;
+  return { code: "unexpected", message: String(e), fix: "Try again." };
+}
+
+export const CLIENT_ID = /^[0-9a-fA-F]{32}$/;

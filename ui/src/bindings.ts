@@ -1,0 +1,51 @@
+// Generated from src-tauri/src/transport.rs by ts-rs. Do not edit: run
+// `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.
+
+export type UiError = { code: string, message: string, fix: string, };
+
+export type Redirect = "loopback" | "deep-link";
+
+export type State = "ok" | "needs_sign_in" | "error";
+
+export type ScopeSet = { requested: Array<string>, granted: Array<string>, missing: Array<string>, };
+
+export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, warnings: Array<string>, };
+
+export type SettingsView = { client_id: string | null, 
+/**
+ * Set by `SPOTOKEN_CLIENT_ID`, which wins over the settings file.
+ */
+client_id_from_env: boolean, redirect: Redirect, scopes: Array<string>, 
+/**
+ * 0: never clear copied tokens from the clipboard.
+ */
+clipboard_clear_secs: number, };
+
+export type SettingsInput = { client_id: string, redirect: Redirect, scopes: Array<string>, clipboard_clear_secs: number, };
+
+export type RedirectUris = { deep_link: string, loopback: string, };
+
+export type Overview = { settings: SettingsView, accounts: Array<AccountView>, 
+/**
+ * The redirect the pending login waits on, if one is pending.
+ */
+login_in_progress: Redirect | null, redirect_uris: RedirectUris, };
+
+export type LoginFinished = { account: AccountView | null, error: UiError | null, };
+
+export type ScopeInfo = { name: string, meaning: string, group: string, };
+
+export type Preset = { name: string, scopes: Array<string>, };
+
+export type ScopeCatalog = { scopes: Array<ScopeInfo>, presets: Array<Preset>, };
+
+export type Copied = { account: string, 
+/**
+ * Seconds until the clipboard is cleared, if it will be.
+ */
+clears_in_secs: number | null, };
+
+export type Link = "dashboard" | "revoke-access";
+
+export const EVENT_OVERVIEW = "overview";
+export const EVENT_LOGIN_FINISHED = "login-finished";
