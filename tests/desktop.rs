@@ -1,1 +1,181 @@
+//! End-to-end tests of the desktop app, as a person uses it (see `support`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+use std::time::Duration;
+use support::{CLIENT_ID, Desktop, ONE_AT_A_TIME};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn settings(redirect: &str, clear_secs: u64) -> String {
+    format!("client_id = \"{CLIENT_ID}\"\nredirect = \"{redirect}\"\nclipboard_clear_secs = {clear_secs}\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_deep_link_login_then_refresh_reveal_copy_and_sign_out() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("first-run", None).await;
+    let s = d.session().await;
+
+    // First run: the Client ID is asked for, the redirect URIs are shown.
+    s.wait_for("[data-test=setup]", WAIT).await;
+    assert_eq!(s.text("[data-test=uri-loopback]").await, "http://127.0.0.1/callback");
+    assert_eq!(s.text("[data-test=uri-deep-link]").await, "spotoken://callback");
+    s.type_into("[data-test=client-id]", "not-a-client-id").await;
+    let complaint = s.text(".bad").await;
+    assert!(complaint.contains("32 hexadecimal characters"), "{complaint}");
+    assert_eq!(s.attribute("[data-test=save-settings]", "disabled").await.as_deref(), Some("true"));
+    d.shot(Some(&s), "first-run").await;
+
+    s.type_into("[data-test=client-id]", CLIENT_ID).await;
+    s.click("[data-test=redirect-deep-link]").await;
+    s.click("[data-test=save-settings]").await;
+
+    // Scopes, then Log in: the "browser" follows the consent page and hands the
+    // spotoken:// redirect to a second launch of the app.
+    s.wait_for("[data-test=login-panel]", WAIT).await;
+    s.click("[data-test=preset-playback]").await;
+    d.shot(Some(&s), "scopes").await;
+    s.click("[data-test=continue-login]").await;
+
+    s.wait_for("[data-test=account]", WAIT).await;
+    d.shot(Some(&s), "signed-in").await;
+    assert_eq!(s.text("[data-test=account-name]").await, d.user.display_name);
+    let countdown = s.text("[data-test=access-countdown]").await;
+    assert!(countdown.starts_with("59:") || countdown.starts_with("1:00:"), "{countdown}");
+    let granted = s.texts("[data-test=granted]").await;
+    assert!(granted.contains(&"user-modify-playback-state".to_string()), "{granted:?}");
+    assert!(granted.contains(&"user-read-private".to_string()), "{granted:?}");
+    assert_eq!(d.sandbox.token_requests("authorization_code").len(), 1);
+    assert!(d.keychain_entry().is_some(), "the tokens should be in the keychain");
+    let log = d.app_log();
+    assert!(log.contains("deep link received, state matched"), "the login should have come through the deep link");
+
+    // The countdown ticks while the window is visible.
+    let later = s.wait_text("[data-test=access-countdown]", WAIT, |t| t != countdown).await;
+    assert_ne!(later, countdown);
+
+    s.click("[data-test=refresh]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Refreshed")).await;
+    assert_eq!(d.sandbox.token_requests("refresh_token").len(), 1);
+
+    s.click("[data-test=reveal]").await;
+    let started = std::time::Instant::now();
+    let revealed = loop {
+        let text = s.text_content("[data-test=token]").await;
+        if text.starts_with("BQ") {
+            break text;
+        }
+        assert!(started.elapsed() < WAIT, "the token was not revealed: {text:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(d.me_status(&revealed).await, 200);
+    d.shot(Some(&s), "revealed").await;
+
+    s.click("[data-test=copy]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Token copied")).await;
+    assert_eq!(d.clipboard(), revealed, "Copy should put the same fresh token on the clipboard");
+    assert_eq!(d.sandbox.token_requests("refresh_token").len(), 1, "a fresh token needs no refresh");
+
+    s.click("[data-test=sign-out]").await;
+    s.wait_text("[data-test=sign-out]", WAIT, |t| t.contains("Click again")).await;
+    s.click("[data-test=sign-out]").await;
+    s.wait_gone("[data-test=account]", WAIT).await;
+    d.shot(Some(&s), "signed-out").await;
+    assert!(d.keychain_entry().is_none(), "sign-out should delete the keychain entry");
+
+    // Nothing secret reached the app's log.
+    let log = d.app_log();
+    for secret in d.sandbox.secrets() {
+        assert!(!log.contains(&secret), "a secret reached the app's log");
+    }
+    s.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loopback_login_and_the_tray_copies_a_fresh_token() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("tray", Some(&settings("loopback", 3))).await;
+    let s = d.session().await;
+
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+    let page = std::fs::read_to_string(d.dir.path().join("callback-page.html")).unwrap();
+    assert!(page.contains("Signed in as"), "the browser tab should say the login worked: {page}");
+    assert!(d.app_log().contains("callback received, state matched"));
+    d.shot(Some(&s), "signed-in-loopback").await;
+
+    // The tray: open its menu, pick "Copy access token" (the first item that acts).
+    d.open_tray_menu();
+    d.shot(None, "tray-menu").await;
+    d.keys(&["Down", "Return"]);
+    d.wait_until("the token on the clipboard", WAIT, || d.clipboard().starts_with("BQ")).await;
+    let copied = d.clipboard();
+    assert_eq!(d.me_status(&copied).await, 200, "the tray should copy a working token");
+
+    // Cleared after the configured 3 s, since it is still what the clipboard holds.
+    d.wait_until("the clipboard to be cleared", WAIT, || d.clipboard() != copied).await;
+    assert!(d.clipboard().is_empty());
+    s.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_links_that_are_not_this_logins_are_refused() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("refused", Some(&settings("deep-link", 60))).await;
+    let s = d.session().await;
+    s.wait_for("[data-test=log-in-empty]", WAIT).await;
+
+    // With no login waiting.
+    assert!(d.second_launch("spotoken://callback?code=NOPE-CODE-1&state=NOPE-STATE-1").success());
+    d.wait_until("the refusal in the log", WAIT, || d.app_log().contains("deep link refused")).await;
+
+    // A login waiting, and a link with another state and another path. The browser
+    // script is not used here: this test delivers the links itself.
+    s.click("[data-test=log-in-empty]").await;
+    let browser_off = std::fs::write(d.dir.path().join("browser.sh"), "#!/bin/sh\nexit 0\n");
+    browser_off.unwrap();
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=waiting]", WAIT).await;
+    assert!(d.second_launch("spotoken://callback?code=NOPE-CODE-2&state=NOPE-STATE-2").success());
+    assert!(d.second_launch("spotoken://elsewhere?code=NOPE-CODE-3&state=NOPE-STATE-3").success());
+    d.wait_until("both refusals", WAIT, || d.app_log().matches("deep link refused").count() >= 3).await;
+    d.shot(Some(&s), "still-waiting").await;
+    s.wait_for("[data-test=waiting]", WAIT).await;
+    assert!(d.sandbox.token_requests("authorization_code").is_empty(), "a refused link must not be exchanged");
+
+    let log = d.app_log();
+    assert!(log.contains("callback_state_mismatch") && log.contains("login_not_pending"), "{log}");
+    for leaked in ["NOPE-CODE", "NOPE-STATE"] {
+        assert!(!log.contains(leaked), "a deep link's query reached the log");
+    }
+    s.click("[data-test=cancel-login]").await;
+    s.wait_for("[data-test=login-panel]", WAIT).await;
+    s.end().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_window_leaves_the_app_in_the_tray() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("close", Some(&settings("loopback", 60))).await;
+    let s = d.session().await;
+    s.wait_for("[data-test=log-in-empty]", WAIT).await;
+    let windows = |d: &Desktop| d.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
+    assert!(!windows(&d).trim().is_empty());
+
+    // Close it as its title bar's close button does: through the window manager.
+    d.x("wmctrl", &["-c", "Spotoken"]);
+    d.wait_until("the window to close", WAIT, || windows(&d).trim().is_empty()).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!d.x("pgrep", &["-f", support::APP]).trim().is_empty(), "the app quit when its window closed");
+    d.shot(None, "tray-only").await;
+
+    // "Open Spotoken" from the tray brings a window back.
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    d.wait_until("the window to come back", WAIT, || !windows(&d).trim().is_empty()).await;
+    d.shot(None, "reopened").await;
+    s.end().await;
+}

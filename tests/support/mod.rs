@@ -1,0 +1,282 @@
+//! The desktop app tested as a person uses it: the real binary under Xvfb with a real
+//! tray host (trayer), driven over WebDriver (tauri-driver + WebKitWebDriver), against
+//! the sandbox on 127.0.0.1 and the real Secret Service of `scripts/test`'s session.
+//! Screenshots of every step land in `target/e2e-screenshots/<test>/`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod webdriver;
+
+use spotify_sandbox::{Sandbox, SandboxConfig, User};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use webdriver::Session;
+
+pub const CLIENT_ID: &str = spotify_sandbox::DEMO_CLIENT_ID;
+pub const APP: &str = env!("CARGO_BIN_EXE_spotoken-app");
+
+/// One app instance per D-Bus session (single-instance): desktop tests take turns.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub struct Desktop {
+    pub dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub user: User,
+    pub display: String,
+    driver_url: String,
+    children: Vec<Child>,
+    shots: PathBuf,
+    step: AtomicU32,
+    pub http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_xvfb() -> (Child, String) {
+    for n in 90..200 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let mut child = Command::new("Xvfb")
+            .args([&format!(":{n}"), "-screen", "0", "1280x860x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is not installed (scripts/install-deps installs it)");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return (child, format!(":{n}"));
+            }
+            if let Ok(Some(_)) = child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+    }
+    panic!("no free X display for Xvfb");
+}
+
+impl Desktop {
+    /// A fresh home, a sandbox whose user is `name`, Xvfb, a tray host and tauri-driver.
+    /// `settings` is written as the app's settings.toml when given.
+    pub async fn start(name: &str, settings: Option<&str>) -> Self {
+        end_app_instances();
+        let user = User { id: format!("desk-{name}-{}", std::process::id()), display_name: format!("Desk {name}") };
+        let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(settings) = settings {
+            let config = dir.path().join("config/spotoken");
+            std::fs::create_dir_all(&config).unwrap();
+            std::fs::write(config.join("settings.toml"), settings).unwrap();
+        }
+        let browser = dir.path().join("browser.sh");
+        std::fs::write(
+            &browser,
+            "#!/bin/sh\n\
+             # Plays the person's browser: asks the consent page, follows its redirect.\n\
+             loc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\n\
+             case \"$loc\" in\n\
+               spotoken:*) exec \"$SPOTOKEN_TEST_APP\" \"$loc\" ;;\n\
+               *) curl -s \"$loc\" > \"$SPOTOKEN_TEST_DIR/callback-page.html\" ;;\n\
+             esac\n",
+        )
+        .unwrap();
+        Command::new("chmod").args(["+x", browser.to_str().unwrap()]).status().unwrap();
+
+        let (xvfb, display) = start_xvfb();
+        // A window manager, as on a desktop: it draws title bars and forwards close requests.
+        let wm = Command::new("openbox")
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("openbox is not installed (scripts/install-deps installs it)");
+        let trayer = Command::new("trayer")
+            .args(["--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32"])
+            .args(["--transparent", "false", "--tint", "0x333333", "--SetDockType", "true"])
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("trayer is not installed (scripts/install-deps installs it)");
+        let (port, native) = (free_port(), free_port());
+        let log = std::fs::File::create(dir.path().join("app.log")).unwrap();
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", &display)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env("XDG_STATE_HOME", dir.path().join("state"))
+            .env("SPOTOKEN_ACCOUNTS_URL", sandbox.url())
+            .env("SPOTOKEN_API_URL", sandbox.url())
+            .env("BROWSER", &browser)
+            .env("SPOTOKEN_TEST_APP", APP)
+            .env("SPOTOKEN_TEST_DIR", dir.path())
+            .env("RUST_LOG", "spotoken_core=debug,spotoken_app=debug")
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env_remove("SPOTOKEN_CLIENT_ID")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("tauri-driver is not installed (scripts/install-deps installs it)");
+        // tauri-driver accepts sessions before its WebKitWebDriver listens: wait for that.
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", native)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(15), "WebKitWebDriver did not start (webkit2gtk-driver)");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots").join(name);
+        let _ = std::fs::remove_dir_all(&shots);
+        std::fs::create_dir_all(&shots).unwrap();
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self {
+            dir,
+            sandbox,
+            user,
+            display,
+            driver_url: format!("http://127.0.0.1:{port}"),
+            children: vec![driver, trayer, wm, xvfb],
+            shots,
+            step: AtomicU32::new(0),
+            http,
+        }
+    }
+
+    pub async fn session(&self) -> Session {
+        Session::start(&self.driver_url, APP, &[]).await.expect("WebDriver session")
+    }
+
+    /// Keeps a screenshot of the window and one of the whole screen (tray included).
+    pub async fn shot(&self, session: Option<&Session>, step: &str) {
+        let n = self.step.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some(session) = session {
+            std::fs::write(self.shots.join(format!("{n:02}-{step}.png")), session.screenshot().await).unwrap();
+        }
+        let screen = self.shots.join(format!("{n:02}-{step}-screen.png"));
+        let _ = Command::new("import")
+            .args(["-window", "root", screen.to_str().unwrap()])
+            .env("DISPLAY", &self.display)
+            .status();
+    }
+
+    pub fn x(&self, program: &str, args: &[&str]) -> String {
+        let out = Command::new(program).args(args).env("DISPLAY", &self.display).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn clipboard(&self) -> String {
+        self.x("xclip", &["-o", "-selection", "clipboard"])
+    }
+
+    /// Opens the tray menu by clicking the icon in trayer.
+    pub fn open_tray_menu(&self) {
+        let started = Instant::now();
+        loop {
+            let ids = self.x("xdotool", &["search", "--class", "trayer"]);
+            for id in ids.lines() {
+                let geometry = self.x("xdotool", &["getwindowgeometry", "--shell", id]);
+                let field = |k: &str| -> i32 {
+                    geometry
+                        .lines()
+                        .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                let (x, y, w, h) = (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"));
+                if w >= 16 && h >= 16 {
+                    let (cx, cy) = ((x + w - 16).to_string(), (y + h / 2).to_string());
+                    self.x("xdotool", &["mousemove", &cx, &cy, "click", "3"]);
+                    std::thread::sleep(Duration::from_millis(700));
+                    return;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "no tray icon appeared in trayer");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            self.x("xdotool", &["key", key]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    pub fn keychain_entry(&self) -> Option<String> {
+        let out = Command::new("secret-tool")
+            .args(["lookup", "service", "spotoken", "username", &self.user.id])
+            .output()
+            .unwrap();
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub async fn me_status(&self, token: &str) -> u16 {
+        let url = format!("{}/v1/me", self.sandbox.url());
+        self.http.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
+    }
+
+    pub fn app_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("app.log")).unwrap_or_default()
+    }
+
+    /// Runs the app binary again, as the browser does with a `spotoken://` URL.
+    pub fn second_launch(&self, url: &str) -> std::process::ExitStatus {
+        Command::new(APP)
+            .arg(url)
+            .env("DISPLAY", &self.display)
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    }
+
+    pub async fn wait_until(&self, what: &str, timeout: Duration, check: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !check() {
+            assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Ends every instance of the app binary (WebKitWebDriver's may outlive tauri-driver,
+/// and an app left in the tray would take the next test's launch as its second instance).
+fn end_app_instances() {
+    let running = || Command::new("pgrep").args(["-f", APP]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let _ = Command::new("pkill").args(["-f", APP]).status();
+    let started = Instant::now();
+    while running() {
+        if started.elapsed() > Duration::from_secs(3) {
+            let _ = Command::new("pkill").args(["-9", "-f", APP]).status();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the app would not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = Command::new("pkill").args(["-f", "WebKitWebDriver"]).status();
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let screen = self.shots.join("failure-screen.png");
+            let _ = Command::new("import")
+                .args(["-window", "root", screen.to_str().unwrap()])
+                .env("DISPLAY", &self.display)
+                .status();
+            eprintln!("--- app and tauri-driver log ---\n{}\n--- end of log ---", self.app_log());
+        }
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        end_app_instances();
+    }
+}
