@@ -118,6 +118,12 @@ async fn loopback_login_and_the_tray_copies_a_fresh_token() {
     // Cleared after the configured 3 s, since it is still what the clipboard holds.
     d.wait_until("the clipboard to be cleared", WAIT, || d.clipboard() != copied).await;
     assert!(d.clipboard().is_empty());
+
+    // "Log in…" in the tray opens the window at the login page.
+    d.open_tray_menu();
+    d.keys(&["Down", "Down", "Down", "Down", "Return"]);
+    s.wait_for("[data-test=login-panel]", WAIT).await;
+    d.shot(Some(&s), "login-from-tray").await;
     s.end().await;
 }
 

@@ -30,6 +30,7 @@ pub fn run() -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
     let engine = Arc::new(Engine::from_env().map_err(|e| e.diagnose().to_string())?);

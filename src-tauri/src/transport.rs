@@ -217,9 +217,17 @@ pub enum Link {
     RevokeAccess,
 }
 
+/// A part of the window the tray can open directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Page {
+    Login,
+}
+
 /// Event names, shared with the UI through the generated file.
 pub const EVENT_OVERVIEW: &str = "overview";
 pub const EVENT_LOGIN_FINISHED: &str = "login-finished";
+pub const EVENT_NAVIGATE: &str = "navigate";
 
 /// The generated TypeScript for every type above.
 pub fn typescript() -> String {
@@ -244,6 +252,7 @@ pub fn typescript() -> String {
         ScopeCatalog::decl(&cfg),
         Copied::decl(&cfg),
         Link::decl(&cfg),
+        Page::decl(&cfg),
     ];
     for decl in decls {
         out.push_str("export ");
@@ -251,7 +260,8 @@ pub fn typescript() -> String {
         out.push_str("\n\n");
     }
     out.push_str(&format!(
-        "export const EVENT_OVERVIEW = \"{EVENT_OVERVIEW}\";\nexport const EVENT_LOGIN_FINISHED = \"{EVENT_LOGIN_FINISHED}\";\n"
+        "export const EVENT_OVERVIEW = \"{EVENT_OVERVIEW}\";\nexport const EVENT_LOGIN_FINISHED = \"{EVENT_LOGIN_FINISHED}\";\n\
+         export const EVENT_NAVIGATE = \"{EVENT_NAVIGATE}\";\n"
     ));
     out
 }

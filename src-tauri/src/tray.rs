@@ -89,7 +89,7 @@ pub fn update<R: Runtime>(app: &AppHandle<R>) {
 fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
     let Some(action) = Action::from_id(id) else { return };
     let app = app.clone();
-    match action {
+    match action.clone() {
         Action::CopyToken(account) => {
             tauri::async_runtime::spawn(async move {
                 let shell = app.state::<Shell>();
@@ -120,7 +120,8 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
             });
         }
         Action::Open | Action::Login => {
-            if let Err(e) = crate::window::show(&app) {
+            let page = (action == Action::Login).then_some(crate::transport::Page::Login);
+            if let Err(e) = crate::window::open(&app, page) {
                 tracing::warn!(error = %e, "cannot open the window");
             }
         }

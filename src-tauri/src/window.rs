@@ -1,25 +1,46 @@
 //! The one window. It is created on demand and destroyed when closed, so an app that
 //! lives in the tray holds no web view (WebKit's web process exits with it).
 
-use crate::transport::UiError;
-use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use crate::transport::{EVENT_NAVIGATE, Page, UiError};
+use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const LABEL: &str = "main";
 
 /// Shows the window, creating it if needed. A new window stays hidden until the UI
 /// says it has painted (`ui_ready`), so it never flashes blank.
 pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    open(app, None)
+}
+
+/// Shows the window at `page`.
+pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result<()> {
     if let Some(window) = app.get_webview_window(LABEL) {
+        if let Some(page) = page {
+            window.emit(EVENT_NAVIGATE, page)?;
+        }
         window.unminimize()?;
         window.show()?;
         return window.set_focus();
     }
-    WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App("index.html".into()))
+    let path = match page {
+        Some(Page::Login) => "index.html#login",
+        None => "index.html",
+    };
+    let window = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App(path.into()))
         .title("Spotoken")
         .inner_size(1000.0, 760.0)
         .min_inner_size(520.0, 480.0)
         .visible(false)
         .build()?;
+    // A form and a few cards need no GPU compositing; without it WebKit's web process is
+    // tens of MB smaller (measured by scripts/bench-app).
+    #[cfg(target_os = "linux")]
+    window.with_webview(|webview| {
+        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        if let Some(settings) = webview.inner().settings() {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    })?;
     tracing::info!("window created");
     // Should the UI never report in, show the window anyway rather than nothing at all.
     let app = app.clone();

@@ -3,11 +3,13 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   EVENT_LOGIN_FINISHED,
+  EVENT_NAVIGATE,
   EVENT_OVERVIEW,
   type Copied,
   type Link,
   type LoginFinished,
   type Overview,
+  type Page,
   type Redirect,
   type ScopeCatalog,
   type SettingsInput,
@@ -35,6 +37,10 @@ export function onOverview(handler: (o: Overview) => void): Promise<UnlistenFn> 
 
 export function onLoginFinished(handler: (f: LoginFinished) => void): Promise<UnlistenFn> {
   return listen<LoginFinished>(EVENT_LOGIN_FINISHED, (e) => handler(e.payload));
+}
+
+export function onNavigate(handler: (p: Page) => void): Promise<UnlistenFn> {
+  return listen<Page>(EVENT_NAVIGATE, (e) => handler(e.payload));
 }
 
 /** Commands reject with a UiError; anything else becomes one. */

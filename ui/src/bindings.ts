@@ -47,5 +47,8 @@ clears_in_secs: number | null, };
 
 export type Link = "dashboard" | "revoke-access";
 
+export type Page = "login";
+
 export const EVENT_OVERVIEW = "overview";
 export const EVENT_LOGIN_FINISHED = "login-finished";
+export const EVENT_NAVIGATE = "navigate";

@@ -141,7 +141,10 @@ impl Refresher {
             }
             for account in &plan.due {
                 retry_at.remove(account);
-                match self.engine.fresh_token(Some(account), self.lead).await {
+                // Due means at most `lead` left; asking for a second more makes the
+                // engine agree that the token needs refreshing.
+                let min_valid = self.lead + Duration::from_secs(1);
+                match self.engine.fresh_token(Some(account), min_valid).await {
                     Ok(token) => {
                         failures.remove(account);
                         if token.expires_at.plus_secs(-(self.lead.as_secs() as i64)) <= self.engine.clock().now() {

@@ -115,3 +115,49 @@ async fn concurrent_refresh_now_in_one_process_refreshes_once() {
     assert!(tokens.iter().all(|t| t == &tokens[0]));
     s.engine.logout(&s.user.id).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_sign_in() {
+    use spotoken_core::background::{RefreshEvent, Refresher};
+    let user = User { id: format!("engine-background-{}", std::process::id()), display_name: "Background".into() };
+    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(
+        Engine::new(
+            Paths::under(dir.path()),
+            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
+            Keychain::default(),
+            Arc::new(spotoken_core::SystemClock),
+        )
+        .unwrap()
+        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into())),
+    );
+    let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
+    let location = consent(login.authorize_url()).await;
+    engine.complete_login_from_url(&login, &location).await.unwrap();
+
+    // Tokens live an hour; a lead of 3598 s makes the refresh due 2 s from now.
+    let refresher = Refresher::new(engine.clone(), Duration::from_secs(3598));
+    let wake = refresher.waker();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(refresher.run(move |event| {
+        let _ = tx.send(event);
+    }));
+    let first = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("no refresh within 15 s");
+    assert_eq!(first, Some(RefreshEvent::Refreshed { account: user.id.clone() }));
+    assert_eq!(sandbox.token_requests("refresh_token").len(), 1);
+
+    // Spotify revokes the sign-in: the next due refresh reports it, once.
+    sandbox.control(spotify_sandbox::Control { revoke: Some("Refresh token revoked".into()), ..Default::default() });
+    wake.notify_one();
+    let next = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("no event within 15 s");
+    assert!(matches!(next, Some(RefreshEvent::NeedsSignIn { ref account, .. }) if account == &user.id), "{next:?}");
+    wake.notify_one();
+    assert!(
+        tokio::time::timeout(Duration::from_secs(3), rx.recv()).await.is_err(),
+        "an account needing sign-in must be left alone"
+    );
+    assert_eq!(sandbox.token_requests("refresh_token").len(), 2);
+    task.abort();
+    engine.logout(&user.id).unwrap();
+}
