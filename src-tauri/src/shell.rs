@@ -65,13 +65,11 @@ impl Shell {
             register_deep_link(app);
         }
         let url = self.login.start(kind, scopes, show_dialog).await?;
-        let opened = spotoken_core::browser::open_with_env(url.as_str())
-            .unwrap_or_else(|| app.opener().open_url(url.as_str(), None::<&str>).map_err(|e| e.to_string()));
-        opened.map_err(|why| UiError {
-            code: "browser_unavailable".into(),
-            message: format!("No browser could be opened ({why})."),
-            fix: "Set the BROWSER variable, or install xdg-utils and a browser, then log in again.".into(),
-        })
+        open_in_browser(
+            app,
+            url.as_str(),
+            "Set the BROWSER variable, or install xdg-utils and a browser, then log in again.",
+        )
     }
 
     pub async fn copy_token<R: Runtime>(
@@ -144,12 +142,17 @@ pub fn open_link<R: Runtime>(app: &AppHandle<R>, link: Link) -> Result<(), UiErr
         Link::Dashboard => DASHBOARD_URL,
         Link::RevokeAccess => REVOKE_URL,
     };
+    open_in_browser(app, url, &format!("Open {url} yourself."))
+}
+
+/// `$BROWSER` when set (tests use it), else the opener plugin.
+fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str, fix: &str) -> Result<(), UiError> {
     spotoken_core::browser::open_with_env(url)
         .unwrap_or_else(|| app.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()))
         .map_err(|why| UiError {
             code: "browser_unavailable".into(),
             message: format!("No browser could be opened ({why})."),
-            fix: format!("Open {url} yourself."),
+            fix: fix.into(),
         })
 }
 

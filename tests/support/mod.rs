@@ -248,8 +248,9 @@ impl Desktop {
     }
 }
 
-/// Ends every instance of the app binary (WebKitWebDriver's may outlive tauri-driver,
-/// and an app left in the tray would take the next test's launch as its second instance).
+/// Ends every instance of this build's app binary (WebKitWebDriver's may outlive
+/// tauri-driver, and an app left in the tray would take the next test's launch as its
+/// second instance).
 fn end_app_instances() {
     let running = || Command::new("pgrep").args(["-f", APP]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
     let _ = Command::new("pkill").args(["-f", APP]).status();
@@ -261,7 +262,6 @@ fn end_app_instances() {
         assert!(started.elapsed() < Duration::from_secs(10), "the app would not quit");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let _ = Command::new("pkill").args(["-f", "WebKitWebDriver"]).status();
 }
 
 impl Drop for Desktop {

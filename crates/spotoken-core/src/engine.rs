@@ -212,8 +212,19 @@ impl Engine {
         let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
         let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
         show_url(login.authorize_url());
-        let callback = listener.wait(&login, options.timeout).await?;
-        let result = self.complete_login(&login, &callback.code).await;
+        self.complete_loopback(&listener, &login, options.timeout).await
+    }
+
+    /// Waits on `listener` for `login`'s callback, exchanges the code, and tells the
+    /// browser tab how it ended.
+    pub async fn complete_loopback(
+        &self,
+        listener: &LoopbackListener,
+        login: &PendingLogin,
+        timeout: Duration,
+    ) -> Result<AccountRecord> {
+        let callback = listener.wait(login, timeout).await?;
+        let result = self.complete_login(login, &callback.code).await;
         match &result {
             Ok(record) => callback.reply(Ok(record.name())).await,
             Err(e) => callback.reply(Err(&e.diagnose())).await,

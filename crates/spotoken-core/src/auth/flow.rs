@@ -72,16 +72,7 @@ impl LoginFlow {
                 let (engine, on_done, active, timeout) =
                     (self.engine.clone(), self.on_done.clone(), self.active.clone(), self.timeout);
                 let task = tokio::spawn(async move {
-                    let result = async {
-                        let callback = listener.wait(&login, timeout).await?;
-                        let result = engine.complete_login(&login, &callback.code).await;
-                        match &result {
-                            Ok(record) => callback.reply(Ok(record.name())).await,
-                            Err(e) => callback.reply(Err(&e.diagnose())).await,
-                        }
-                        result
-                    }
-                    .await;
+                    let result = engine.complete_loopback(&listener, &login, timeout).await;
                     if finish(&active, serial) {
                         on_done(result.map_err(|e| e.diagnose()));
                     }
