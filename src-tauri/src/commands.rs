@@ -4,7 +4,7 @@
 //! receives a raw token only from `reveal_token`, on an explicit Reveal; Copy happens
 //! here, in Rust.
 
-use crate::shell::{HAND_OUT_MIN_VALID, Shell, changed};
+use crate::shell::{Shell, changed};
 use crate::transport::{Copied, Link, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
@@ -66,8 +66,12 @@ pub async fn copy_token<R: Runtime>(
 }
 
 #[tauri::command]
-pub async fn reveal_token(shell: State<'_, Shell>, account: String) -> Result<String, UiError> {
-    Ok(shell.engine.fresh_token(Some(&account), HAND_OUT_MIN_VALID).await?.access_token.into_secret())
+pub async fn reveal_token<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    account: String,
+) -> Result<String, UiError> {
+    Ok(shell.hand_out(&app, &account).await?.into_secret())
 }
 
 #[tauri::command]

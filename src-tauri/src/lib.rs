@@ -76,18 +76,10 @@ pub fn run() -> Result<(), String> {
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
 
             let links = handle.clone();
-            app.deep_link().on_open_url(move |event| {
-                for url in event.urls() {
-                    let app = links.clone();
-                    tauri::async_runtime::spawn(async move { deliver_deep_link(&app, url.as_str()).await });
-                }
-            });
+            app.deep_link().on_open_url(move |event| deliver_deep_links(&links, event.urls()));
             // A cold start carrying a URL: no login can be waiting for it, but say so.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
-                for url in urls {
-                    let app = handle.clone();
-                    tauri::async_runtime::spawn(async move { deliver_deep_link(&app, url.as_str()).await });
-                }
+                deliver_deep_links(&handle, urls);
             }
             if !start_in_tray {
                 window::show(&handle)?;
@@ -106,12 +98,18 @@ pub fn run() -> Result<(), String> {
     Ok(())
 }
 
-async fn deliver_deep_link<R: tauri::Runtime>(app: &tauri::AppHandle<R>, url: &str) {
-    // Never log the query: it carries the code and the state.
-    let shown = url.split(['?', '#']).next().unwrap_or_default();
-    let shell = app.state::<Shell>();
-    if let Err(e) = shell.login.deliver_deep_link(url).await {
-        tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
+/// Hands each `spotoken://` URL to the pending login, each on its own task.
+fn deliver_deep_links<R: tauri::Runtime>(app: &tauri::AppHandle<R>, urls: Vec<tauri::Url>) {
+    for url in urls {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let shell = app.state::<Shell>();
+            if let Err(e) = shell.login.deliver_deep_link(url.as_str()).await {
+                // Never log the query: it carries the code and the state.
+                let shown = url.as_str().split(['?', '#']).next().unwrap_or_default();
+                tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
+            }
+        });
     }
 }
 

@@ -7,7 +7,7 @@ use crate::transport::{
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::config::validate_client_id;
 use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
-use spotoken_core::{AccountStatus, Engine, RedirectKind, Settings};
+use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret, Settings};
 use std::sync::Arc;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_clipboard_manager::ClipboardExt;
@@ -72,15 +72,24 @@ impl Shell {
         )
     }
 
+    /// A token valid for at least [`HAND_OUT_MIN_VALID`], for Copy and Reveal. When
+    /// getting it meant a refresh, the window and tray hear of the new expiry.
+    pub async fn hand_out<R: Runtime>(&self, app: &AppHandle<R>, account: &str) -> Result<Secret<String>, UiError> {
+        let token = self.engine.fresh_token(Some(account), HAND_OUT_MIN_VALID).await?;
+        if token.refreshed {
+            let _ = changed(app);
+        }
+        Ok(token.access_token)
+    }
+
     pub async fn copy_token<R: Runtime>(
         &self,
         app: &AppHandle<R>,
         account: &str,
     ) -> Result<crate::transport::Copied, UiError> {
-        let token = self.engine.fresh_token(Some(account), HAND_OUT_MIN_VALID).await?;
-        let _ = changed(app);
+        let token = self.hand_out(app, account).await?;
         let clear = self.engine.settings().clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS);
-        crate::clipboard::copy(app, account, token.access_token, clear).map_err(|why| UiError {
+        crate::clipboard::copy(app, account, token, clear).map_err(|why| UiError {
             code: "clipboard_error".into(),
             message: format!("The clipboard refused the token ({why})."),
             fix: "Try again.".into(),
