@@ -15,6 +15,11 @@ const COMMANDS: &[&str] = &[
     "copy_redirect_uri",
     "open_link",
     "ui_ready",
+    "check_deep_link",
+    "paste_redirect",
+    "copy_login_address",
+    "dismiss_notice",
+    "set_autostart",
 ];
 
 fn main() {

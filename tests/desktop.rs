@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::Duration;
-use support::{CLIENT_ID, Desktop, ONE_AT_A_TIME};
+use support::{CLIENT_ID, Desktop, ONE_AT_A_TIME, Setup};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -28,12 +28,22 @@ async fn first_run_deep_link_login_then_refresh_reveal_copy_and_sign_out() {
     assert_eq!(s.attribute("[data-test=save-settings]", "disabled").await.as_deref(), Some("true"));
     d.shot(Some(&s), "first-run").await;
 
+    // The first run tests the deep link through the desktop (xdg-open in its generic
+    // mode: no desktop environment here) and, since it came back, offers it.
+    let check = s.wait_text("[data-test=link-check]", WAIT, |t| !t.is_empty()).await;
+    assert_eq!(s.attribute("[data-test=link-check]", "data-ok").await.as_deref(), Some("true"), "{check}");
+    assert!(check.contains("come back to Spotoken"), "{check}");
+    assert_eq!(s.property("[data-test=redirect-deep-link]", "checked").await, "true");
+    let entry = d.handler_entry().expect("the handler entry");
+    assert!(entry.contains(&format!("\nExec={} %u\n", support::APP)), "{entry}");
+    assert_eq!(d.default_handler(), "spotoken-handler.desktop");
+    d.shot(Some(&s), "first-run-link-checked").await;
+
     s.type_into("[data-test=client-id]", CLIENT_ID).await;
-    s.click("[data-test=redirect-deep-link]").await;
     s.click("[data-test=save-settings]").await;
 
     // Scopes, then Log in: the "browser" follows the consent page and hands the
-    // spotoken:// redirect to a second launch of the app.
+    // spotoken:// redirect to xdg-open, which launches the registered handler.
     s.wait_for("[data-test=login-panel]", WAIT).await;
     s.click("[data-test=preset-playback]").await;
     d.shot(Some(&s), "scopes").await;
@@ -134,8 +144,9 @@ async fn deep_links_that_are_not_this_logins_are_refused() {
     let s = d.session().await;
     s.wait_for("[data-test=log-in-empty]", WAIT).await;
 
-    // With no login waiting.
-    assert!(d.second_launch("spotoken://callback?code=NOPE-CODE-1&state=NOPE-STATE-1").success());
+    // With no login waiting. Every link goes through the desktop's xdg-open.
+    d.wait_for_handler().await;
+    assert!(d.open_link("spotoken://callback?code=NOPE-CODE-1&state=NOPE-STATE-1").success());
     d.wait_until("the refusal in the log", WAIT, || d.app_log().contains("deep link refused")).await;
 
     // A login waiting, and a link with another state and another path. The browser
@@ -145,8 +156,8 @@ async fn deep_links_that_are_not_this_logins_are_refused() {
     browser_off.unwrap();
     s.click("[data-test=continue-login]").await;
     s.wait_for("[data-test=waiting]", WAIT).await;
-    assert!(d.second_launch("spotoken://callback?code=NOPE-CODE-2&state=NOPE-STATE-2").success());
-    assert!(d.second_launch("spotoken://elsewhere?code=NOPE-CODE-3&state=NOPE-STATE-3").success());
+    assert!(d.open_link("spotoken://callback?code=NOPE-CODE-2&state=NOPE-STATE-2").success());
+    assert!(d.open_link("spotoken://elsewhere?code=NOPE-CODE-3&state=NOPE-STATE-3").success());
     d.wait_until("both refusals", WAIT, || d.app_log().matches("deep link refused").count() >= 3).await;
     d.shot(Some(&s), "still-waiting").await;
     s.wait_for("[data-test=waiting]", WAIT).await;
@@ -183,5 +194,109 @@ async fn closing_the_window_leaves_the_app_in_the_tray() {
     d.keys(&["Down", "Return"]);
     d.wait_until("the window to come back", WAIT, || !windows(&d).trim().is_empty()).await;
     d.shot(None, "reopened").await;
+    s.end().await;
+}
+
+/// GNOME's way (xdg-open delegates to gio, which parses Exec by the spec), from a
+/// binary whose path has a space, after the binary moved: the app re-points the
+/// handler at itself on start, through a bare symlink that every reader can run.
+#[tokio::test(flavor = "multi_thread")]
+async fn deep_link_through_gio_from_a_moved_binary_with_a_space_in_its_path() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        settings: Some(&settings("deep-link", 60)),
+        current_desktop: Some("GNOME"),
+        app_copy: Some("My Apps/spotoken-app"),
+        ..Setup::default()
+    };
+    let d = Desktop::start_with("gio", setup).await;
+    // An entry left by a build that has since moved.
+    let applications = d.dir.path().join("data/applications");
+    std::fs::create_dir_all(&applications).unwrap();
+    std::fs::write(
+        applications.join("spotoken-handler.desktop"),
+        "[Desktop Entry]\nType=Application\nName=Spotoken\nExec=/gone/spotoken-app %u\nMimeType=x-scheme-handler/spotoken;\n",
+    )
+    .unwrap();
+    let s = d.session().await;
+    s.wait_for("[data-test=log-in-empty]", WAIT).await;
+    d.wait_until("the entry to be re-pointed", WAIT, || d.handler_entry().is_some_and(|e| !e.contains("/gone/"))).await;
+    let entry = d.handler_entry().unwrap();
+    let link = d.dir.path().join("data/spotoken/bin/spotoken-app");
+    assert!(entry.contains(&format!("\nExec={} %u\n", link.display())), "{entry}");
+    assert_eq!(std::fs::read_link(&link).unwrap(), d.app);
+
+    // Settings → Test the link: through xdg-open → gio → the entry → this app.
+    s.click("[data-test=nav-settings]").await;
+    s.click("[data-test=test-link]").await;
+    let check = s.wait_text("[data-test=link-check]", WAIT, |t| !t.is_empty()).await;
+    assert_eq!(s.attribute("[data-test=link-check]", "data-ok").await.as_deref(), Some("true"), "{check}");
+    d.shot(Some(&s), "link-tested").await;
+    s.click("[data-test=nav-accounts]").await;
+
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+    assert!(d.app_log().contains("deep link received, state matched"));
+    assert_eq!(d.sandbox.token_requests("authorization_code").len(), 1);
+    d.shot(Some(&s), "signed-in-through-gio").await;
+    s.end().await;
+}
+
+/// The waiting view strands nobody: time left, the address to copy for a browser
+/// elsewhere, a field for the address that browser ended on, and a clear end.
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_view_copies_the_address_takes_a_pasted_one_and_says_when_time_ran_out() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        settings: Some(&settings("loopback", 60)),
+        env: vec![("SPOTOKEN_LOGIN_TIMEOUT_SECS", "15".to_string())],
+        ..Setup::default()
+    };
+    let d = Desktop::start_with("paste", setup).await;
+    // The browser here opens nothing: the person signs in on another machine.
+    std::fs::write(d.dir.path().join("browser.sh"), "#!/bin/sh\nexit 0\n").unwrap();
+    let s = d.session().await;
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=waiting]", WAIT).await;
+    let left = s.text("[data-test=time-left]").await;
+    assert!(left.starts_with("0:1") && left.ends_with("left."), "{left}");
+
+    s.click("[data-test=copy-login-address]").await;
+    let address = s.text_content("[data-test=login-address]").await;
+    d.wait_until("the address on the clipboard", WAIT, || d.clipboard() == address).await;
+    assert!(address.contains("/authorize?") && address.contains("code_challenge="), "{address}");
+    d.shot(Some(&s), "waiting").await;
+
+    // The other machine's browser: consent, then the redirect it could not follow.
+    let response = d.http.get(&address).send().await.unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let foreign = location.replace("state=", "state=x");
+    s.type_into("[data-test=paste-address]", &foreign).await;
+    s.click("[data-test=paste-finish]").await;
+    s.wait_for("[data-test=waiting] [data-test=error][data-code=callback_state_mismatch]", WAIT).await;
+    d.shot(Some(&s), "foreign-address-refused").await;
+    assert!(d.sandbox.token_requests("authorization_code").is_empty());
+
+    s.type_into("[data-test=paste-address]", &location).await;
+    s.click("[data-test=paste-finish]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+    assert_eq!(d.sandbox.token_requests("authorization_code").len(), 1);
+    assert!(d.app_log().contains("pasted address received, state matched"));
+    // Single use: the loopback listener is gone with the login.
+    assert!(d.http.get(&location).send().await.is_err(), "the listener outlived the login");
+
+    // A login nobody finishes: it says so and offers to start again.
+    s.click("[data-test=log-in]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=waiting]", WAIT).await;
+    s.wait_for("[data-test=timed-out]", Duration::from_secs(30)).await;
+    let said = s.text("[data-test=timed-out]").await;
+    assert!(said.contains("No answer came back from Spotify within 15s"), "{said}");
+    d.shot(None, "timed-out").await;
+    s.click("[data-test=start-again]").await;
+    s.wait_for("[data-test=waiting]", WAIT).await;
+    s.click("[data-test=cancel-login]").await;
     s.end().await;
 }

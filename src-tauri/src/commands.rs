@@ -5,7 +5,7 @@
 //! here, in Rust.
 
 use crate::shell::{Shell, changed};
-use crate::transport::{Copied, Link, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
+use crate::transport::{Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 #[tauri::command]
@@ -82,7 +82,7 @@ pub fn sign_out<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>, account:
 
 #[tauri::command]
 pub fn copy_redirect_uri<R: Runtime>(app: AppHandle<R>, which: Redirect) -> Result<(), UiError> {
-    crate::shell::copy_text(&app, &which)
+    crate::shell::copy_redirect_uri(&app, &which)
 }
 
 #[tauri::command]
@@ -94,4 +94,42 @@ pub fn open_link<R: Runtime>(app: AppHandle<R>, link: Link) -> Result<(), UiErro
 #[tauri::command]
 pub fn ui_ready<R: Runtime>(window: WebviewWindow<R>) -> Result<(), UiError> {
     crate::window::reveal(&window)
+}
+
+/// Sends a `spotoken://` self-test through the desktop and says whether it came back.
+#[tauri::command]
+pub async fn check_deep_link<R: Runtime>(app: AppHandle<R>) -> Result<LinkCheck, UiError> {
+    Ok(crate::deep_link::check(&app).await)
+}
+
+/// Finishes the pending login from the address the browser ended on.
+#[tauri::command]
+pub async fn paste_redirect<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<Overview, UiError> {
+    shell.login.deliver_pasted(&address).await?;
+    changed(&app)
+}
+
+/// Copies the pending login's consent page address, for a browser elsewhere.
+#[tauri::command]
+pub fn copy_login_address<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<(), UiError> {
+    let pending = shell.login.pending().ok_or_else(|| UiError::from(spotoken_core::Error::NoLoginPending))?;
+    crate::shell::copy_text(&app, pending.address.into_secret())
+}
+
+/// The person has seen the notice (a failed tray copy).
+#[tauri::command]
+pub fn dismiss_notice<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, UiError> {
+    shell.set_notice(None);
+    changed(&app)
+}
+
+/// Starts Spotoken in the tray when the person logs in, or stops doing so.
+#[tauri::command]
+pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<Overview, UiError> {
+    crate::autostart::set(&app, enabled)?;
+    changed(&app)
 }

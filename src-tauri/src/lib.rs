@@ -4,8 +4,10 @@
 //! engine; commands are adapters ([`commands`]) and the types the UI sees live in
 //! [`transport`]. Logic about tokens does not belong here.
 
+pub mod autostart;
 pub mod clipboard;
 pub mod commands;
+pub mod deep_link;
 pub mod shell;
 pub mod transport;
 pub mod tray;
@@ -22,6 +24,15 @@ use tauri_plugin_deep_link::DeepLinkExt;
 
 /// When the process started, for the first-paint figure.
 pub static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// How long a login waits for Spotify: `SPOTOKEN_LOGIN_TIMEOUT_SECS`, else 5 minutes.
+fn login_timeout() -> std::time::Duration {
+    std::env::var("SPOTOKEN_LOGIN_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(DEFAULT_LOGIN_TIMEOUT, std::time::Duration::from_secs)
+}
 
 /// Runs the app. `--tray` starts with no window.
 pub fn run() -> Result<(), String> {
@@ -60,6 +71,11 @@ pub fn run() -> Result<(), String> {
             commands::copy_redirect_uri,
             commands::open_link,
             commands::ui_ready,
+            commands::check_deep_link,
+            commands::paste_redirect,
+            commands::copy_login_address,
+            commands::dismiss_notice,
+            commands::set_autostart,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -69,17 +85,23 @@ pub fn run() -> Result<(), String> {
             };
             let refresher = Refresher::new(engine.clone(), DEFAULT_LEAD);
             let wake = refresher.waker();
-            app.manage(Shell { login: LoginFlow::new(engine.clone(), DEFAULT_LOGIN_TIMEOUT, on_done), engine, wake });
+            let deep_link_chosen = engine.settings().redirect == spotoken_core::RedirectKind::DeepLink;
+            app.manage(Shell::new(engine.clone(), LoginFlow::new(engine, login_timeout(), on_done), wake));
+            app.manage(deep_link::SelfTest::default());
+            if deep_link_chosen {
+                deep_link::register_in_background(&handle);
+            }
+            autostart::refresh_in_background(&handle);
 
             tray::create(&handle)?;
             let events = handle.clone();
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
 
             let links = handle.clone();
-            app.deep_link().on_open_url(move |event| deliver_deep_links(&links, event.urls()));
+            app.deep_link().on_open_url(move |event| deep_link::deliver(&links, event.urls()));
             // A cold start carrying a URL: no login can be waiting for it, but say so.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
-                deliver_deep_links(&handle, urls);
+                deep_link::deliver(&handle, urls);
             }
             if !start_in_tray {
                 window::show(&handle)?;
@@ -96,21 +118,6 @@ pub fn run() -> Result<(), String> {
         }
     });
     Ok(())
-}
-
-/// Hands each `spotoken://` URL to the pending login, each on its own task.
-fn deliver_deep_links<R: tauri::Runtime>(app: &tauri::AppHandle<R>, urls: Vec<tauri::Url>) {
-    for url in urls {
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
-            let shell = app.state::<Shell>();
-            if let Err(e) = shell.login.deliver_deep_link(url.as_str()).await {
-                // Never log the query: it carries the code and the state.
-                let shown = url.as_str().split(['?', '#']).next().unwrap_or_default();
-                tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
-            }
-        });
-    }
 }
 
 fn on_refresh_event<R: tauri::Runtime>(app: &tauri::AppHandle<R>, event: RefreshEvent) {

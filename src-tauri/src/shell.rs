@@ -2,13 +2,14 @@
 //! notifications, deep-link registration). Everything about tokens is the engine's.
 
 use crate::transport::{
-    EVENT_LOGIN_FINISHED, EVENT_OVERVIEW, Link, LoginFinished, Overview, Redirect, SettingsInput, SettingsView, UiError,
+    EVENT_LOGIN_FINISHED, EVENT_OVERVIEW, Link, LoginFinished, LoginView, Overview, Redirect, SettingsInput,
+    SettingsView, UiError,
 };
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::config::validate_client_id;
 use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
 use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret, Settings};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_notification::NotificationExt;
@@ -18,23 +19,48 @@ use tokio::sync::Notify;
 /// Copy and Reveal hand out tokens valid for at least this long.
 pub const HAND_OUT_MIN_VALID: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Managed state: the engine, the login in progress, and the refresher's doorbell.
+/// Managed state: the engine, the login in progress, the refresher's doorbell, and a
+/// failure the person has not seen yet.
 #[derive(Debug)]
 pub struct Shell {
     pub engine: Arc<Engine>,
     pub login: LoginFlow,
     pub wake: Arc<Notify>,
+    pub notice: Mutex<Option<UiError>>,
 }
 
 impl Shell {
+    pub fn new(engine: Arc<Engine>, login: LoginFlow, wake: Arc<Notify>) -> Self {
+        Self { engine, login, wake, notice: Mutex::new(None) }
+    }
+
     pub fn overview(&self) -> Result<Overview, UiError> {
         let status = self.engine.status()?;
         Ok(Overview {
-            settings: SettingsView::new(self.engine.settings(), self.engine.client_id_from_env().map(str::to_string)),
+            settings: SettingsView::new(
+                self.engine.settings(),
+                self.engine.client_id_from_env().map(str::to_string),
+                crate::autostart::enabled(&self.engine),
+            ),
             accounts: status.accounts.into_iter().map(Into::into).collect(),
-            login_in_progress: self.login.in_progress().map(Redirect::from),
+            login: self.login.pending().map(|p| LoginView {
+                redirect: p.kind.into(),
+                address: p.address.into_secret(),
+                expires_at: p.expires_at.0,
+                timeout_secs: self.login.timeout().as_secs(),
+            }),
             redirect_uris: Overview::redirect_uris(),
+            notice: self.notice(),
         })
+    }
+
+    /// The failure the person has not seen yet, if any.
+    pub fn notice(&self) -> Option<UiError> {
+        self.notice.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_notice(&self, notice: Option<UiError>) {
+        *self.notice.lock().unwrap_or_else(|p| p.into_inner()) = notice;
     }
 
     pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), UiError> {
@@ -49,7 +75,7 @@ impl Shell {
         let deep_link = settings.redirect == RedirectKind::DeepLink;
         self.engine.save_settings(settings)?;
         if deep_link {
-            register_deep_link(app);
+            crate::deep_link::register_in_background(app);
         }
         Ok(())
     }
@@ -62,7 +88,14 @@ impl Shell {
     ) -> Result<(), UiError> {
         let kind = self.engine.settings().redirect;
         if kind == RedirectKind::DeepLink {
-            register_deep_link(app);
+            // Before the browser opens: its redirect must find the handler in place.
+            let registering = {
+                let app = app.clone();
+                tauri::async_runtime::spawn_blocking(move || crate::deep_link::register(&app))
+            };
+            if let Ok(Err(why)) = registering.await {
+                tracing::warn!(%why, "could not register spotoken://; paste the address or use the loopback redirect");
+            }
         }
         let url = self.login.start(kind, scopes, show_dialog).await?;
         open_in_browser(
@@ -133,12 +166,18 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     }
 }
 
-pub fn copy_text<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Result<(), UiError> {
+pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Result<(), UiError> {
     let uris = Overview::redirect_uris();
-    let text = match which {
-        Redirect::DeepLink => uris.deep_link,
-        Redirect::Loopback => uris.loopback,
-    };
+    copy_text(
+        app,
+        match which {
+            Redirect::DeepLink => uris.deep_link,
+            Redirect::Loopback => uris.loopback,
+        },
+    )
+}
+
+pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), UiError> {
     app.clipboard().write_text(text).map_err(|e| UiError {
         code: "clipboard_error".into(),
         message: format!("The clipboard refused the text ({e})."),
@@ -163,25 +202,4 @@ fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str, fix: &str) -> Resu
             message: format!("No browser could be opened ({why})."),
             fix: fix.into(),
         })
-}
-
-/// On Linux outside the installed package, registers `spotoken://` for this binary so
-/// the browser can hand the redirect back. Only when the person chose the deep link: it
-/// changes the desktop's URL handlers. The .deb's desktop entry registers it for good.
-fn register_deep_link<R: Runtime>(app: &AppHandle<R>) {
-    #[cfg(target_os = "linux")]
-    {
-        use tauri_plugin_deep_link::DeepLinkExt;
-        match app.deep_link().is_registered("spotoken") {
-            Ok(true) => {}
-            _ => match app.deep_link().register_all() {
-                Ok(()) => tracing::info!("registered spotoken:// for this binary"),
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not register spotoken://; the loopback redirect still works")
-                }
-            },
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = app;
 }

@@ -115,11 +115,14 @@ pub struct SettingsView {
     pub scopes: Vec<String>,
     /// 0: never clear copied tokens from the clipboard.
     pub clipboard_clear_secs: u64,
+    /// Starts in the tray when the person logs in; `null` where that cannot be arranged.
+    pub autostart: Option<bool>,
 }
 
 impl SettingsView {
-    pub fn new(settings: Settings, client_id_from_env: Option<String>) -> Self {
+    pub fn new(settings: Settings, client_id_from_env: Option<String>, autostart: Option<bool>) -> Self {
         Self {
+            autostart,
             client_id_from_env: client_id_from_env.is_some(),
             client_id: client_id_from_env.or(settings.client_id.clone()),
             redirect: settings.redirect.into(),
@@ -149,9 +152,40 @@ pub struct RedirectUris {
 pub struct Overview {
     pub settings: SettingsView,
     pub accounts: Vec<AccountView>,
-    /// The redirect the pending login waits on, if one is pending.
-    pub login_in_progress: Option<Redirect>,
+    /// The login in progress, if one is pending.
+    pub login: Option<LoginView>,
     pub redirect_uris: RedirectUris,
+    /// A failure the person has not seen (a tray copy with no notification daemon).
+    pub notice: Option<UiError>,
+}
+
+/// The login in progress, as the waiting view shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct LoginView {
+    pub redirect: Redirect,
+    /// The consent page's address, for a browser on another profile or machine.
+    pub address: String,
+    /// Unix seconds: when the login stops waiting.
+    pub expires_at: i64,
+    /// How long a login waits, in seconds.
+    pub timeout_secs: u64,
+}
+
+/// What the deep-link self-test found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct LinkCheck {
+    pub ok: bool,
+    pub message: String,
+    /// What to do when it failed; empty when it passed.
+    pub fix: String,
+    /// The exact command to try, when there is one.
+    pub command: Option<String>,
+}
+
+impl LinkCheck {
+    pub fn failed(message: String, fix: &str, command: Option<String>) -> Self {
+        Self { ok: false, message, fix: fix.into(), command }
+    }
 }
 
 impl Overview {
@@ -246,6 +280,8 @@ pub fn typescript() -> String {
         SettingsInput::decl(&cfg),
         RedirectUris::decl(&cfg),
         Overview::decl(&cfg),
+        LoginView::decl(&cfg),
+        LinkCheck::decl(&cfg),
         LoginFinished::decl(&cfg),
         ScopeInfo::decl(&cfg),
         Preset::decl(&cfg),

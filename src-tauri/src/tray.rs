@@ -13,11 +13,13 @@ const ICON_ATTENTION: &[u8] = include_bytes!("../../icons/tray-attention.png");
 
 fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
     let shell = app.state::<Shell>();
+    let notice = shell.notice().map(|n| format!("⚠ {}", n.message));
     match shell.engine.status() {
-        Ok(report) => tray_model(&report, &local_clock),
+        Ok(report) => tray_model(&report, &local_clock, notice.as_deref()),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the accounts for the tray");
-            tray_model(&spotoken_core::StatusReport::new(&[], shell.engine.clock().now()), &local_clock)
+            let none = spotoken_core::StatusReport::new(&[], shell.engine.clock().now());
+            tray_model(&none, &local_clock, notice.as_deref())
         }
     }
 }
@@ -95,6 +97,10 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 let shell = app.state::<Shell>();
                 match shell.copy_token(&app, &account).await {
                     Ok(copied) => {
+                        if shell.notice().is_some() {
+                            shell.set_notice(None);
+                            let _ = crate::shell::changed(&app);
+                        }
                         let clears =
                             copied.clears_in_secs.map(|s| format!(" It is cleared in {s} s.")).unwrap_or_default();
                         crate::shell::notify(
@@ -104,7 +110,15 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         );
                     }
                     Err(e) => {
-                        crate::shell::notify(&app, "Could not copy the token", &format!("{} {}", e.message, e.fix))
+                        // A bare window manager may have no notification daemon: the log,
+                        // the tray's icon and menu, and the window's next opening say it too.
+                        tracing::warn!(code = %e.code, "the tray could not copy a token");
+                        crate::shell::notify(&app, "Could not copy the token", &format!("{} {}", e.message, e.fix));
+                        shell.set_notice(Some(crate::transport::UiError {
+                            message: format!("Copy from the tray failed: {}", e.message),
+                            ..e
+                        }));
+                        let _ = crate::shell::changed(&app);
                     }
                 }
             });

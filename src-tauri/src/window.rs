@@ -6,6 +6,10 @@ use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, Web
 
 pub const LABEL: &str = "main";
 
+/// When the window was last created, for the first-paint figure: a window opened from
+/// the tray long after start is timed from its own creation.
+static CREATED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+
 /// Shows the window, creating it if needed. A new window stays hidden until the UI
 /// says it has painted (`ui_ready`), so it never flashes blank.
 pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
@@ -26,6 +30,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         Some(Page::Login) => "index.html#login",
         None => "index.html",
     };
+    *CREATED.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
     let window = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App(path.into()))
         .title("Spotoken")
         .inner_size(1000.0, 760.0)
@@ -57,8 +62,9 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
 }
 
 pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
-    if let Some(started) = crate::STARTED.get() {
-        tracing::info!(ms = started.elapsed().as_millis() as u64, "first paint");
+    if let Some(created) = CREATED.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        let since_start = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64);
+        tracing::info!(ms = created.elapsed().as_millis() as u64, since_start, "first paint");
     }
     window.show().and_then(|()| window.set_focus()).map_err(|e| UiError {
         code: "window_error".into(),

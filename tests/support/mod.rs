@@ -19,8 +19,23 @@ pub const APP: &str = env!("CARGO_BIN_EXE_spotoken-app");
 /// One app instance per D-Bus session (single-instance): desktop tests take turns.
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// How the test desktop is set up beyond the defaults.
+#[derive(Default)]
+pub struct Setup<'a> {
+    /// settings.toml, written before the app starts.
+    pub settings: Option<&'a str>,
+    /// `XDG_CURRENT_DESKTOP`; `None` is a bare window manager (xdg-open's generic mode).
+    pub current_desktop: Option<&'a str>,
+    /// Run a copy of the app from this path under the test's folder (e.g. with spaces).
+    pub app_copy: Option<&'a str>,
+    /// Extra environment for the app.
+    pub env: Vec<(&'a str, String)>,
+}
+
 pub struct Desktop {
     pub dir: tempfile::TempDir,
+    /// The binary the session runs.
+    pub app: PathBuf,
     pub sandbox: Sandbox,
     pub user: User,
     pub display: String,
@@ -66,7 +81,12 @@ impl Desktop {
     /// A fresh home, a sandbox whose user is `name`, Xvfb, a tray host and tauri-driver.
     /// `settings` is written as the app's settings.toml when given.
     pub async fn start(name: &str, settings: Option<&str>) -> Self {
-        end_app_instances();
+        Self::start_with(name, Setup { settings, ..Setup::default() }).await
+    }
+
+    pub async fn start_with(name: &str, setup: Setup<'_>) -> Self {
+        let settings = setup.settings;
+        end_app_instances(Path::new(APP));
         let user = User { id: format!("desk-{name}-{}", std::process::id()), display_name: format!("Desk {name}") };
         let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
@@ -75,14 +95,24 @@ impl Desktop {
             std::fs::create_dir_all(&config).unwrap();
             std::fs::write(config.join("settings.toml"), settings).unwrap();
         }
+        let app = match setup.app_copy {
+            None => PathBuf::from(APP),
+            Some(relative) => {
+                let copy = dir.path().join(relative);
+                std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+                std::fs::copy(APP, &copy).unwrap();
+                copy
+            }
+        };
         let browser = dir.path().join("browser.sh");
         std::fs::write(
             &browser,
             "#!/bin/sh\n\
-             # Plays the person's browser: asks the consent page, follows its redirect.\n\
+             # Plays the person's browser: asks the consent page, follows its redirect, and\n\
+             # hands a scheme it does not know to the desktop, as Chromium and Firefox do.\n\
              loc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\n\
              case \"$loc\" in\n\
-               spotoken:*) exec \"$SPOTOKEN_TEST_APP\" \"$loc\" ;;\n\
+               spotoken:*) exec xdg-open \"$loc\" ;;\n\
                *) curl -s \"$loc\" > \"$SPOTOKEN_TEST_DIR/callback-page.html\" ;;\n\
              esac\n",
         )
@@ -107,7 +137,8 @@ impl Desktop {
             .expect("trayer is not installed (scripts/install-deps installs it)");
         let (port, native) = (free_port(), free_port());
         let log = std::fs::File::create(dir.path().join("app.log")).unwrap();
-        let driver = Command::new("tauri-driver")
+        let mut driver = Command::new("tauri-driver");
+        driver
             .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", &display)
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
@@ -116,15 +147,21 @@ impl Desktop {
             .env("SPOTOKEN_ACCOUNTS_URL", sandbox.url())
             .env("SPOTOKEN_API_URL", sandbox.url())
             .env("BROWSER", &browser)
-            .env("SPOTOKEN_TEST_APP", APP)
             .env("SPOTOKEN_TEST_DIR", dir.path())
             .env("RUST_LOG", "spotoken_core=debug,spotoken_app=debug")
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env_remove("SPOTOKEN_CLIENT_ID")
+            .env_remove("XDG_CURRENT_DESKTOP")
+            .env_remove("DESKTOP_SESSION")
+            .env_remove("KDE_FULL_SESSION")
+            .env_remove("GNOME_DESKTOP_SESSION_ID")
+            .envs(setup.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("tauri-driver is not installed (scripts/install-deps installs it)");
+            .stderr(log);
+        if let Some(desktop) = setup.current_desktop {
+            driver.env("XDG_CURRENT_DESKTOP", desktop);
+        }
+        let driver = driver.spawn().expect("tauri-driver is not installed (scripts/install-deps installs it)");
         // tauri-driver accepts sessions before its WebKitWebDriver listens: wait for that.
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", native)).is_err() {
@@ -137,6 +174,7 @@ impl Desktop {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Self {
             dir,
+            app,
             sandbox,
             user,
             display,
@@ -149,7 +187,7 @@ impl Desktop {
     }
 
     pub async fn session(&self) -> Session {
-        Session::start(&self.driver_url, APP, &[]).await.expect("WebDriver session")
+        Session::start(&self.driver_url, self.app.to_str().unwrap(), &[]).await.expect("WebDriver session")
     }
 
     /// Keeps a screenshot of the window and one of the whole screen (tray included).
@@ -225,18 +263,48 @@ impl Desktop {
         std::fs::read_to_string(self.dir.path().join("app.log")).unwrap_or_default()
     }
 
-    /// Runs the app binary again, as the browser does with a `spotoken://` URL.
-    pub fn second_launch(&self, url: &str) -> std::process::ExitStatus {
-        Command::new(APP)
-            .arg(url)
-            .env("DISPLAY", &self.display)
+    /// Hands a `spotoken://` URL to the desktop, as a browser does: `xdg-open` (generic
+    /// mode) finds the registered handler and launches the app with it.
+    pub fn open_link(&self, url: &str) -> std::process::ExitStatus {
+        self.desktop_command("xdg-open").arg(url).status().unwrap()
+    }
+
+    /// A command in this desktop's session: its display and its XDG folders.
+    pub fn desktop_command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("DISPLAY", &self.display)
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env_remove("XDG_CURRENT_DESKTOP")
+            .env_remove("BROWSER")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap()
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// The desktop's default handler for `spotoken://`, as xdg-open finds it.
+    pub fn default_handler(&self) -> String {
+        let out = self
+            .desktop_command("xdg-mime")
+            .args(["query", "default", "x-scheme-handler/spotoken"])
+            .stdout(Stdio::piped())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until the app has made itself the `spotoken://` handler.
+    pub async fn wait_for_handler(&self) {
+        self.wait_until("spotoken:// to be registered", Duration::from_secs(20), || {
+            self.handler_entry().is_some() && self.default_handler() == "spotoken-handler.desktop"
+        })
+        .await;
+    }
+
+    /// The `spotoken://` handler entry the app registered, if any.
+    pub fn handler_entry(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.path().join("data/applications/spotoken-handler.desktop")).ok()
     }
 
     pub async fn wait_until(&self, what: &str, timeout: Duration, check: impl Fn() -> bool) {
@@ -248,16 +316,17 @@ impl Desktop {
     }
 }
 
-/// Ends every instance of this build's app binary (WebKitWebDriver's may outlive
+/// Ends every instance of the app binary at `app` (WebKitWebDriver's may outlive
 /// tauri-driver, and an app left in the tray would take the next test's launch as its
 /// second instance).
-fn end_app_instances() {
-    let running = || Command::new("pgrep").args(["-f", APP]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
-    let _ = Command::new("pkill").args(["-f", APP]).status();
+pub fn end_app_instances(app: &Path) {
+    let app = app.to_str().unwrap();
+    let running = || Command::new("pgrep").args(["-f", app]).output().map(|o| !o.stdout.is_empty()).unwrap_or(false);
+    let _ = Command::new("pkill").args(["-f", app]).status();
     let started = Instant::now();
     while running() {
         if started.elapsed() > Duration::from_secs(3) {
-            let _ = Command::new("pkill").args(["-9", "-f", APP]).status();
+            let _ = Command::new("pkill").args(["-9", "-f", app]).status();
         }
         assert!(started.elapsed() < Duration::from_secs(10), "the app would not quit");
         std::thread::sleep(Duration::from_millis(100));
@@ -278,6 +347,6 @@ impl Drop for Desktop {
             let _ = child.kill();
             let _ = child.wait();
         }
-        end_app_instances();
+        end_app_instances(&self.app);
     }
 }

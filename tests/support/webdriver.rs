@@ -17,7 +17,13 @@ pub struct Element(String);
 impl Session {
     /// Starts the app through tauri-driver at `driver` (e.g. `http://127.0.0.1:4444`).
     pub async fn start(driver: &str, application: &str, args: &[&str]) -> Result<Self, String> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|e| e.to_string())?;
+        // A fresh connection per command: tauri-driver may close an idle kept-alive one
+        // just as the next command is sent on it (hyper's IncompleteMessage).
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| e.to_string())?;
         let body =
             json!({"capabilities": {"alwaysMatch": {"tauri:options": {"application": application, "args": args}}}});
         let started = Instant::now();
@@ -134,6 +140,16 @@ impl Session {
     pub async fn text_content(&self, css: &str) -> String {
         let script = "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;";
         let v = self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": [css]}))).await;
+        v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// A DOM property as text (e.g. an input's live `checked` or `value`).
+    pub async fn property(&self, css: &str, name: &str) -> String {
+        self.wait_for(css, Duration::from_secs(10)).await;
+        let script = "const e = document.querySelector(arguments[0]); return e ? String(e[arguments[1]]) : null;";
+        let v = self
+            .call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": [css, name]})))
+            .await;
         v.ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
     }
 

@@ -7,6 +7,7 @@ import {
   EVENT_OVERVIEW,
   type Copied,
   type Link,
+  type LinkCheck,
   type LoginFinished,
   type Overview,
   type Page,
@@ -29,6 +30,11 @@ export const api = {
   copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
   openLink: (link: Link) => invoke<null>("open_link", { link }),
   uiReady: () => invoke<null>("ui_ready"),
+  checkDeepLink: () => invoke<LinkCheck>("check_deep_link"),
+  pasteRedirect: (address: string) => invoke<Overview>("paste_redirect", { address }),
+  copyLoginAddress: () => invoke<null>("copy_login_address"),
+  dismissNotice: () => invoke<Overview>("dismiss_notice"),
+  setAutostart: (enabled: boolean) => invoke<Overview>("set_autostart", { enabled }),
 };
 
 export function onOverview(handler: (o: Overview) => void): Promise<UnlistenFn> {

@@ -19,7 +19,11 @@ client_id_from_env: boolean, redirect: Redirect, scopes: Array<string>,
 /**
  * 0: never clear copied tokens from the clipboard.
  */
-clipboard_clear_secs: number, };
+clipboard_clear_secs: number, 
+/**
+ * Starts in the tray when the person logs in; `null` where that cannot be arranged.
+ */
+autostart: boolean | null, };
 
 export type SettingsInput = { client_id: string, redirect: Redirect, scopes: Array<string>, clipboard_clear_secs: number, };
 
@@ -27,9 +31,37 @@ export type RedirectUris = { deep_link: string, loopback: string, };
 
 export type Overview = { settings: SettingsView, accounts: Array<AccountView>, 
 /**
- * The redirect the pending login waits on, if one is pending.
+ * The login in progress, if one is pending.
  */
-login_in_progress: Redirect | null, redirect_uris: RedirectUris, };
+login: LoginView | null, redirect_uris: RedirectUris, 
+/**
+ * A failure the person has not seen (a tray copy with no notification daemon).
+ */
+notice: UiError | null, };
+
+export type LoginView = { redirect: Redirect, 
+/**
+ * The consent page's address, for a browser on another profile or machine.
+ */
+address: string, 
+/**
+ * Unix seconds: when the login stops waiting.
+ */
+expires_at: number, 
+/**
+ * How long a login waits, in seconds.
+ */
+timeout_secs: number, };
+
+export type LinkCheck = { ok: boolean, message: string, 
+/**
+ * What to do when it failed; empty when it passed.
+ */
+fix: string, 
+/**
+ * The exact command to try, when there is one.
+ */
+command: string | null, };
 
 export type LoginFinished = { account: AccountView | null, error: UiError | null, };
 

@@ -2,7 +2,8 @@
 //!
 //! A thin layer over `spotoken-core`: it parses arguments, prints, and maps every
 //! failure to one line of reason and fix on stderr plus a documented exit code. It
-//! never reads standard input, so scripts cannot hang on it.
+//! reads standard input only for `login --no-browser` (the pasted address), so
+//! scripts cannot hang on it.
 
 #![allow(clippy::print_stdout)]
 
@@ -48,7 +49,9 @@ enum Command {
         /// Add a preset group of scopes: profile, playback, playlists, read-only.
         #[arg(long = "preset", value_name = "NAME")]
         presets: Vec<String>,
-        /// Print the consent URL but do not open a browser.
+        /// Print the consent URL and open no browser: for SSH sessions and headless machines.
+        /// Open the URL in any browser (on another machine too), then paste the address the
+        /// browser ended on (http://127.0.0.1:…/callback?…) here, on standard input.
         #[arg(long)]
         no_browser: bool,
         /// Your app's Client ID from the Spotify dashboard; saved for next time.
@@ -193,18 +196,33 @@ async fn run(command: Command) -> Result<u8, Error> {
                 wanted.extend(preset.scopes.iter().map(|s| s.to_string()));
             }
             let options = LoopbackLogin { scopes: wanted, show_dialog, port, timeout: Duration::from_secs(timeout) };
-            let record = engine
-                .login_loopback(&options, |url| {
-                    eprintln!("Sign in to Spotify in your browser. If it did not open, visit:\n\n  {url}\n");
+            // Only with --no-browser is standard input read: otherwise a script never
+            // waits on it.
+            let (paste_tx, mut pasted) = tokio::sync::mpsc::unbounded_channel();
+            let show = |url: &url::Url| {
+                eprintln!("Sign in to Spotify in your browser. If it did not open, visit:\n\n  {url}\n");
+                eprintln!(
+                    "(If Spotify shows \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
+                );
+                if no_browser {
                     eprintln!(
-                        "(If Spotify shows \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
+                        "Browser on another machine? After you agree, it goes to http://127.0.0.1:…/callback?… \
+                         and may say it cannot connect: copy that whole address from its address bar and \
+                         paste it here, then press Enter."
                     );
-                    if !no_browser && let Err(why) = spotoken_core::browser::open(url.as_str()) {
-                        eprintln!("Could not open a browser ({why}); open the address above yourself.");
-                    }
-                    eprintln!("Waiting for Spotify (up to {})…", human_duration(timeout as i64));
-                })
-                .await?;
+                    read_pasted_lines(paste_tx);
+                } else if let Err(why) = spotoken_core::browser::open(url.as_str()) {
+                    eprintln!("Could not open a browser ({why}); open the address above yourself.");
+                }
+                eprintln!("Waiting for Spotify (up to {})…", human_duration(timeout as i64));
+            };
+            let refused = |d: &spotoken_core::Diagnosis| {
+                eprintln!(
+                    "That address was refused: {} {} [{}] Still waiting; paste the right one.",
+                    d.message, d.fix, d.code
+                );
+            };
+            let record = engine.login_loopback_or_pasted(&options, show, &mut pasted, refused).await?;
             let status = spotoken_core::AccountStatus::new(&record, engine.clock().now());
             println!("Logged in as {} ({}).", record.name(), record.id);
             println!("Granted scopes: {}", list_or_none(&status.scopes.granted));
@@ -260,6 +278,19 @@ async fn run(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
     }
+}
+
+/// Sends each line of standard input to `lines`, from a thread of its own: a blocking
+/// read must not keep the process alive once the login has finished another way.
+fn read_pasted_lines(lines: tokio::sync::mpsc::UnboundedSender<String>) {
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
 }
 
 fn list_or_none(items: &[String]) -> String {

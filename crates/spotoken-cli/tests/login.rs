@@ -197,3 +197,64 @@ async fn two_accounts_need_account_to_choose() {
     let (_, json) = h.status_json().await;
     assert_eq!(json["accounts"], serde_json::json!([]));
 }
+
+/// A headless machine: the browser is elsewhere, so its redirect to 127.0.0.1 never
+/// reaches this machine's listener; the person pastes the address it ended on.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_browser_login_completes_from_a_pasted_address() {
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::new("pasted").await;
+    let (mut child, url, _) = h.start_login(&[]).await;
+    let started = Instant::now();
+    while !h.stderr_so_far().contains("paste it here") {
+        assert!(started.elapsed() < Duration::from_secs(20), "no paste hint: {}", h.stderr_so_far());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let location = h.authorize(&url).await;
+    assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+
+    // A foreign address (another login's state), a deep link, and noise: each refused,
+    // the login keeps waiting, nothing is exchanged.
+    let foreign = regex_replace_state(&location, "someone-elses-state");
+    for wrong in [foreign.as_str(), "spotoken://callback?code=X&state=Y", "not an address"] {
+        stdin.write_all(format!("{wrong}\n").as_bytes()).await.unwrap();
+    }
+    stdin.flush().await.unwrap();
+    let started = Instant::now();
+    while h.stderr_so_far().matches("That address was refused").count() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(20), "refusals not printed: {}", h.stderr_so_far());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let err = h.stderr_so_far();
+    assert!(err.contains("[callback_state_mismatch]") && err.contains("[callback_invalid]"), "{err}");
+    assert!(h.sandbox.token_requests("authorization_code").is_empty());
+
+    // The real address, pasted with the spaces a terminal copy may add.
+    stdin.write_all(format!("  {location}  \n").as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let output = h.finish(child).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains(&format!("Logged in as {}", h.user.display_name)));
+    assert_eq!(h.sandbox.token_requests("authorization_code").len(), 1);
+    let token = printed_token(&h.token(&[]).await);
+    assert_eq!(h.me_status(&token).await, 200);
+
+    // Single use: the same address delivered to the listener now finds nobody.
+    assert!(h.http.get(&location).send().await.is_err(), "the listener should be gone after the login");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pasted_address_after_the_deadline_is_too_late() {
+    use tokio::io::AsyncWriteExt;
+    let h = Harness::new("stale").await;
+    let (mut child, url, _) = h.start_login(&["--timeout", "2"]).await;
+    let location = h.authorize(&url).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut stdin = child.stdin.take().unwrap();
+    let _ = stdin.write_all(format!("{location}\n").as_bytes()).await;
+    let output = h.finish(child).await;
+    assert_eq!(output.status.code(), Some(7));
+    assert!(stderr(&output).contains("[login_timeout]"), "{}", stderr(&output));
+    assert!(h.sandbox.token_requests("authorization_code").is_empty(), "a stale address must not be exchanged");
+}

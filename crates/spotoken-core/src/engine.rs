@@ -209,10 +209,45 @@ impl Engine {
         options: &LoopbackLogin,
         show_url: impl FnOnce(&url::Url),
     ) -> Result<AccountRecord> {
+        let (_, mut nothing_pasted) = tokio::sync::mpsc::unbounded_channel();
+        self.login_loopback_or_pasted(options, show_url, &mut nothing_pasted, |_| {}).await
+    }
+
+    /// [`Self::login_loopback`] that also takes the address the browser ended on from
+    /// `pasted` (for a browser on another machine, where the redirect to 127.0.0.1
+    /// cannot reach this one). A pasted address that is not this login's goes to
+    /// `on_refused` and the login keeps waiting; whichever way the right one comes
+    /// first finishes the login, once.
+    pub async fn login_loopback_or_pasted(
+        &self,
+        options: &LoopbackLogin,
+        show_url: impl FnOnce(&url::Url),
+        pasted: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+        on_refused: impl Fn(&crate::Diagnosis),
+    ) -> Result<AccountRecord> {
         let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
         let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
         show_url(login.authorize_url());
-        self.complete_loopback(&listener, &login, options.timeout).await
+        let waiting = self.complete_loopback(&listener, &login, options.timeout);
+        tokio::pin!(waiting);
+        let mut open = true;
+        loop {
+            tokio::select! {
+                result = &mut waiting => return result,
+                line = pasted.recv(), if open => match line {
+                    None => open = false,
+                    Some(text) if text.trim().is_empty() => {}
+                    Some(text) => match login.accept_callback(text.trim()) {
+                        Ok(code) => {
+                            tracing::info!("pasted address received, state matched");
+                            return self.complete_login(&login, &code).await;
+                        }
+                        Err(refused) if !refused.state_verified => on_refused(&refused.error.diagnose()),
+                        Err(failed) => return Err(failed.error),
+                    },
+                },
+            }
+        }
     }
 
     /// Waits on `listener` for `login`'s callback, exchanges the code, and tells the

@@ -9,6 +9,7 @@ pub mod background;
 pub mod browser;
 pub mod clock;
 pub mod config;
+pub mod desktop_entry;
 pub mod diagnose;
 pub mod engine;
 pub mod error;

@@ -3,7 +3,10 @@
 //! The desktop shell turns a [`TrayModel`] into a native menu and routes clicks back by
 //! the [`Action`] each item carries; keeping the model here makes it testable without a
 //! tray. With one account its items sit at the top level; with several, each account
-//! gets a submenu.
+//! gets a submenu. Each account's line carries its token's expiry as a clock time
+//! ("token valid until 14:05"): Linux tray hosts show no tooltip, every host shows the
+//! menu, and a clock time stays true without a ticking timer (the menu is redrawn
+//! whenever a refresh changes it).
 
 use crate::clock::Timestamp;
 use crate::status::{AccountState, StatusReport};
@@ -73,9 +76,19 @@ fn item(label: &str, action: Action) -> MenuEntry {
 }
 
 /// The tray for `report`; `clock` renders a moment as the person's local "14:32".
-pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String) -> TrayModel {
+/// `notice` is a failure the person has not seen yet (a tray copy that failed with no
+/// notification daemon to say so): it leads the menu and marks the icon.
+pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, notice: Option<&str>) -> TrayModel {
     let accounts = &report.accounts;
     let name = |a: &crate::status::AccountStatus| a.display_name.clone().unwrap_or_else(|| a.id.clone());
+    let line = |a: &crate::status::AccountStatus| -> String {
+        let at = clock(Timestamp(a.access_token.expires_at_unix));
+        match a.state {
+            AccountState::NeedsSignIn => format!("{}: needs sign-in", name(a)),
+            _ if a.access_token.seconds_left > 0 => format!("{}: token valid until {at}", name(a)),
+            _ => format!("{}: token expired at {at}", name(a)),
+        }
+    };
     let account_entries = |a: &crate::status::AccountStatus| -> Vec<MenuEntry> {
         if a.state == AccountState::NeedsSignIn {
             vec![MenuEntry::Note("Needs sign-in".into()), item("Sign in again…", Action::Login)]
@@ -87,17 +100,20 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String) ->
         }
     };
     let mut entries = Vec::new();
+    if let Some(notice) = notice {
+        entries.push(MenuEntry::Note(notice.to_string()));
+        entries.push(MenuEntry::Separator);
+    }
     match accounts.as_slice() {
         [] => {}
         [only] => {
-            entries.push(MenuEntry::Note(name(only)));
+            entries.push(MenuEntry::Note(line(only)));
             entries.extend(account_entries(only));
             entries.push(MenuEntry::Separator);
         }
         several => {
             for a in several {
-                let suffix = if a.state == AccountState::NeedsSignIn { " (needs sign-in)" } else { "" };
-                entries.push(MenuEntry::Submenu { label: format!("{}{suffix}", name(a)), entries: account_entries(a) });
+                entries.push(MenuEntry::Submenu { label: line(a), entries: account_entries(a) });
             }
             entries.push(MenuEntry::Separator);
         }
@@ -107,7 +123,7 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String) ->
     entries.push(MenuEntry::Separator);
     entries.push(item("Quit", Action::Quit));
 
-    let attention = accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
+    let attention = notice.is_some() || accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
     let tooltip = if let Some(a) = accounts.iter().find(|a| a.state == AccountState::NeedsSignIn) {
         format!("Spotoken: {} needs sign-in", name(a))
     } else if let Some(a) = accounts.iter().min_by_key(|a| a.access_token.seconds_left) {
@@ -129,7 +145,7 @@ mod tests {
     }
 
     fn model(report: &StatusReport) -> TrayModel {
-        tray_model(report, &|t| t.to_rfc3339()[11..16].to_string())
+        tray_model(report, &|t| t.to_rfc3339()[11..16].to_string(), None)
     }
 
     fn actions(entries: &[MenuEntry]) -> Vec<String> {
@@ -154,7 +170,7 @@ mod tests {
     #[test]
     fn one_account_sits_at_the_top_level() {
         let model = model(&report(&[sample("alice")], 400));
-        assert_eq!(model.entries[0], MenuEntry::Note("alice name".into()));
+        assert_eq!(model.entries[0], MenuEntry::Note("alice name: token valid until 00:16".into()));
         assert_eq!(actions(&model.entries), ["copy:alice", "refresh:alice", "open", "login", "quit"]);
         assert_eq!(model.tooltip, "Spotoken: alice name's token expires at 00:16");
     }
@@ -164,8 +180,12 @@ mod tests {
         let mut bob = sample("bob");
         bob.access_expires_at = Timestamp(700);
         let model = model(&report(&[sample("alice"), bob], 400));
-        assert!(matches!(&model.entries[0], MenuEntry::Submenu { label, .. } if label == "alice name"));
-        assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name"));
+        assert!(
+            matches!(&model.entries[0], MenuEntry::Submenu { label, .. } if label == "alice name: token valid until 00:16")
+        );
+        assert!(
+            matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name: token valid until 00:11")
+        );
         assert_eq!(
             actions(&model.entries),
             ["copy:alice", "refresh:alice", "copy:bob", "refresh:bob", "open", "login", "quit"]
@@ -180,8 +200,19 @@ mod tests {
         let model = model(&report(&[sample("alice"), bob], 400));
         assert!(model.attention);
         assert_eq!(model.tooltip, "Spotoken: bob name needs sign-in");
-        assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name (needs sign-in)"));
+        assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name: needs sign-in"));
         assert_eq!(actions(&model.entries), ["copy:alice", "refresh:alice", "login", "open", "login", "quit"]);
+    }
+
+    #[test]
+    fn an_expired_token_says_so_and_a_failure_leads_the_menu() {
+        let model = model(&report(&[sample("alice")], 2000));
+        assert_eq!(model.entries[0], MenuEntry::Note("alice name: token expired at 00:16".into()));
+        assert!(!model.attention);
+        let failed = tray_model(&report(&[sample("alice")], 400), &|_| "x".into(), Some("Copy failed: no clipboard."));
+        assert_eq!(failed.entries[0], MenuEntry::Note("Copy failed: no clipboard.".into()));
+        assert_eq!(failed.entries[1], MenuEntry::Separator);
+        assert!(failed.attention, "an unseen failure marks the icon");
     }
 
     #[test]

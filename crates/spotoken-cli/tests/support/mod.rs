@@ -20,7 +20,8 @@ pub struct Harness {
     pub sandbox: Sandbox,
     pub user: User,
     pub http: reqwest::Client,
-    pending_stderr: std::sync::Mutex<Option<tokio::task::JoinHandle<Vec<String>>>>,
+    pending_stderr: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// What the person would have seen: the command's output and the browser's page.
@@ -43,7 +44,14 @@ impl Harness {
         let config = SandboxConfig { user: user.clone(), access_ttl_secs: access_ttl, ..SandboxConfig::default() };
         let sandbox = Sandbox::start(config, 0).await.unwrap();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { dir: tempfile::tempdir().unwrap(), sandbox, user, http, pending_stderr: Default::default() }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            sandbox,
+            user,
+            http,
+            pending_stderr: Default::default(),
+            stderr_lines: Default::default(),
+        }
     }
 
     pub fn home(&self) -> &Path {
@@ -92,6 +100,8 @@ impl Harness {
         let mut child = self
             .command(&args)
             .envs(envs.iter().copied())
+            // Open and unwritten unless a test pastes an address into it.
+            .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -110,13 +120,12 @@ impl Harness {
         .await
         .expect("no consent URL within 30 s");
         // Keep draining stderr so the child never blocks on a full pipe.
-        let so_far = seen.clone();
+        *self.stderr_lines.lock().unwrap() = seen.clone();
+        let all = self.stderr_lines.clone();
         let rest = tokio::spawn(async move {
-            let mut more = so_far;
             while let Ok(Some(line)) = lines.next_line().await {
-                more.push(line);
+                all.lock().unwrap().push(line);
             }
-            more
         });
         self.pending_stderr.lock().unwrap().replace(rest);
         (child, url, seen)
@@ -144,6 +153,11 @@ impl Harness {
         Login { output, page, page_status }
     }
 
+    /// The stderr lines a running login has printed so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr_lines.lock().unwrap().join("\n")
+    }
+
     /// Waits for the login process; its stderr, all of it, comes back in the output.
     pub async fn finish(&self, child: tokio::process::Child) -> Output {
         let mut output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
@@ -152,8 +166,8 @@ impl Harness {
             .unwrap();
         let pending = self.pending_stderr.lock().unwrap().take();
         if let Some(rest) = pending {
-            let lines = rest.await.unwrap();
-            output.stderr = lines.join("\n").into_bytes();
+            rest.await.unwrap();
+            output.stderr = self.stderr_so_far().into_bytes();
         }
         output
     }

@@ -2,17 +2,22 @@
 //!
 //! At most one login is pending at a time; starting another replaces it. A loopback
 //! login waits on its listener in a task of its own; a deep-link login waits for the
-//! URL that a second launch of the app hands over. Either way the outcome reaches the
-//! `on_done` callback given at construction, exactly once per login, and a login that
-//! nobody finishes ends with `LoginTimeout`. Callbacks that do not belong to the
-//! pending login are refused and leave it waiting.
+//! URL that a second launch of the app hands over. Either kind can also be finished by
+//! the address the browser ended on, pasted by the person (a browser on another
+//! profile or machine, or a desktop that did not hand the link back): the same checks
+//! apply (this login's `state`, this login's redirect, once, before the deadline).
+//! The outcome reaches the `on_done` callback given at construction, exactly once per
+//! login, and a login that nobody finishes ends with `LoginTimeout`. Callbacks that do
+//! not belong to the pending login are refused and leave it waiting.
 
 use super::login::PendingLogin;
 use super::loopback::LoopbackListener;
+use crate::clock::Timestamp;
 use crate::config::{DEEP_LINK_REDIRECT, RedirectKind};
 use crate::diagnose::Diagnosis;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::store::accounts::AccountRecord;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,9 +30,20 @@ pub type OnDone = Arc<dyn Fn(std::result::Result<AccountRecord, Diagnosis>) + Se
 struct Active {
     serial: u64,
     kind: RedirectKind,
-    /// Present for deep-link logins until the callback arrives.
-    login: Option<Arc<PendingLogin>>,
+    login: Arc<PendingLogin>,
+    expires_at: Timestamp,
+    /// The listener (loopback) or the timer (deep link); stopped when the login ends.
     task: JoinHandle<()>,
+}
+
+/// What the window shows about the login in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingInfo {
+    pub kind: RedirectKind,
+    /// The consent page, for Copy: it carries `state`, so it is shown, never logged.
+    pub address: Secret<String>,
+    /// When the login stops waiting.
+    pub expires_at: Timestamp,
 }
 
 /// The login in progress, if any.
@@ -55,6 +71,20 @@ impl LoginFlow {
         lock(&self.active).as_ref().map(|a| a.kind)
     }
 
+    /// The pending login, as the window shows it.
+    pub fn pending(&self) -> Option<PendingInfo> {
+        lock(&self.active).as_ref().map(|a| PendingInfo {
+            kind: a.kind,
+            address: Secret::new(a.login.authorize_url().to_string()),
+            expires_at: a.expires_at,
+        })
+    }
+
+    /// How long a login waits before it gives up.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Starts a login and returns the consent page's URL for the browser. Replaces any
     /// login in progress (whose outcome is `LoginCancelled`).
     pub async fn start(&self, kind: RedirectKind, scopes: &[String], show_dialog: bool) -> Result<Url> {
@@ -64,35 +94,51 @@ impl LoginFlow {
             *next += 1;
             *next
         };
-        let (url, active) = match kind {
+        let expires_at = self.engine.clock().now().plus_secs(self.timeout.as_secs() as i64);
+        let (login, task) = match kind {
             RedirectKind::Loopback => {
                 let listener = LoopbackListener::bind(self.engine.settings().loopback_port).await?;
-                let login = self.engine.begin_login(scopes, listener.redirect_uri(), show_dialog)?;
-                let url = login.authorize_url().clone();
-                let (engine, on_done, active, timeout) =
-                    (self.engine.clone(), self.on_done.clone(), self.active.clone(), self.timeout);
+                let login = Arc::new(self.engine.begin_login(scopes, listener.redirect_uri(), show_dialog)?);
+                let (engine, on_done, active, timeout, waiting) =
+                    (self.engine.clone(), self.on_done.clone(), self.active.clone(), self.timeout, login.clone());
                 let task = tokio::spawn(async move {
-                    let result = engine.complete_loopback(&listener, &login, timeout).await;
-                    if finish(&active, serial) {
-                        on_done(result.map_err(|e| e.diagnose()));
+                    let callback = match listener.wait(&waiting, timeout).await {
+                        Ok(callback) => callback,
+                        Err(e) => {
+                            if take(&active, serial).is_some() {
+                                on_done(Err(e.diagnose()));
+                            }
+                            return;
+                        }
+                    };
+                    // The login is spoken for before the exchange: a pasted address for
+                    // it now finds nothing pending, so the code is exchanged once.
+                    if take(&active, serial).is_none() {
+                        return;
                     }
+                    let result = engine.complete_login(&waiting, &callback.code).await;
+                    match &result {
+                        Ok(record) => callback.reply(Ok(record.name())).await,
+                        Err(e) => callback.reply(Err(&e.diagnose())).await,
+                    }
+                    on_done(result.map_err(|e| e.diagnose()));
                 });
-                (url, Active { serial, kind, login: None, task })
+                (login, task)
             }
             RedirectKind::DeepLink => {
                 let login = Arc::new(self.engine.begin_login(scopes, DEEP_LINK_REDIRECT.into(), show_dialog)?);
-                let url = login.authorize_url().clone();
                 let (on_done, active, timeout) = (self.on_done.clone(), self.active.clone(), self.timeout);
                 let task = tokio::spawn(async move {
                     tokio::time::sleep(timeout).await;
-                    if finish(&active, serial) {
+                    if take(&active, serial).is_some() {
                         on_done(Err(Error::LoginTimeout(timeout).diagnose()));
                     }
                 });
-                (url, Active { serial, kind, login: Some(login), task })
+                (login, task)
             }
         };
-        *lock(&self.active) = Some(active);
+        let url = login.authorize_url().clone();
+        *lock(&self.active) = Some(Active { serial, kind, login, expires_at, task });
         tracing::info!(?kind, "login started");
         Ok(url)
     }
@@ -101,12 +147,22 @@ impl LoginFlow {
     /// this login's (another path, another `state`) is refused and the login keeps
     /// waiting; with no login pending, `NoLoginPending`.
     pub async fn deliver_deep_link(&self, url: &str) -> Result<AccountRecord> {
+        self.deliver(url, "deep link").await
+    }
+
+    /// Completes the pending login (either redirect) from the address the browser
+    /// ended on, pasted by the person. The same checks as a delivered redirect.
+    pub async fn deliver_pasted(&self, address: &str) -> Result<AccountRecord> {
+        self.deliver(address.trim(), "pasted address").await
+    }
+
+    async fn deliver(&self, url: &str, how: &'static str) -> Result<AccountRecord> {
         let (serial, login) = {
             let guard = lock(&self.active);
             match guard.as_ref() {
-                Some(Active { serial, login: Some(login), .. }) => (*serial, login.clone()),
-                _ => {
-                    tracing::warn!("a deep link arrived with no login waiting for it");
+                Some(active) => (active.serial, active.login.clone()),
+                None => {
+                    tracing::warn!(how, "a redirect arrived with no login waiting for it");
                     return Err(Error::NoLoginPending);
                 }
             }
@@ -114,22 +170,24 @@ impl LoginFlow {
         let code = match login.accept_callback(url) {
             Ok(code) => code,
             Err(refused) if !refused.state_verified => {
-                tracing::warn!(reason = %refused.error, "refused a deep link that does not belong to this login");
+                tracing::warn!(how, reason = %refused.error, "refused a redirect that does not belong to this login");
                 return Err(refused.error);
             }
             Err(failed) => {
                 let error = failed.error;
-                if finish(&self.active, serial) {
+                if let Some(active) = take(&self.active, serial) {
+                    active.task.abort();
                     (self.on_done)(Err(error.diagnose()));
                 }
                 return Err(error);
             }
         };
         // The login is now spoken for: a second delivery finds nothing pending.
-        if !finish(&self.active, serial) {
+        let Some(active) = take(&self.active, serial) else {
             return Err(Error::NoLoginPending);
-        }
-        tracing::info!("deep link received, state matched");
+        };
+        active.task.abort();
+        tracing::info!("{how} received, state matched");
         let result = self.engine.complete_login(&login, &code).await;
         (self.on_done)(result.as_ref().map(AccountRecord::clone).map_err(Error::diagnose));
         result
@@ -146,15 +204,10 @@ impl LoginFlow {
     }
 }
 
-/// Ends login `serial` if it is still the active one; true if this call ended it.
-fn finish(active: &Mutex<Option<Active>>, serial: u64) -> bool {
+/// Takes login `serial` if it is still the active one; `Some` if this call ended it.
+fn take(active: &Mutex<Option<Active>>, serial: u64) -> Option<Active> {
     let mut guard = lock(active);
-    if guard.as_ref().is_some_and(|a| a.serial == serial) {
-        *guard = None;
-        true
-    } else {
-        false
-    }
+    if guard.as_ref().is_some_and(|a| a.serial == serial) { guard.take() } else { None }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
