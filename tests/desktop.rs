@@ -129,6 +129,25 @@ async fn loopback_login_and_the_tray_copies_a_fresh_token() {
     d.wait_until("the clipboard to be cleared", WAIT, || d.clipboard() != copied).await;
     assert!(d.clipboard().is_empty());
 
+    // The keychain entry vanishes (another tool wiped it): the tray's copy fails. With
+    // no notification daemon here, the log, the tray menu and the window say so.
+    let cleared = std::process::Command::new("secret-tool")
+        .args(["clear", "service", "spotoken", "username", &d.user.id])
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    d.wait_until("the failure in the log", WAIT, || d.app_log().contains("the tray could not copy a token")).await;
+    s.wait_for("[data-test=error][data-code=keychain_entry_missing]", WAIT).await;
+    let said = s.text("[data-test=error][data-code=keychain_entry_missing]").await;
+    assert!(said.contains("Copy from the tray failed"), "{said}");
+    d.open_tray_menu();
+    d.shot(None, "tray-menu-after-failed-copy").await;
+    d.keys(&["Escape"]);
+    s.click("[data-test=error][data-code=keychain_entry_missing] button").await;
+    s.wait_gone("[data-test=error][data-code=keychain_entry_missing]", WAIT).await;
+
     // "Log in…" in the tray opens the window at the login page.
     d.open_tray_menu();
     d.keys(&["Down", "Down", "Down", "Down", "Return"]);
@@ -298,5 +317,86 @@ async fn waiting_view_copies_the_address_takes_a_pasted_one_and_says_when_time_r
     s.click("[data-test=start-again]").await;
     s.wait_for("[data-test=waiting]", WAIT).await;
     s.click("[data-test=cancel-login]").await;
+    s.end().await;
+}
+
+/// Start at login: the Settings switch writes an XDG autostart entry, and the session's
+/// autostart runner (openbox's, as on a bare window manager) starts Spotoken in the
+/// tray, which refreshes a token that is about to expire without any window.
+#[tokio::test(flavor = "multi_thread")]
+async fn autostart_starts_the_tray_which_refreshes_in_the_background() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("autostart", Some(&settings("loopback", 60))).await;
+    // Tokens that live 5 min 20 s: due for a background refresh 20 s after each one.
+    d.sandbox.control(spotify_sandbox::Control { access_ttl_secs: Some(320), ..Default::default() });
+    let s = d.session().await;
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+
+    s.click("[data-test=nav-settings]").await;
+    assert_eq!(s.property("[data-test=autostart]", "checked").await, "false");
+    s.click("[data-test=autostart]").await;
+    s.click("[data-test=save-settings]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Settings saved")).await;
+    let entry_path = d.dir.path().join("config/autostart/spotoken.desktop");
+    let entry = std::fs::read_to_string(&entry_path).expect("the autostart entry");
+    assert!(entry.contains(&format!("\nExec={} --tray\n", support::APP)), "{entry}");
+    s.click("[data-test=nav-settings]").await;
+    assert_eq!(s.property("[data-test=autostart]", "checked").await, "true");
+    s.end().await;
+
+    // The person logs out. Their token is due for a refresh (5 minutes before expiry)
+    // shortly after they log back in.
+    support::end_app_instances(std::path::Path::new(support::APP));
+    let refreshes_before = d.sandbox.token_requests("refresh_token").len();
+    let before = d.keychain_entry().unwrap();
+
+    // Logging in: the session runs the XDG autostart entries (the person's only; the
+    // system's in /etc/xdg/autostart would start this machine's own services).
+    let log = std::fs::File::create(d.dir.path().join("autostart.log")).unwrap();
+    let runner = d
+        .desktop_command("/usr/lib/x86_64-linux-gnu/openbox-xdg-autostart")
+        .env("XDG_CONFIG_DIRS", d.dir.path().join("no-system-autostart"))
+        .env("SPOTOKEN_ACCOUNTS_URL", d.sandbox.url())
+        .env("SPOTOKEN_API_URL", d.sandbox.url())
+        .env("RUST_LOG", "spotoken_core=debug,spotoken_app=debug")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .expect("openbox-xdg-autostart (openbox, python3-xdg)");
+    assert!(runner.success());
+    d.wait_until("a background refresh", Duration::from_secs(60), || {
+        d.sandbox.token_requests("refresh_token").len() > refreshes_before
+    })
+    .await;
+    d.wait_until("the new token in the keychain", WAIT, || d.keychain_entry().unwrap() != before).await;
+    let running = d.x("pgrep", &["-af", support::APP]);
+    assert!(running.contains("--tray"), "{running}");
+    let windows = d.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
+    assert!(windows.trim().is_empty(), "the autostarted app opened a window");
+    d.shot(None, "autostarted-in-the-tray").await;
+}
+
+/// Where the link cannot come back (here: no xdg-utils, as on a minimal install), the
+/// first run says so with what to do, and offers the loopback redirect instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn first_run_without_a_working_deep_link_offers_the_loopback_redirect() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let bare = tempfile::tempdir().unwrap();
+    let setup = Setup { env: vec![("PATH", bare.path().display().to_string())], ..Setup::default() };
+    let d = Desktop::start_with("no-xdg-utils", setup).await;
+    let s = d.session().await;
+    s.wait_for("[data-test=setup]", WAIT).await;
+    let check = s.wait_text("[data-test=link-check]", WAIT, |t| !t.is_empty()).await;
+    assert_eq!(s.attribute("[data-test=link-check]", "data-ok").await.as_deref(), Some("false"), "{check}");
+    assert!(check.contains("install xdg-utils"), "{check}");
+    assert_eq!(
+        s.text("[data-test=link-check-command]").await,
+        "xdg-mime default spotoken-handler.desktop x-scheme-handler/spotoken"
+    );
+    assert_eq!(s.property("[data-test=redirect-loopback]", "checked").await, "true");
+    assert_eq!(s.property("[data-test=redirect-deep-link]", "checked").await, "false");
+    d.shot(Some(&s), "link-check-failed").await;
     s.end().await;
 }

@@ -137,9 +137,17 @@ impl Desktop {
             .expect("trayer is not installed (scripts/install-deps installs it)");
         let (port, native) = (free_port(), free_port());
         let log = std::fs::File::create(dir.path().join("app.log")).unwrap();
-        let mut driver = Command::new("tauri-driver");
+        let which = |program: &str| {
+            let out = Command::new("sh").args(["-c", &format!("command -v {program}")]).output().unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        let mut driver = Command::new(which("tauri-driver"));
+        driver.args(["--port", &port.to_string(), "--native-port", &native.to_string()]);
+        if let Some((_, path)) = setup.env.iter().find(|(k, _)| *k == "PATH") {
+            // A PATH of the test's own: tauri-driver must still find WebKitWebDriver.
+            driver.args(["--native-driver", &which("WebKitWebDriver")]).env("PATH", path);
+        }
         driver
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
             .env("DISPLAY", &display)
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env("XDG_DATA_HOME", dir.path().join("data"))
@@ -342,6 +350,13 @@ impl Drop for Desktop {
                 .env("DISPLAY", &self.display)
                 .status();
             eprintln!("--- app and tauri-driver log ---\n{}\n--- end of log ---", self.app_log());
+            for entry in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "log") && !path.ends_with("app.log") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    eprintln!("--- {} ---\n{text}\n--- end ---", path.display());
+                }
+            }
         }
         for child in &mut self.children {
             let _ = child.kill();

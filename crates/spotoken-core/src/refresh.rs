@@ -88,6 +88,7 @@ impl Engine {
         let before = self.keychain.read(&record.id)?;
         if is_fresh(&before, self.clock.now()) {
             tracing::debug!("stored access token is fresh enough");
+            self.heal_expiry(record, &before);
             return Ok(handed_out(&record.id, before, false));
         }
 
@@ -101,10 +102,26 @@ impl Engine {
         let refreshed_meanwhile = current.access_token != before.access_token;
         if is_fresh(&current, self.clock.now()) || (min_valid.is_none() && refreshed_meanwhile) {
             tracing::debug!("another caller refreshed while this one waited");
+            self.heal_expiry(&record, &current);
             return Ok(handed_out(&record.id, current, false));
         }
         let refreshed = self.refresh_locked(&record, current).await?;
         Ok(handed_out(&record.id, refreshed, true))
+    }
+
+    /// The keychain's expiry is the truth; the accounts file only mirrors it for the
+    /// status and the background refresher. Should they differ (a write lost to a crash
+    /// between the two, a file restored from a backup), the file follows the keychain:
+    /// otherwise the refresher would see a refresh due that this call then declines,
+    /// again and again.
+    fn heal_expiry(&self, record: &AccountRecord, tokens: &StoredTokens) {
+        if record.access_expires_at == tokens.access_expires_at {
+            return;
+        }
+        tracing::info!("the accounts file had another access-token expiry than the keychain; corrected");
+        if let Err(e) = self.accounts.modify(&record.id, |r| r.access_expires_at = tokens.access_expires_at) {
+            tracing::warn!(error = %e, "could not correct the accounts file");
+        }
     }
 
     /// The refresh itself; the caller holds the account's lock.

@@ -161,3 +161,27 @@ async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_s
     task.abort();
     engine.logout(&user.id).unwrap();
 }
+
+/// The accounts file mirrors the keychain's expiry; when the two disagree (a write lost
+/// between them), a hand-out corrects the file instead of leaving the background
+/// refresher to see a refresh due that never happens.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
+    let s = setup("heal").await;
+    let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
+    let location = consent(login.authorize_url()).await;
+    let record = s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    let truth = record.access_expires_at;
+
+    let file = s._dir.path().join("data/accounts.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let stale = text.replace(&truth.0.to_string(), &(truth.0 - 3500).to_string());
+    assert_ne!(stale, text);
+    std::fs::write(&file, stale).unwrap();
+    assert_eq!(s.engine.accounts().unwrap()[0].access_expires_at, Timestamp(truth.0 - 3500));
+
+    let token = s.engine.fresh_token(None, Duration::from_secs(60)).await.unwrap();
+    assert!(!token.refreshed, "the keychain's token is fresh: no refresh");
+    assert!(s.sandbox.token_requests("refresh_token").is_empty());
+    assert_eq!(s.engine.accounts().unwrap()[0].access_expires_at, truth);
+}
