@@ -400,3 +400,24 @@ async fn first_run_without_a_working_deep_link_offers_the_loopback_redirect() {
     d.shot(Some(&s), "link-check-failed").await;
     s.end().await;
 }
+
+/// No display GTK can use (an SSH session, a wrong GDK_BACKEND): a readable error with
+/// the fix and exit code 3, not a panic.
+#[test]
+fn no_display_is_a_clear_error_not_a_panic() {
+    for (display, backend) in [(Some(":239"), Some("x11")), (None, None)] {
+        let mut app = std::process::Command::new(support::APP);
+        app.arg("--tray").env_remove("WAYLAND_DISPLAY").env_remove("DISPLAY").env_remove("GDK_BACKEND");
+        if let Some(display) = display {
+            app.env("DISPLAY", display);
+        }
+        if let Some(backend) = backend {
+            app.env("GDK_BACKEND", backend);
+        }
+        let out = app.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(err.contains("cannot open a window") && err.contains("Fix:"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}

@@ -34,8 +34,59 @@ fn login_timeout() -> std::time::Duration {
         .map_or(DEFAULT_LOGIN_TIMEOUT, std::time::Duration::from_secs)
 }
 
+/// Why the app could not run, and the process exit code that says so (documented in
+/// the README).
+#[derive(Debug)]
+pub enum StartError {
+    /// GTK found no display to open (exit code 3).
+    NoDisplay(String),
+    /// Anything else (exit code 1).
+    Other(String),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::NoDisplay(_) => 3,
+            Self::Other(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoDisplay(why) | Self::Other(why) => f.write_str(why),
+        }
+    }
+}
+
+/// GTK must start before Tauri does: tao panics ("Failed to initialize gtk backend!")
+/// where this returns a reason and a fix.
+#[cfg(target_os = "linux")]
+fn check_display() -> Result<(), StartError> {
+    gtk::init().map_err(|_| {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let seen = match (var("DISPLAY"), var("WAYLAND_DISPLAY"), var("GDK_BACKEND")) {
+            (None, None, _) => "neither DISPLAY nor WAYLAND_DISPLAY is set".to_string(),
+            (x11, wayland, backend) => format!(
+                "DISPLAY={}, WAYLAND_DISPLAY={}, GDK_BACKEND={}",
+                x11.unwrap_or_else(|| "(unset)".into()),
+                wayland.unwrap_or_else(|| "(unset)".into()),
+                backend.unwrap_or_else(|| "(unset)".into())
+            ),
+        };
+        StartError::NoDisplay(format!(
+            "cannot open a window: GTK found no display it could use ({seen}). Fix: start Spotoken from your \
+             desktop session (or set DISPLAY / WAYLAND_DISPLAY to it, and unset a GDK_BACKEND that names \
+             another one); on a machine without a desktop use the `spotoken` command line, e.g. \
+             `spotoken login --no-browser`."
+        ))
+    })
+}
+
 /// Runs the app. `--tray` starts with no window.
-pub fn run() -> Result<(), String> {
+pub fn run() -> Result<(), StartError> {
     let _ = STARTED.set(Instant::now());
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "spotoken_core=info,spotoken_app=info".into());
     tracing_subscriber::fmt()
@@ -44,7 +95,9 @@ pub fn run() -> Result<(), String> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let engine = Arc::new(Engine::from_env().map_err(|e| e.diagnose().to_string())?);
+    #[cfg(target_os = "linux")]
+    check_display()?;
+    let engine = Arc::new(Engine::from_env().map_err(|e| StartError::Other(e.diagnose().to_string()))?);
     let start_in_tray = std::env::args().any(|a| a == "--tray");
 
     let app = tauri::Builder::default()
@@ -109,7 +162,7 @@ pub fn run() -> Result<(), String> {
             Ok(())
         })
         .build(tauri::generate_context!())
-        .map_err(|e| format!("cannot start the app: {e}"))?;
+        .map_err(|e| StartError::Other(format!("cannot start the app: {e}")))?;
 
     app.run(|_app, event| {
         // Closing the window leaves the app in the tray; only Quit (exit with a code) ends it.

@@ -6,7 +6,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(why) => {
             eprintln!("spotoken-app: {why}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(why.exit_code())
         }
     }
 }

@@ -35,6 +35,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         .title("Spotoken")
         .inner_size(1000.0, 760.0)
         .min_inner_size(520.0, 480.0)
+        .decorations(!compositor_draws_title_bars())
         .visible(false)
         .build()?;
     // A form and a few cards need no GPU compositing; without it WebKit's web process is
@@ -59,6 +60,19 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         }
     });
     Ok(())
+}
+
+/// Tiling Wayland compositors (sway, Hyprland, river…) give every window their own
+/// title bar or none; GTK's drawn one would be a second. GNOME and KDE keep GTK's.
+fn compositor_draws_title_bars() -> bool {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let on_wayland = !var("WAYLAND_DISPLAY").is_empty() && !var("GDK_BACKEND").starts_with("x11");
+    let desktop = var("XDG_CURRENT_DESKTOP").to_ascii_lowercase();
+    let tiling = ["sway", "hyprland", "river", "niri", "wayfire", "labwc"];
+    on_wayland
+        && (!var("SWAYSOCK").is_empty()
+            || !var("HYPRLAND_INSTANCE_SIGNATURE").is_empty()
+            || desktop.split(':').any(|d| tiling.contains(&d)))
 }
 
 pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {

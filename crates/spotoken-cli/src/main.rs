@@ -127,7 +127,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let d = e.diagnose();
-            eprintln!("spotoken: {} Fix: {} [{}]", d.message, d.fix, d.code);
+            let clean = spotoken_core::text::clean;
+            eprintln!("spotoken: {} Fix: {} [{}]", clean(&d.message), clean(&d.fix), d.code);
             ExitCode::from(exit_code(&e))
         }
     }
@@ -307,7 +308,9 @@ fn print_status(report: &spotoken_core::StatusReport) {
             AccountState::NeedsSignIn => "NEEDS SIGN-IN",
             AccountState::Error => "error (sign-in kept)",
         };
-        println!("{} ({})  {state}", a.display_name.as_deref().unwrap_or(&a.id), a.id);
+        // Records written by older versions may hold raw outside text: clean on the way out too.
+        let clean = spotoken_core::text::clean;
+        println!("{} ({})  {state}", clean(a.display_name.as_deref().unwrap_or(&a.id)), clean(&a.id));
         let access = if a.access_token.seconds_left > 0 {
             format!(
                 "valid for {} (until {}); refreshed on demand",
@@ -328,7 +331,7 @@ fn print_status(report: &spotoken_core::StatusReport) {
             println!("                 missing: {}", a.scopes.missing.join(", "));
         }
         if let Some(e) = &a.last_error {
-            println!("  last error     {} {}", e.message, e.fix);
+            println!("  last error     {} {}", clean(&e.message), clean(&e.fix));
         }
         for w in &a.warnings {
             println!("  warning        {w}");

@@ -258,3 +258,67 @@ async fn a_pasted_address_after_the_deadline_is_too_late() {
     assert!(stderr(&output).contains("[login_timeout]"), "{}", stderr(&output));
     assert!(h.sandbox.token_requests("authorization_code").is_empty(), "a stale address must not be exchanged");
 }
+
+fn listener_port(consent_url: &str) -> u16 {
+    let url = url_parse(consent_url);
+    let redirect = url.query_pairs().find(|(k, _)| k == "redirect_uri").unwrap().1.to_string();
+    url_parse(&redirect).port().unwrap()
+}
+
+/// A client that sends one byte a second, then stops.
+fn dribble(port: u16, seconds: u64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        for byte in b"GET /callback?".iter().cycle().take(seconds as usize) {
+            if slow.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_client_delays_neither_the_callback_nor_the_timeout() {
+    let h = Harness::new("slow").await;
+    let (child, url, _) = h.start_login(&[]).await;
+    let port = listener_port(&url);
+    let slow = dribble(port, 30);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let location = h.authorize(&url).await;
+    let started = Instant::now();
+    let (status, page) = h.deliver(&location).await;
+    let waited = started.elapsed();
+    assert_eq!(status, 200, "{page}");
+    println!("callback answered in {} ms with a slow client open", waited.as_millis());
+    assert!(waited < Duration::from_secs(3), "the slow client held up the callback for {waited:?}");
+    assert_eq!(h.finish(child).await.status.code(), Some(0));
+    slow.abort();
+
+    // With nothing but a slow client, --timeout 4 ends after 4 s, not after its read timeout.
+    let h = Harness::new("slow-timeout").await;
+    let (child, url, _) = h.start_login(&["--timeout", "4"]).await;
+    let started = Instant::now();
+    let slow = dribble(listener_port(&url), 30);
+    let output = h.finish(child).await;
+    let took = started.elapsed();
+    slow.abort();
+    assert_eq!(output.status.code(), Some(7), "{}", stderr(&output));
+    assert!(stderr(&output).contains("[login_timeout]"));
+    println!("--timeout 4 with a slow client open ended after {} ms", took.as_millis());
+    assert!(took < Duration::from_secs(7), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_callback_for_another_host_is_refused_even_with_the_right_state() {
+    let h = Harness::new("host").await;
+    let (child, url, _) = h.start_login(&[]).await;
+    let location = h.authorize(&url).await;
+    let rebinding = h.http.get(&location).header("Host", "attacker.example").send().await.unwrap();
+    assert_eq!(rebinding.status().as_u16(), 421);
+    assert!(h.sandbox.token_requests("authorization_code").is_empty(), "a rebinding request was exchanged");
+    let (status, _) = h.deliver(&location).await;
+    assert_eq!(status, 200);
+    assert_eq!(h.finish(child).await.status.code(), Some(0));
+}

@@ -62,6 +62,8 @@ pub struct SignedOut {
 
 impl Engine {
     pub fn new(paths: Paths, endpoints: Endpoints, keychain: Keychain, clock: Arc<dyn Clock>) -> Result<Self> {
+        // Files from versions that wrote them world-readable: 0600 now, folders 0700.
+        crate::store::tighten(&[&paths.config_dir, &paths.data_dir, &paths.state_dir]);
         let settings = Settings::load(&paths.settings_file())?;
         let accounts = AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
         Ok(Self {

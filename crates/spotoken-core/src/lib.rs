@@ -20,6 +20,7 @@ pub mod secret;
 pub mod spotify;
 pub mod status;
 pub mod store;
+pub mod text;
 
 pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};

@@ -65,7 +65,10 @@ pub(crate) fn parse(
         return Err(failed(if error == "access_denied" {
             Error::AccessDenied
         } else {
-            Error::AuthorizationError { error, description }
+            Error::AuthorizationError {
+                error: crate::text::clean(&error),
+                description: description.map(|d| crate::text::clean(&d)),
+            }
         }));
     }
     match code {

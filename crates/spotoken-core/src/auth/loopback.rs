@@ -1,10 +1,13 @@
 //! The loopback redirect: a one-shot HTTP listener on `127.0.0.1:<port>/callback`.
 //!
-//! It answers only `GET /callback`, refuses callbacks whose `state` is not this
-//! login's (and keeps waiting for the real one), and holds the browser's connection
-//! open until the login has finished, so the page it shows tells the truth ("signed in"
-//! or the error and its fix). It is deliberately a few lines of HTTP/1.1, not a server
-//! framework: it serves one request that matters, then closes.
+//! It answers only `GET /callback` addressed to `Host: 127.0.0.1:<port>` (a page on
+//! another site that re-points its name at 127.0.0.1 — DNS rebinding — sends its own
+//! host name and is refused), refuses callbacks whose `state` is not this login's (and
+//! keeps waiting for the real one), and holds the browser's connection open until the
+//! login has finished, so the page it shows tells the truth ("signed in" or the error
+//! and its fix). Connections are read side by side, each bounded by the time the login
+//! has left, so a client that sends slowly delays nobody. It is deliberately a few
+//! lines of HTTP/1.1, not a server framework: it serves one request that matters.
 
 use super::login::PendingLogin;
 use crate::diagnose::Diagnosis;
@@ -13,11 +16,15 @@ use crate::secret::Secret;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{Instant, timeout_at};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until, timeout_at};
 
 pub const DEFAULT_LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_REQUEST_HEAD: usize = 16 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections being read at once; more are closed at once.
+const MAX_CONNECTIONS: usize = 32;
 
 /// Listening on 127.0.0.1 for Spotify's redirect.
 #[derive(Debug)]
@@ -53,39 +60,64 @@ impl LoopbackListener {
     #[tracing::instrument(skip_all, fields(port = self.port))]
     pub async fn wait(&self, login: &PendingLogin, timeout: Duration) -> Result<ReceivedCallback> {
         let deadline = Instant::now() + timeout;
+        let (heads, mut read) = mpsc::channel::<(TcpStream, std::result::Result<Secret<String>, u16>)>(4);
+        // Dropped on return: every connection still being read is abandoned then.
+        let mut readers = JoinSet::new();
         loop {
-            let (mut stream, _) = match timeout_at(deadline, self.listener.accept()).await {
-                Err(_) => return Err(Error::LoginTimeout(timeout)),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
+            tokio::select! {
+                () = sleep_until(deadline) => return Err(Error::LoginTimeout(timeout)),
+                accepted = self.listener.accept() => {
+                    let mut stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            continue;
+                        }
+                    };
+                    while readers.try_join_next().is_some() {}
+                    if readers.len() >= MAX_CONNECTIONS {
+                        tracing::warn!("too many connections at once; closed one");
+                        continue;
+                    }
+                    let (heads, port) = (heads.clone(), self.port);
+                    readers.spawn(async move {
+                        let read_by = deadline.min(Instant::now() + READ_TIMEOUT);
+                        let head = read_request_target(&mut stream, port, read_by).await;
+                        let _ = heads.send((stream, head)).await;
+                    });
                 }
-                Ok(Ok(conn)) => conn,
-            };
-            let target = match read_request_target(&mut stream).await {
-                Ok(target) => target,
-                Err(status) => {
-                    respond(&mut stream, status, "Not here", "Spotoken only answers Spotify's redirect to /callback.")
-                        .await;
-                    continue;
-                }
-            };
-            let url = Secret::new(format!("http://127.0.0.1:{}{}", self.port, target.secret()));
-            match login.accept_callback(url.secret()) {
-                Ok(code) => {
-                    tracing::info!("callback received, state matched");
-                    return Ok(ReceivedCallback { code, stream });
-                }
-                Err(refused) if !refused.state_verified => {
-                    tracing::warn!(reason = %refused.error, "refused a callback that does not belong to this login");
-                    let d = refused.error.diagnose();
-                    respond(&mut stream, 400, "Not this login", &format!("{} {}", d.message, d.fix)).await;
-                }
-                Err(failed) => {
-                    tracing::info!(reason = %failed.error, "the login ended with an error");
-                    let d = failed.error.diagnose();
-                    respond(&mut stream, 200, "Spotoken: not signed in", &format!("{} {}", d.message, d.fix)).await;
-                    return Err(failed.error);
+                Some((mut stream, head)) = read.recv() => {
+                    let target = match head {
+                        Ok(target) => target,
+                        Err(status) => {
+                            let text = if status == 421 {
+                                "Spotoken only answers requests addressed to 127.0.0.1."
+                            } else {
+                                "Spotoken only answers Spotify's redirect to /callback."
+                            };
+                            respond(&mut stream, status, "Not here", text).await;
+                            continue;
+                        }
+                    };
+                    let url = Secret::new(format!("http://127.0.0.1:{}{}", self.port, target.secret()));
+                    match login.accept_callback(url.secret()) {
+                        Ok(code) => {
+                            tracing::info!("callback received, state matched");
+                            return Ok(ReceivedCallback { code, stream });
+                        }
+                        Err(refused) if !refused.state_verified => {
+                            tracing::warn!(reason = %refused.error, "refused a callback that does not belong to this login");
+                            let d = refused.error.diagnose();
+                            respond(&mut stream, 400, "Not this login", &format!("{} {}", d.message, d.fix)).await;
+                        }
+                        Err(failed) => {
+                            tracing::info!(reason = %failed.error, "the login ended with an error");
+                            let d = failed.error.diagnose();
+                            respond(&mut stream, 200, "Spotoken: not signed in", &format!("{} {}", d.message, d.fix))
+                                .await;
+                            return Err(failed.error);
+                        }
+                    }
                 }
             }
         }
@@ -107,11 +139,15 @@ impl ReceivedCallback {
     }
 }
 
-/// Reads the request head; `Ok(target)` only for `GET /callback…`, else the status to send.
-async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<Secret<String>, u16> {
+/// Reads the request head by `deadline`; `Ok(target)` only for `GET /callback…` sent to
+/// `127.0.0.1:port`, else the status to send.
+async fn read_request_target(
+    stream: &mut TcpStream,
+    port: u16,
+    deadline: Instant,
+) -> std::result::Result<Secret<String>, u16> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 2048];
-    let deadline = Instant::now() + READ_TIMEOUT;
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         match timeout_at(deadline, stream.read(&mut buf)).await {
             Ok(Ok(0)) | Err(_) | Ok(Err(_)) => return Err(400),
@@ -121,8 +157,14 @@ async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<Secr
             return Err(431);
         }
     }
-    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
-    let line = std::str::from_utf8(line).map_err(|_| 400u16)?;
+    parse_head(&head, port)
+}
+
+/// The request line and `Host` of a complete head.
+fn parse_head(head: &[u8], port: u16) -> std::result::Result<Secret<String>, u16> {
+    let text = std::str::from_utf8(head).map_err(|_| 400u16)?;
+    let mut lines = text.split("\r\n");
+    let line = lines.next().unwrap_or_default();
     let mut parts = line.split(' ');
     let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let path = target.split('?').next().unwrap_or_default();
@@ -131,6 +173,15 @@ async fn read_request_target(stream: &mut TcpStream) -> std::result::Result<Secr
     }
     if method != "GET" {
         return Err(405);
+    }
+    let hosts: Vec<&str> = lines
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value.trim())
+        .collect();
+    if hosts != [format!("127.0.0.1:{port}").as_str()] {
+        return Err(421);
     }
     Ok(Secret::new(target.to_string()))
 }
@@ -141,6 +192,7 @@ async fn respond(stream: &mut TcpStream, status: u16, title: &str, text: &str) {
         400 => "Bad Request",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        421 => "Misdirected Request",
         _ => "Request Header Fields Too Large",
     };
     let body = page(title, text);
@@ -168,4 +220,35 @@ fn page(title: &str, text: &str) -> String {
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(text: &str) -> std::result::Result<String, u16> {
+        parse_head(text.as_bytes(), 4567).map(|t| t.into_secret())
+    }
+
+    #[test]
+    fn only_get_callback_for_this_host_and_port() {
+        assert_eq!(
+            head("GET /callback?code=C&state=S HTTP/1.1\r\nHost: 127.0.0.1:4567\r\n\r\n").unwrap(),
+            "/callback?code=C&state=S"
+        );
+        assert_eq!(head("GET /callback HTTP/1.1\r\nhost:127.0.0.1:4567\r\nAccept: */*\r\n\r\n").unwrap(), "/callback");
+        for (request, status) in [
+            ("GET /callback HTTP/1.1\r\nHost: attacker.example\r\n\r\n", 421),
+            ("GET /callback HTTP/1.1\r\nHost: attacker.example:4567\r\n\r\n", 421),
+            ("GET /callback HTTP/1.1\r\nHost: 127.0.0.1:4568\r\n\r\n", 421),
+            ("GET /callback HTTP/1.1\r\nHost: localhost:4567\r\n\r\n", 421),
+            ("GET /callback HTTP/1.1\r\n\r\n", 421),
+            ("GET /callback HTTP/1.1\r\nHost: 127.0.0.1:4567\r\nHost: evil\r\n\r\n", 421),
+            ("GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1:4567\r\n\r\n", 404),
+            ("POST /callback HTTP/1.1\r\nHost: 127.0.0.1:4567\r\n\r\n", 405),
+        ] {
+            assert_eq!(head(request).unwrap_err(), status, "{request:?}");
+        }
+        assert_eq!(parse_head(b"GET /callback\xff HTTP/1.1\r\n\r\n", 1).unwrap_err(), 400);
+    }
 }

@@ -73,6 +73,10 @@ impl TokenEndpoint<'_> {
     }
 }
 
+/// Spotify's access tokens last an hour. A longer claim is capped here, so a broken or
+/// hostile token endpoint cannot make Spotoken hand out one token for years.
+pub const MAX_BELIEVED_LIFETIME_SECS: i64 = 24 * 3600;
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
@@ -95,8 +99,8 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
     {
         return Err(Error::TokenEndpoint {
             status: answer.status,
-            error: body.error,
-            description: body.error_description.unwrap_or_default(),
+            error: crate::text::clean(&body.error),
+            description: crate::text::clean(&body.error_description.unwrap_or_default()),
         });
     }
     match answer.status {
@@ -128,10 +132,20 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
             detail: "empty access token or no lifetime".into(),
         });
     }
+    let lifetime = if body.expires_in > MAX_BELIEVED_LIFETIME_SECS {
+        tracing::warn!(
+            expires_in = body.expires_in,
+            believed = MAX_BELIEVED_LIFETIME_SECS,
+            "the token endpoint claims an unusually long access-token lifetime; not believed"
+        );
+        MAX_BELIEVED_LIFETIME_SECS
+    } else {
+        body.expires_in
+    };
     Ok(TokenGrant {
         access_token: Secret::new(body.access_token),
         refresh_token: body.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
-        expires_at: now.plus_secs(body.expires_in),
+        expires_at: now.plus_secs(lifetime),
         scope: body.scope,
     })
 }
@@ -195,5 +209,35 @@ mod tests {
         let err = parse(&answer(200, r#"{"access_token":"BQ-secret","expires_in":"soon"}"#), Timestamp(0)).unwrap_err();
         assert!(matches!(err, Error::UnexpectedResponse { .. }));
         assert!(!format!("{err} {err:?}").contains("BQ-secret"));
+    }
+
+    #[test]
+    fn an_implausible_lifetime_is_capped_at_a_day() {
+        let grant = parse(
+            &answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":1000000000}"#),
+            Timestamp(100),
+        )
+        .unwrap();
+        assert_eq!(grant.expires_at, Timestamp(100 + MAX_BELIEVED_LIFETIME_SECS));
+        let normal =
+            parse(&answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":3600}"#), Timestamp(0))
+                .unwrap();
+        assert_eq!(normal.expires_at, Timestamp(3600));
+    }
+
+    #[test]
+    fn control_characters_in_errors_are_neutralised() {
+        let err = parse(
+            &answer(
+                400,
+                r#"{"error":"invalid_grant\u001b[2J","error_description":"Refresh\u001b]0;pwned\u0007 revoked"}"#,
+            ),
+            Timestamp(0),
+        )
+        .unwrap_err();
+        let Error::TokenEndpoint { error, description, .. } = &err else { panic!("{err:?}") };
+        assert!(!error.chars().chain(description.chars()).any(char::is_control), "{err:?}");
+        let d = err.diagnose();
+        assert!(!format!("{} {}", d.message, d.fix).chars().any(char::is_control));
     }
 }

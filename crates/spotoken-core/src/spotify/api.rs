@@ -35,13 +35,24 @@ fn parse(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> 
         return Err(Error::RateLimited { retry_after });
     }
     if let Ok(ErrorBody { error }) = serde_json::from_slice::<ErrorBody>(body) {
-        return Err(Error::WebApi { status: error.status.unwrap_or(status), message: error.message });
+        let message = crate::text::clean(&error.message);
+        return Err(Error::WebApi { status: error.status.unwrap_or(status), message });
     }
     match status {
-        200 => serde_json::from_slice::<Profile>(body).map_err(|e| Error::UnexpectedResponse {
-            what: "Spotify's Web API",
-            detail: format!("malformed profile: {e}"),
-        }),
+        200 => {
+            let profile = serde_json::from_slice::<Profile>(body).map_err(|e| Error::UnexpectedResponse {
+                what: "Spotify's Web API",
+                detail: format!("malformed profile: {e}"),
+            })?;
+            // The id names the keychain entry and is printed: it must be plain text.
+            if profile.id.is_empty() || profile.id.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(Error::UnexpectedResponse {
+                    what: "Spotify's Web API",
+                    detail: "the profile's id is empty or holds control characters".into(),
+                });
+            }
+            Ok(Profile { display_name: profile.display_name.map(|n| crate::text::clean(&n)), ..profile })
+        }
         s if s >= 500 => Err(Error::ServerError { status: s }),
         s => Err(Error::UnexpectedResponse { what: "Spotify's Web API", detail: format!("HTTP {s}") }),
     }
@@ -65,5 +76,14 @@ mod tests {
             Err(Error::WebApi { status: 401, .. })
         ));
         assert!(matches!(parse(429, None, b"{}"), Err(Error::RateLimited { .. })));
+    }
+
+    #[test]
+    fn outside_text_reaches_no_terminal_raw() {
+        let me = parse(200, None, "{\"id\":\"ann\",\"display_name\":\"Ann\\u001b]0;x\\u0007\"}".as_bytes()).unwrap();
+        assert_eq!(me.display_name.as_deref(), Some("Ann\u{FFFD}]0;x\u{FFFD}"));
+        assert!(parse(200, None, br#"{"id":"a\u001bb"}"#).is_err());
+        let err = parse(403, None, br#"{"error":{"status":403,"message":"no\u001b[31m"}}"#).unwrap_err();
+        assert!(matches!(err, Error::WebApi { ref message, .. } if message == "no\u{FFFD}[31m"));
     }
 }

@@ -135,7 +135,7 @@ impl Keychain {
             })
             .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
         match rx.recv_timeout(self.timeout) {
-            Ok(result) => result.map_err(|e| classify(account, e)),
+            Ok(result) => result.map_err(|e| classify(account, e, self.timeout)),
             Err(_) => {
                 tracing::warn!(timeout = ?self.timeout, "the keychain did not answer");
                 Err(Error::KeychainTimeout(self.timeout))
@@ -146,7 +146,7 @@ impl Keychain {
 
 /// Turns keyring's errors into ones a person can act on. Never formats `BadEncoding`,
 /// whose payload is the stored secret.
-fn classify(account: &str, error: keyring::Error) -> Error {
+fn classify(account: &str, error: keyring::Error, timeout: Duration) -> Error {
     use keyring::Error as K;
     let detail = match &error {
         K::NoEntry => return Error::KeychainEntryMissing(account.to_string()),
@@ -157,8 +157,26 @@ fn classify(account: &str, error: keyring::Error) -> Error {
         K::NoStorageAccess(e) | K::PlatformFailure(e) => e.to_string(),
         other => other.to_string(),
     };
+    // The D-Bus error name says what happened; its message is free text ("blocked",
+    // "prompt"…) and is only consulted when no name is there.
+    if let Some(name) = dbus_error_name(&detail) {
+        let short = name.rsplit('.').next().unwrap_or_default();
+        return match short {
+            "ServiceUnknown" | "NameHasNoOwner" => Error::KeychainNoService(detail),
+            "NoReply" | "Timeout" | "TimedOut" => Error::KeychainTimeout(timeout),
+            "IsLocked" => Error::KeychainLocked,
+            "NoServer" | "FileNotFound" | "Disconnected" | "NotSupported" | "Spawn.ExecFailed" => {
+                Error::KeychainNoBus(detail)
+            }
+            _ => Error::Keychain(detail),
+        };
+    }
     let lower = detail.to_lowercase();
-    if lower.contains("serviceunknown") || lower.contains("org.freedesktop.secrets") {
+    let word = |w: &str| lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|t| t == w);
+    if lower.contains("serviceunknown")
+        || lower.contains("not provided by any .service files")
+        || lower.contains("org.freedesktop.secrets")
+    {
         Error::KeychainNoService(detail)
     } else if lower.contains("autolaunch")
         || lower.contains("dbus_session_bus_address")
@@ -167,16 +185,31 @@ fn classify(account: &str, error: keyring::Error) -> Error {
         || lower.contains("connection refused")
     {
         Error::KeychainNoBus(detail)
-    } else if lower.contains("locked") || lower.contains("prompt") || matches!(error, K::NoStorageAccess(_)) {
+    } else if word("locked") || word("prompt") || matches!(error, K::NoStorageAccess(_)) {
         Error::KeychainLocked
     } else {
         Error::Keychain(detail)
     }
 }
 
+/// The first D-Bus error name (`org.freedesktop.DBus.Error.NoReply`,
+/// `org.freedesktop.Secret.Error.IsLocked`…) in an error's text.
+fn dbus_error_name(text: &str) -> Option<&str> {
+    text.match_indices("org.freedesktop.").find_map(|(start, _)| {
+        let rest = &text[start..];
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_')).unwrap_or(rest.len());
+        let name = rest[..end].trim_end_matches('.');
+        name.contains(".Error.").then_some(name)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn classify_t(account: &str, error: keyring::Error) -> Error {
+        classify(account, error, DEFAULT_TIMEOUT)
+    }
 
     #[test]
     fn entry_json_round_trips_and_debug_is_redacted() {
@@ -201,7 +234,7 @@ mod tests {
     fn dbus_failures_are_classified() {
         let platform = |s: &str| keyring::Error::PlatformFailure(s.to_string().into());
         assert!(matches!(
-            classify(
+            classify_t(
                 "a",
                 platform(
                     "D-Bus error: The name org.freedesktop.secrets was not provided by any .service files (org.freedesktop.DBus.Error.ServiceUnknown)"
@@ -210,13 +243,37 @@ mod tests {
             Error::KeychainNoService(_)
         ));
         assert!(matches!(
-            classify("a", platform("D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11")),
+            classify_t("a", platform("D-Bus error: Unable to autolaunch a dbus-daemon without a $DISPLAY for X11")),
             Error::KeychainNoBus(_)
         ));
         assert!(matches!(
-            classify("a", keyring::Error::NoStorageAccess("collection is locked".to_string().into())),
+            classify_t("a", keyring::Error::NoStorageAccess("collection is locked".to_string().into())),
             Error::KeychainLocked
         ));
-        assert!(matches!(classify("a", keyring::Error::NoEntry), Error::KeychainEntryMissing(a) if a == "a"));
+        assert!(matches!(classify_t("a", keyring::Error::NoEntry), Error::KeychainEntryMissing(a) if a == "a"));
+    }
+
+    #[test]
+    fn the_dbus_error_name_decides_not_the_message() {
+        let platform = |s: &str| keyring::Error::PlatformFailure(s.to_string().into());
+        // libdbus's NoReply text says "blocked": that is not a locked keychain.
+        let no_reply = "D-Bus error: Did not receive a reply. Possible causes include: the remote application did not \
+                        send a reply, the message bus security policy blocked the reply, the reply timeout expired, or \
+                        the network connection was broken. (org.freedesktop.DBus.Error.NoReply)";
+        assert!(matches!(classify_t("a", platform(no_reply)), Error::KeychainTimeout(_)));
+        assert!(matches!(
+            classify_t("a", platform("Cannot unlock (org.freedesktop.Secret.Error.IsLocked)")),
+            Error::KeychainLocked
+        ));
+        assert!(matches!(
+            classify_t("a", platform("The name is not activatable (org.freedesktop.DBus.Error.NameHasNoOwner)")),
+            Error::KeychainNoService(_)
+        ));
+        assert!(matches!(classify_t("a", platform("the reply was blocked by policy")), Error::Keychain(_)));
+        assert_eq!(
+            dbus_error_name("x (org.freedesktop.DBus.Error.NoReply)."),
+            Some("org.freedesktop.DBus.Error.NoReply")
+        );
+        assert_eq!(dbus_error_name("name org.freedesktop.secrets was not provided"), None);
     }
 }

@@ -19,10 +19,9 @@ pub struct AccountLock {
 impl AccountLock {
     /// Waits up to `timeout` for the lock on `account`.
     pub async fn acquire(locks_dir: &Path, account: &str, timeout: Duration) -> Result<Self> {
-        std::fs::create_dir_all(locks_dir).map_err(Error::io("create", locks_dir))?;
+        super::create_private_dir(locks_dir)?;
         let path = lock_path(locks_dir, account);
-        let file =
-            File::options().create(true).truncate(false).write(true).open(&path).map_err(Error::io("open", &path))?;
+        let file = super::open_private(&path).map_err(Error::io("open", &path))?;
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(5);
         loop {
@@ -50,10 +49,9 @@ pub(crate) struct FileLock {
 impl FileLock {
     pub(crate) fn exclusive(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+            super::create_private_dir(dir)?;
         }
-        let file =
-            File::options().create(true).truncate(false).write(true).open(path).map_err(Error::io("open", path))?;
+        let file = super::open_private(path).map_err(Error::io("open", path))?;
         file.lock().map_err(Error::io("lock", path))?;
         Ok(Self { _file: file })
     }

@@ -12,14 +12,43 @@ use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` so that readers see the old file or the new one, never half.
+/// Who may read a file Spotoken writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Settings, account records, locks: they name the account, the Client ID and the
+    /// scopes. Files 0600, folders 0700.
+    Private,
+    /// Desktop entries, which the desktop reads as the person: files 0644.
+    Desktop,
+}
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one, never
+/// half, and no other user can read it.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, Access::Private)
+}
+
+/// [`write_atomically`] with the given access. The temporary file has an
+/// unpredictable name and is created exclusively (`O_EXCL`), so nothing planted at a
+/// guessable path (a symlink to another file, say) is ever written through.
+pub(crate) fn write_file(path: &Path, bytes: &[u8], access: Access) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+    match access {
+        Access::Private => create_private_dir(dir)?,
+        Access::Desktop => std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?,
+    }
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    remove_stale_temporaries(dir, file_name);
+    let tmp = dir.join(format!(".{file_name}.{}.{:016x}.tmp", std::process::id(), unpredictable()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut options = std::fs::File::options();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(if access == Access::Private { 0o600 } else { 0o644 });
+        }
+        let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -33,4 +62,161 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(Error::io("write", path))
+}
+
+/// Creates `dir` (and missing parents) readable by the person only.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(Error::io("create", dir))
+}
+
+/// Opens (creating if needed) a lock file readable by the person only.
+pub(crate) fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::File::options();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+/// Temporaries of `file_name` left by a writer that died, older than a few minutes (a
+/// live writer renames its own within milliseconds).
+fn remove_stale_temporaries(dir: &Path, file_name: &str) {
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(&prefix) || !name.ends_with(".tmp") {
+            continue;
+        }
+        // symlink_metadata: a planted symlink is removed, never followed.
+        let old = entry
+            .path()
+            .symlink_metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > std::time::Duration::from_secs(600));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// 64 bits nobody can guess from outside the process (std's per-process random keys).
+fn unpredictable() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    h.finish()
+}
+
+/// Makes Spotoken's folders 0700 and its files 0600, for installs made before they
+/// were created that way. Missing paths are skipped.
+pub(crate) fn tighten(dirs: &[&Path]) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let set = |path: &Path, mode: u32| {
+            if let Ok(meta) = path.symlink_metadata()
+                && !meta.file_type().is_symlink()
+                && meta.permissions().mode() & 0o777 != mode
+            {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+            }
+        };
+        for dir in dirs {
+            set(dir, 0o700);
+            let mut stack = vec![dir.to_path_buf()];
+            while let Some(d) = stack.pop() {
+                for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let path = entry.path();
+                    match entry.file_type() {
+                        Ok(t) if t.is_dir() => {
+                            set(&path, 0o700);
+                            stack.push(path);
+                        }
+                        Ok(t) if t.is_file() => set(&path, 0o600),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dirs;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn files_are_private_and_a_planted_symlink_is_never_written_through() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("data/spotoken");
+        let path = home.join("accounts.json");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        // The name the old code used, planted.
+        std::fs::create_dir_all(&home).unwrap();
+        let planted = home.join(format!(".accounts.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+
+        write_atomically(&path, b"{}").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(!path.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        assert_eq!(path.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+        let fresh_home = dir.path().join("config/spotoken");
+        write_atomically(&fresh_home.join("settings.toml"), b"").unwrap();
+        assert_eq!(fresh_home.metadata().unwrap().permissions().mode() & 0o777, 0o700);
+
+        // An old leftover temporary is cleaned; a fresh one (a live writer's) is not.
+        let stale = home.join(".accounts.json.1.00.tmp");
+        std::fs::write(&stale, "x").unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+        let fresh = home.join(".accounts.json.2.00.tmp");
+        std::fs::write(&fresh, "y").unwrap();
+        write_atomically(&path, b"{}").unwrap();
+        assert!(!stale.exists() && fresh.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn existing_files_are_tightened() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("spotoken");
+        std::fs::create_dir_all(home.join("locks")).unwrap();
+        std::fs::write(home.join("settings.toml"), "").unwrap();
+        std::fs::write(home.join("locks/a.lock"), "").unwrap();
+        for p in [home.clone(), home.join("locks")] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for p in [home.join("settings.toml"), home.join("locks/a.lock")] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        tighten(&[&home, &dir.path().join("missing")]);
+        let mode = |p: &Path| p.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&home.join("locks")), 0o700);
+        assert_eq!(mode(&home.join("settings.toml")), 0o600);
+        assert_eq!(mode(&home.join("locks/a.lock")), 0o600);
+    }
 }
