@@ -75,6 +75,10 @@ enum Command {
         /// Refresh first if the token would expire within this many seconds.
         #[arg(long, value_name = "SECONDS", default_value_t = 60)]
         min_valid: u64,
+        /// Give up after this many seconds in all when Spotify does not answer (retries
+        /// included); the sign-in is kept.
+        #[arg(long, value_name = "SECONDS", default_value_t = 20)]
+        deadline: u64,
     },
     /// Show each account: time left on its tokens, scopes, and whether it needs sign-in.
     /// Exits 1 if any account needs sign-in.
@@ -232,7 +236,12 @@ async fn run(command: Command) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Token { account, min_valid } => {
+        Command::Token { account, min_valid, deadline } => {
+            let retry = spotoken_core::RetryPolicy {
+                deadline: Some(Duration::from_secs(deadline.max(1))),
+                ..Default::default()
+            };
+            let engine = engine.with_retry(retry);
             let token = engine.fresh_token(account.as_deref(), Duration::from_secs(min_valid)).await?;
             let mut out = std::io::stdout().lock();
             let written = writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
@@ -243,7 +252,7 @@ async fn run(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Status { json } => {
-            let report = engine.status()?;
+            let report = engine.status_checked()?;
             if json {
                 let text = serde_json::to_string_pretty(&report)
                     .map_err(|e| Error::UnexpectedResponse { what: "status", detail: e.to_string() })?;
@@ -329,6 +338,14 @@ fn print_status(report: &spotoken_core::StatusReport) {
         println!("  scopes         granted: {}", list_or_none(&a.scopes.granted));
         if !a.scopes.missing.is_empty() {
             println!("                 missing: {}", a.scopes.missing.join(", "));
+        }
+        if let Some(check) = &a.keychain {
+            match &check.problem {
+                None => println!("  keychain       ok (the tokens are there)"),
+                Some(d) => {
+                    println!("  keychain       {}: {} {}", check.state.to_uppercase(), clean(&d.message), clean(&d.fix))
+                }
+            }
         }
         if let Some(e) = &a.last_error {
             println!("  last error     {} {}", clean(&e.message), clean(&e.fix));

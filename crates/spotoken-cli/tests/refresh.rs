@@ -189,3 +189,23 @@ async fn no_network_is_reported_and_the_refresh_token_is_kept() {
     printed_token(&h.token(&[]).await);
     assert_eq!(refreshes(&h), [(Some(1), Some(2), 200)]);
 }
+
+/// A Spotify that answers too slowly: `token` gives up at its deadline (default 20 s,
+/// `--deadline`), says how long it waited, and keeps the sign-in.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_token_endpoint_meets_the_deadline_and_keeps_the_sign_in() {
+    let h = signed_in("deadline").await;
+    h.control(Control { rotation: Some(Rotation::Omit), token_delay_ms: Some(6000), ..Default::default() });
+    let started = Instant::now();
+    let out = h.token(&["--deadline", "2"]).await;
+    let took = started.elapsed();
+    println!("token --deadline 2 against a 6 s token endpoint ended after {} ms", took.as_millis());
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("within the 2 s") && err.contains("sign-in is kept"), "{err}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+
+    h.control(Control { token_delay_ms: Some(0), ..Default::default() });
+    let token = printed_token(&h.token(&[]).await);
+    assert_eq!(h.me_status(&token).await, 200);
+}

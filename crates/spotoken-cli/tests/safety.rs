@@ -200,3 +200,43 @@ async fn logout_forgets_and_says_spotify_has_no_revoke() {
     let out = h.token(&[]).await;
     assert_eq!(out.status.code(), Some(4));
 }
+
+/// `status` looks at the keychain instead of saying `ok` blind: what it found is in the
+/// text and in `--json` (an added field), and the exit code keeps its meaning.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_says_what_the_keychain_holds() {
+    let h = Harness::new("status-keychain").await;
+    assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
+    let (code, json) = h.status_json().await;
+    assert_eq!(code, Some(0));
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["accounts"][0]["keychain"]["state"], "ok");
+    assert!(stdout(&h.run(&["status"]).await).contains("keychain       ok"));
+
+    // A locked keychain: reported, not "ok", within the keychain timeout.
+    let bus = BareBus::start(true);
+    let out = h
+        .command(&["status", "--json"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "3")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = json["accounts"][0]["keychain"]["state"].as_str().unwrap().to_string();
+    assert!(state == "locked" || state == "timeout", "{json}");
+    assert!(json["accounts"][0]["keychain"]["problem"]["fix"].as_str().unwrap().contains("nlock"), "{json}");
+    drop(bus);
+
+    // The entry gone (another tool wiped it).
+    let cleared = std::process::Command::new("secret-tool")
+        .args(["clear", "service", "spotoken", "username", &h.user.id])
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    let (_, json) = h.status_json().await;
+    assert_eq!(json["accounts"][0]["keychain"]["state"], "missing");
+    let text = stdout(&h.run(&["status"]).await);
+    assert!(text.contains("keychain       MISSING"), "{text}");
+}

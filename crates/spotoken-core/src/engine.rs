@@ -278,6 +278,18 @@ impl Engine {
         Ok(StatusReport::new(&self.accounts()?, self.clock.now()))
     }
 
+    /// [`Self::status`], with each account's keychain entry looked at (each look bounded
+    /// by the keychain timeout): a locked keychain or a missing entry is reported, not
+    /// assumed fine.
+    pub fn status_checked(&self) -> Result<StatusReport> {
+        let mut report = self.status()?;
+        for account in &mut report.accounts {
+            let found = self.keychain.read(&account.id).map(drop);
+            account.keychain = Some(crate::status::KeychainCheck::from_result(&found));
+        }
+        Ok(report)
+    }
+
     /// The named account, or the only one when none is named.
     pub fn resolve_account(&self, id: Option<&str>) -> Result<AccountRecord> {
         let mut all = self.accounts.load()?;

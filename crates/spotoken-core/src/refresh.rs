@@ -33,6 +33,9 @@ pub struct RetryPolicy {
     pub max_retry_after: Duration,
     /// How long to wait for another process that is refreshing the same account.
     pub lock_timeout: Duration,
+    /// How long one hand-out may take in all, lock, requests and waits between them
+    /// included (`spotoken token --deadline`); `None`: no bound beyond the above.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -43,6 +46,7 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(120),
+            deadline: None,
         }
     }
 }
@@ -92,7 +96,9 @@ impl Engine {
             return Ok(handed_out(&record.id, before, false));
         }
 
-        let _lock = AccountLock::acquire(&self.paths.locks_dir(), &record.id, self.retry.lock_timeout).await?;
+        let started = std::time::Instant::now();
+        let lock_timeout = self.retry.deadline.map_or(self.retry.lock_timeout, |d| d.min(self.retry.lock_timeout));
+        let _lock = AccountLock::acquire(&self.paths.locks_dir(), &record.id, lock_timeout).await?;
         // Someone may have refreshed, or been told the token is dead, while we waited.
         let record = self.accounts.get(&record.id)?;
         ensure_signed_in(&record)?;
@@ -105,7 +111,7 @@ impl Engine {
             self.heal_expiry(&record, &current);
             return Ok(handed_out(&record.id, current, false));
         }
-        let refreshed = self.refresh_locked(&record, current).await?;
+        let refreshed = self.refresh_locked(&record, current, started).await?;
         Ok(handed_out(&record.id, refreshed, true))
     }
 
@@ -125,15 +131,37 @@ impl Engine {
     }
 
     /// The refresh itself; the caller holds the account's lock.
-    async fn refresh_locked(&self, record: &AccountRecord, current: StoredTokens) -> Result<StoredTokens> {
+    async fn refresh_locked(
+        &self,
+        record: &AccountRecord,
+        current: StoredTokens,
+        started: std::time::Instant,
+    ) -> Result<StoredTokens> {
         let Some(refresh_token) = current.refresh_token.clone() else {
             return Err(self.mark_needs_sign_in(record, "Spotify never gave this account a refresh token".into()));
         };
         let endpoint = self.token_endpoint(&record.client_id)?;
         let mut failures = 0;
+        // What is left of the hand-out's deadline, if it has one.
+        let left = || self.retry.deadline.map(|d| d.saturating_sub(started.elapsed()));
+        let out_of_time = |failures: u32| {
+            let waited = started.elapsed().as_secs_f64();
+            Error::Network(format!(
+                "no answer within the {waited:.0} s this may take ({failures} attempt{})",
+                if failures == 1 { "" } else { "s" }
+            ))
+        };
         loop {
             let now = self.clock.now();
-            let error = match endpoint.refresh(&refresh_token, now).await {
+            let request = endpoint.refresh(&refresh_token, now);
+            let answer = match left() {
+                None => request.await,
+                Some(left) => match tokio::time::timeout(left, request).await {
+                    Ok(answer) => answer,
+                    Err(_) => return Err(self.remember(record, out_of_time(failures + 1))),
+                },
+            };
+            let error = match answer {
                 Ok(grant) => {
                     let rotated = grant.refresh_token.is_some();
                     let tokens = StoredTokens {
@@ -173,6 +201,10 @@ impl Engine {
                         Error::RateLimited { retry_after: Some(after) } => *after,
                         _ => self.retry.backoff(failures),
                     };
+                    if left().is_some_and(|left| left <= wait) {
+                        tracing::warn!(error = %e, "refresh failed and no time is left to retry; the refresh token is kept");
+                        return Err(self.remember(record, out_of_time(failures)));
+                    }
                     tracing::warn!(error = %e, ?wait, attempt = failures, "refresh failed; the refresh token is kept, retrying");
                     tokio::time::sleep(wait).await;
                 }

@@ -69,6 +69,35 @@ pub struct AccountStatus {
     pub last_error: Option<Diagnosis>,
     /// Things to act on soon, in words.
     pub warnings: Vec<String>,
+    /// What the keychain holds for the account, when it was looked at (`spotoken status`
+    /// does; the window does not, so a locked keychain cannot hold it up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keychain: Option<KeychainCheck>,
+}
+
+/// The keychain entry behind an account, as found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeychainCheck {
+    /// `ok`, `missing`, `locked`, `timeout`, `unavailable` (no Secret Service or no
+    /// session bus) or `error`.
+    pub state: &'static str,
+    /// What went wrong and what to do, unless `ok`.
+    pub problem: Option<Diagnosis>,
+}
+
+impl KeychainCheck {
+    pub fn from_result(result: &crate::Result<()>) -> Self {
+        use crate::Error as E;
+        let state = match result {
+            Ok(()) => "ok",
+            Err(E::KeychainEntryMissing(_)) => "missing",
+            Err(E::KeychainLocked) => "locked",
+            Err(E::KeychainTimeout(_)) => "timeout",
+            Err(E::KeychainNoService(_) | E::KeychainNoBus(_)) => "unavailable",
+            Err(_) => "error",
+        };
+        Self { state, problem: result.as_ref().err().map(crate::Error::diagnose) }
+    }
 }
 
 impl AccountStatus {
@@ -110,6 +139,7 @@ impl AccountStatus {
             },
             last_error: record.last_error.clone(),
             warnings,
+            keychain: None,
         }
     }
 }
