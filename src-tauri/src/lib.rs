@@ -146,6 +146,8 @@ pub fn run() -> Result<(), StartError> {
             }
             autostart::refresh_in_background(&handle);
 
+            // A refreshed token being stored finishes before SIGTERM or SIGINT ends the app.
+            tauri::async_runtime::spawn(async { spotoken_core::shutdown::install() });
             tray::create(&handle)?;
             let events = handle.clone();
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));

@@ -127,7 +127,11 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::OTHER);
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(async {
+        // A refreshed token being stored finishes before Ctrl-C or SIGTERM ends us.
+        spotoken_core::shutdown::install();
+        run(cli.command).await
+    }) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let d = e.diagnose();

@@ -17,6 +17,7 @@ pub mod menu;
 pub mod refresh;
 pub mod scopes;
 pub mod secret;
+pub mod shutdown;
 pub mod spotify;
 pub mod status;
 pub mod store;

@@ -141,6 +141,9 @@ impl Engine {
             return Err(self.mark_needs_sign_in(record, "Spotify never gave this account a refresh token".into()));
         };
         let endpoint = self.token_endpoint(&record.client_id)?;
+        // Ready before Spotify is asked: a keychain that cannot take the answer means no
+        // refresh is sent, and the answer is stored in one call.
+        let prepared = self.keychain.prepare_write(&record.id)?;
         let mut failures = 0;
         // What is left of the hand-out's deadline, if it has one.
         let left = || self.retry.deadline.map(|d| d.saturating_sub(started.elapsed()));
@@ -170,8 +173,12 @@ impl Engine {
                         access_expires_at: grant.expires_at,
                         obtained_at: now,
                     };
-                    // The old refresh token may already be dead: persist before anything else.
-                    self.keychain.write(&record.id, &tokens)?;
+                    // The old refresh token may already be dead: persist before anything else,
+                    // and let no SIGINT/SIGTERM/SIGHUP end the process half way.
+                    {
+                        let _guard = crate::shutdown::CommitGuard::enter();
+                        prepared.commit(&tokens)?;
+                    }
                     self.accounts.modify(&record.id, |r| {
                         r.access_expires_at = tokens.access_expires_at;
                         r.last_refresh_at = Some(now);

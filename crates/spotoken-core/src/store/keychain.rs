@@ -109,6 +109,17 @@ impl Keychain {
         Ok(())
     }
 
+    /// Does everything a write needs except the write itself — connects, opens the
+    /// Secret Service session, finds the entry (or its collection) — so that after
+    /// Spotify answers a refresh, [`PreparedWrite::commit`] is one D-Bus call. Rotation
+    /// kills the old refresh token the moment Spotify answers; the shorter the time
+    /// until the new one is stored, the fewer sign-ins a crash can lose. Failing here
+    /// also means no refresh is sent that could not be stored.
+    #[tracing::instrument(skip(self))]
+    pub fn prepare_write(&self, account: &str) -> Result<PreparedWrite> {
+        PreparedWrite::open(self, account)
+    }
+
     /// Removes the entry; `Ok(false)` if there was none.
     #[tracing::instrument(skip(self))]
     pub fn delete(&self, account: &str) -> Result<bool> {
@@ -144,6 +155,154 @@ impl Keychain {
     }
 }
 
+/// A keychain write made ready ahead of time; see [`Keychain::prepare_write`].
+#[derive(Debug)]
+pub struct PreparedWrite {
+    account: String,
+    timeout: Duration,
+    #[cfg(target_os = "linux")]
+    commit: mpsc::SyncSender<(Secret<String>, mpsc::SyncSender<Result<()>>)>,
+    #[cfg(not(target_os = "linux"))]
+    keychain: Keychain,
+}
+
+impl PreparedWrite {
+    #[cfg(target_os = "linux")]
+    fn open(keychain: &Keychain, account: &str) -> Result<Self> {
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<()>>(1);
+        let (commit, requests) = mpsc::sync_channel::<(Secret<String>, mpsc::SyncSender<Result<()>>)>(1);
+        let (service, user, timeout) = (keychain.service.clone(), account.to_string(), keychain.timeout);
+        std::thread::Builder::new()
+            .name("keychain-write".into())
+            .spawn(move || secret_service::serve_prepared_write(&service, &user, timeout, &ready_tx, &requests))
+            .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+        match ready.recv_timeout(keychain.timeout) {
+            Ok(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(Error::KeychainTimeout(keychain.timeout)),
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn open(keychain: &Keychain, account: &str) -> Result<Self> {
+        Ok(Self { account: account.to_string(), timeout: keychain.timeout, keychain: keychain.clone() })
+    }
+
+    /// Stores `tokens` in the prepared entry.
+    #[tracing::instrument(skip_all, fields(account = %self.account))]
+    pub fn commit(&self, tokens: &StoredTokens) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let (reply, answer) = mpsc::sync_channel(1);
+            self.commit
+                .send((Secret::new(tokens.to_json()), reply))
+                .map_err(|_| Error::Keychain("the prepared keychain write ended early".into()))?;
+            match answer.recv_timeout(self.timeout) {
+                Ok(result) => result?,
+                Err(_) => return Err(Error::KeychainTimeout(self.timeout)),
+            }
+            tracing::debug!("tokens written to the keychain");
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = self.timeout;
+            self.keychain.write(&self.account, tokens)
+        }
+    }
+}
+
+/// The prepared write on Linux, through the same Secret Service client and the same
+/// item attributes as the keyring crate, so entries written either way are one entry.
+#[cfg(target_os = "linux")]
+mod secret_service {
+    use super::{Error, Result, Secret, classify_text};
+    use dbus_secret_service::{EncryptionType, SecretService};
+    use std::collections::HashMap;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn failed(timeout: Duration) -> impl Fn(dbus_secret_service::Error) -> Error {
+        move |e| match e {
+            dbus_secret_service::Error::Locked | dbus_secret_service::Error::Prompt => Error::KeychainLocked,
+            dbus_secret_service::Error::Unavailable => Error::KeychainNoService(e.to_string()),
+            dbus_secret_service::Error::Dbus(d) => {
+                let text = format!("{} ({})", d.message().unwrap_or_default(), d.name().unwrap_or_default());
+                classify_text(&text, timeout, false)
+            }
+            other => Error::Keychain(other.to_string()),
+        }
+    }
+
+    pub(super) fn serve_prepared_write(
+        service: &str,
+        user: &str,
+        timeout: Duration,
+        ready: &mpsc::SyncSender<Result<()>>,
+        requests: &mpsc::Receiver<(Secret<String>, mpsc::SyncSender<Result<()>>)>,
+    ) {
+        let failed = failed(timeout);
+        let attributes = HashMap::from([
+            ("service", service),
+            ("username", user),
+            ("target", "default"),
+            ("application", "rust-keyring"),
+        ]);
+        let ss = match SecretService::connect(EncryptionType::Dh) {
+            Ok(ss) => ss,
+            Err(e) => {
+                let _ = ready.send(Err(failed(e)));
+                return;
+            }
+        };
+        let found = ss.search_items(attributes.clone()).map_err(&failed);
+        let (item, collection) = match found {
+            Err(e) => {
+                let _ = ready.send(Err(e));
+                return;
+            }
+            Ok(found) if found.unlocked.len() + found.locked.len() > 1 => {
+                let _ = ready.send(Err(Error::Keychain(format!("several keychain entries match account {user}"))));
+                return;
+            }
+            Ok(mut found) => {
+                if let Some(item) = found.locked.pop() {
+                    if let Err(e) = item.unlock() {
+                        let _ = ready.send(Err(failed(e)));
+                        return;
+                    }
+                    (Some(item), None)
+                } else if let Some(item) = found.unlocked.pop() {
+                    (Some(item), None)
+                } else {
+                    match ss.get_default_collection().and_then(|c| c.ensure_unlocked().map(|()| c)) {
+                        Ok(c) => (None, Some(c)),
+                        Err(e) => {
+                            let _ = ready.send(Err(failed(e)));
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        if ready.send(Ok(())).is_err() {
+            return;
+        }
+        // Dropped without a commit (the refresh failed): nothing is written.
+        let Ok((text, reply)) = requests.recv() else { return };
+        let secret = text.secret().as_bytes();
+        let written = match (&item, &collection) {
+            (Some(item), _) => item.set_secret(secret, "text/plain").map_err(&failed),
+            (None, Some(collection)) => {
+                let label = format!("{user}@{service}:default (keyring v3.6.3)");
+                collection.create_item(&label, attributes, secret, true, "text/plain").map(drop).map_err(&failed)
+            }
+            (None, None) => Err(Error::Keychain("no keychain collection to write to".into())),
+        };
+        let _ = reply.send(written);
+    }
+}
+
 /// Turns keyring's errors into ones a person can act on. Never formats `BadEncoding`,
 /// whose payload is the stored secret.
 fn classify(account: &str, error: keyring::Error, timeout: Duration) -> Error {
@@ -157,6 +316,13 @@ fn classify(account: &str, error: keyring::Error, timeout: Duration) -> Error {
         K::NoStorageAccess(e) | K::PlatformFailure(e) => e.to_string(),
         other => other.to_string(),
     };
+    classify_text(&detail, timeout, matches!(error, K::NoStorageAccess(_)))
+}
+
+/// Classifies a keychain failure from its text: by the D-Bus error name in it when
+/// there is one, else by what the message says.
+fn classify_text(detail: &str, timeout: Duration, no_storage_access: bool) -> Error {
+    let detail = detail.to_string();
     // The D-Bus error name says what happened; its message is free text ("blocked",
     // "prompt"…) and is only consulted when no name is there.
     if let Some(name) = dbus_error_name(&detail) {
@@ -185,7 +351,7 @@ fn classify(account: &str, error: keyring::Error, timeout: Duration) -> Error {
         || lower.contains("connection refused")
     {
         Error::KeychainNoBus(detail)
-    } else if word("locked") || word("prompt") || matches!(error, K::NoStorageAccess(_)) {
+    } else if word("locked") || word("prompt") || no_storage_access {
         Error::KeychainLocked
     } else {
         Error::Keychain(detail)
