@@ -68,15 +68,30 @@ pub struct Fault {
     pub retry_after: Option<u64>,
     #[serde(default)]
     pub delay_ms: u64,
+    /// Answer with this OAuth `error` (and `error_description`) as JSON, as the token
+    /// endpoint does, instead of an HTML page.
+    #[serde(default)]
+    pub oauth_error: Option<(String, String)>,
 }
 
 impl Fault {
     pub fn status(endpoint: Endpoint, status: u16) -> Self {
-        Self { endpoint, status, retry_after: None, delay_ms: 0 }
+        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None }
     }
 
     pub fn rate_limit(endpoint: Endpoint, retry_after: u64) -> Self {
-        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0 }
+        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0, oauth_error: None }
+    }
+
+    /// The token endpoint answering `status` with Spotify's error JSON.
+    pub fn oauth(status: u16, error: &str, description: &str) -> Self {
+        Self {
+            endpoint: Endpoint::Token,
+            status,
+            retry_after: None,
+            delay_ms: 0,
+            oauth_error: Some((error.to_string(), description.to_string())),
+        }
     }
 }
 

@@ -242,7 +242,9 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
     }
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     log_entry(&mut lock(state), name, fault.status).error = Some(format!("scripted {}", fault.status));
-    let mut response = if fault.status == 429 {
+    let mut response = if let Some((error, description)) = &fault.oauth_error {
+        (status, Json(json!({"error": error, "error_description": description}))).into_response()
+    } else if fault.status == 429 {
         let body = json!({"error": {"status": 429, "message": "Too many requests"}});
         (status, Json(body)).into_response()
     } else {

@@ -209,3 +209,30 @@ async fn a_slow_token_endpoint_meets_the_deadline_and_keeps_the_sign_in() {
     let token = printed_token(&h.token(&[]).await);
     assert_eq!(h.me_status(&token).await, 200);
 }
+
+/// Only `invalid_grant` means the refresh token is dead. Spotify's other refusals
+/// (`invalid_request`, `invalid_client`, `unsupported_grant_type`…) are reported and
+/// leave the sign-in as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_token_endpoint_errors_do_not_end_the_sign_in() {
+    let h = signed_in("other-errors").await;
+    for (status, error, description) in [
+        (400, "invalid_request", "Invalid request"),
+        (400, "invalid_client", "Invalid client"),
+        (400, "unsupported_grant_type", "Unsupported grant type"),
+    ] {
+        h.control(Control { faults: vec![Fault::oauth(status, error, description)], ..Default::default() });
+        let out = h.token(&[]).await;
+        assert_ne!(out.status.code(), Some(0), "{error}: {}", stderr(&out));
+        assert_ne!(out.status.code(), Some(4), "{error} must not read as needs sign-in: {}", stderr(&out));
+        let (_, json) = h.status_json().await;
+        assert_ne!(json["accounts"][0]["state"], "needs_sign_in", "{error}: {json}");
+        assert!(
+            json["accounts"][0]["last_error"]["message"].as_str().unwrap().contains(description)
+                || error != "invalid_request"
+        );
+    }
+    // Nothing was lost: the next refresh goes through with the same sign-in.
+    let token = printed_token(&h.token(&[]).await);
+    assert_eq!(h.me_status(&token).await, 200);
+}

@@ -97,6 +97,18 @@ pub fn plan(
     out
 }
 
+/// Seconds before retrying after the `failures`-th failure in a row: 1 minute,
+/// doubling, at most 30 minutes.
+pub fn retry_wait(failures: u32) -> i64 {
+    (FIRST_RETRY_SECS << failures.saturating_sub(1).min(10)).min(MAX_RETRY_SECS)
+}
+
+/// A token that is already due again the moment it is handed out (Spotify gave one
+/// that lives less than `lead`): refreshing it again at once would spin.
+pub fn lives_shorter_than_lead(expires_at: Timestamp, lead: Duration, now: Timestamp) -> bool {
+    expires_at.plus_secs(-i64::try_from(lead.as_secs()).unwrap_or(i64::MAX)) <= now
+}
+
 /// The background refresher; run it once per app.
 #[derive(Debug)]
 pub struct Refresher {
@@ -147,7 +159,7 @@ impl Refresher {
                 match self.engine.fresh_token(Some(account), min_valid).await {
                     Ok(token) => {
                         failures.remove(account);
-                        if token.expires_at.plus_secs(-(self.lead.as_secs() as i64)) <= self.engine.clock().now() {
+                        if lives_shorter_than_lead(token.expires_at, self.lead, self.engine.clock().now()) {
                             // Spotify's tokens live shorter than the lead: do not spin.
                             retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(FIRST_RETRY_SECS));
                         }
@@ -165,7 +177,7 @@ impl Refresher {
                     Err(e) => {
                         let n = failures.entry(account.clone()).or_insert(0);
                         *n += 1;
-                        let wait = (FIRST_RETRY_SECS << (*n - 1).min(10)).min(MAX_RETRY_SECS);
+                        let wait = retry_wait(*n);
                         retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(wait));
                         tracing::warn!(%account, error = %e, wait, "background refresh failed; will retry");
                         on_event(RefreshEvent::Failed {
@@ -300,13 +312,51 @@ mod tests {
         assert_eq!(p.next_wake, Some(r.access_expires_at.plus_secs(-300)), "only the access token is left to wake for");
     }
 
+    #[test]
+    fn retries_back_off_from_a_minute_to_half_an_hour() {
+        let waits: Vec<i64> = (1..=7).map(retry_wait).collect();
+        assert_eq!(waits, [60, 120, 240, 480, 960, 1800, 1800]);
+        assert_eq!(retry_wait(0), 60);
+        assert_eq!(retry_wait(u32::MAX), 1800);
+    }
+
+    #[test]
+    fn a_token_shorter_than_the_lead_is_not_refreshed_again_at_once() {
+        let now = Timestamp(1_000);
+        assert!(lives_shorter_than_lead(Timestamp(1_200), LEAD, now));
+        assert!(lives_shorter_than_lead(Timestamp(1_300), LEAD, now), "exactly the lead is due");
+        assert!(!lives_shorter_than_lead(Timestamp(1_301), LEAD, now));
+        assert!(!lives_shorter_than_lead(Timestamp(4_600), LEAD, now));
+    }
+
+    #[test]
+    fn boundaries_of_due_wake_and_warning() {
+        // Due exactly at the lead; a wake is only ever in the future.
+        let records = [record("a", 1_300)];
+        let p = plan(&records, Timestamp(1_000), LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p.due, ["a"]);
+        assert_ne!(p.next_wake, Some(Timestamp(1_000)));
+        let p = plan(&records, Timestamp(999), LEAD, &HashMap::new(), &HashSet::new());
+        assert!(p.due.is_empty());
+        assert_eq!(p.next_wake, Some(Timestamp(1_000)));
+        // A refresh token whose months are over gets no "ending soon" warning.
+        let r = record("b", i64::MAX / 2);
+        let ends = r.refresh_expires_at();
+        let p = plan(std::slice::from_ref(&r), ends, LEAD, &HashMap::new(), &HashSet::new());
+        assert!(p.ending.is_empty());
+        let p = plan(std::slice::from_ref(&r), Timestamp(ends.0 - 1), LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p.ending, [("b".to_string(), 1)]);
+    }
+
     #[tokio::test]
     async fn the_wall_clock_sleep_wakes_at_the_deadline() {
         let now = crate::clock::Clock::now(&crate::clock::SystemClock);
         let started = std::time::Instant::now();
-        wall_clock::sleep_until(Some(now.plus_secs(1)), now).await;
+        wall_clock::sleep_until(Some(now.plus_secs(2)), now).await;
         let slept = started.elapsed();
-        assert!(slept <= Duration::from_secs(3), "{slept:?}");
+        // Timestamps are whole seconds: two of them ahead is between one and two from now.
+        assert!(slept >= Duration::from_millis(900), "woke early: {slept:?}");
+        assert!(slept <= Duration::from_secs(4), "{slept:?}");
         // A deadline in the past returns at once.
         let started = std::time::Instant::now();
         wall_clock::sleep_until(Some(Timestamp(now.0 - 100)), now).await;

@@ -192,4 +192,48 @@ mod tests {
         std::fs::write(&path, "client_idd = \"x\"\n").unwrap();
         assert!(matches!(Settings::load(&path), Err(Error::Settings { .. })));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(crate::proptest_config())]
+
+            /// Any file: read without panic (an error names the file); anything written
+            /// reads back the same.
+            #[test]
+            fn any_settings_file_loads_or_says_why(text in "\\PC{0,120}") {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("settings.toml");
+                std::fs::write(&path, &text).unwrap();
+                match Settings::load(&path) {
+                    Ok(_) => {}
+                    Err(Error::Settings { path: p, .. }) => prop_assert_eq!(p, path),
+                    Err(other) => prop_assert!(false, "unexpected {other:?}"),
+                }
+            }
+
+            #[test]
+            fn saved_settings_read_back(
+                client_id in proptest::option::of("[0-9a-f]{32}"),
+                scopes in proptest::collection::vec("[a-z-]{1,20}", 0..4),
+                deep in any::<bool>(),
+                port in any::<u16>(),
+                clear in proptest::option::of(any::<u64>().prop_map(|n| n % (1 << 53))),
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join("settings.toml");
+                let settings = Settings {
+                    client_id,
+                    scopes,
+                    redirect: if deep { RedirectKind::DeepLink } else { RedirectKind::Loopback },
+                    loopback_port: port,
+                    clipboard_clear_secs: clear,
+                };
+                settings.save(&path).unwrap();
+                prop_assert_eq!(Settings::load(&path).unwrap(), settings);
+            }
+        }
+    }
 }

@@ -23,6 +23,18 @@ pub mod status;
 pub mod store;
 pub mod text;
 
+/// What the property tests share: a fixed seed and a bounded number of cases, so CI
+/// runs the same cases every time.
+#[cfg(test)]
+pub(crate) fn proptest_config() -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: 512,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5107_0CE2),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

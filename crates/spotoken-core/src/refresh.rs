@@ -177,7 +177,12 @@ impl Engine {
                     // and let no SIGINT/SIGTERM/SIGHUP end the process half way.
                     {
                         let _guard = crate::shutdown::CommitGuard::enter();
-                        prepared.commit(&tokens)?;
+                        if let Err(e) = prepared.commit(&tokens) {
+                            // The keyring may have restarted under us: one more try on a
+                            // fresh connection before the new token is given up.
+                            tracing::warn!(error = %e, "the prepared keychain write failed; trying a fresh connection");
+                            self.keychain.write(&record.id, &tokens)?;
+                        }
                     }
                     self.accounts.modify(&record.id, |r| {
                         r.access_expires_at = tokens.access_expires_at;

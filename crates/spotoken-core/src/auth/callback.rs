@@ -138,5 +138,92 @@ mod tests {
         assert!(matches!(other.error, Error::AuthorizationError { ref error, .. } if error == "server_error"));
         let empty = check("http://127.0.0.1:4567/callback?state=S1&code=", LOOP).unwrap_err();
         assert!(empty.state_verified && matches!(empty.error, Error::InvalidCallback(_)));
+        let described =
+            check("http://127.0.0.1:4567/callback?error=server_error&error_description=Try+later&state=S1", LOOP)
+                .unwrap_err();
+        assert!(
+            matches!(described.error, Error::AuthorizationError { description: Some(ref d), .. } if d == "Try later"),
+            "{:?}",
+            described.error
+        );
+    }
+
+    #[test]
+    fn a_forged_state_whose_differences_cancel_out_is_refused() {
+        // "ab" against "ba": the bytes differ by the same XOR twice, which a comparison
+        // that XORs the differences together (instead of OR-ing them) would accept.
+        let parse_with = |state: &str| {
+            parse(&format!("{LOOP}?code=C&state={state}"), &Url::parse(LOOP).unwrap(), &Secret::new("abcd".into()))
+        };
+        for forged in ["bacd", "abdc", "badc", "abc", "abcde", ""] {
+            assert!(matches!(parse_with(forged).unwrap_err().error, Error::StateMismatch), "{forged}");
+        }
+        assert!(parse_with("abcd").is_ok());
+        assert!(!constant_time_eq(b"ab", b"ba"));
+        assert!(!constant_time_eq(b"ab", b"a"));
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"same", b"same"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        const STATE: &str = "Zs0-state_value.~";
+        static ACCEPTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+        #[test]
+        fn the_generator_reaches_the_accepting_case() {
+            a_code_needs_exactly_this_state();
+            assert!(ACCEPTED.load(std::sync::atomic::Ordering::Relaxed) > 5, "the property never saw a good callback");
+        }
+
+        fn query_pair() -> impl Strategy<Value = (String, String)> {
+            (
+                prop_oneof![
+                    Just("state".to_string()),
+                    Just("code".to_string()),
+                    Just("error".to_string()),
+                    "\\PC{0,8}"
+                ],
+                prop_oneof![Just(STATE.to_string()), Just("C0DE".to_string()), Just(String::new()), "\\PC{0,12}"],
+            )
+        }
+
+        proptest! {
+            #![proptest_config(crate::proptest_config())]
+
+            /// Anything at all: no panic, and no success without this login's state.
+            #[test]
+            fn arbitrary_text_never_panics_nor_passes_without_the_state(raw in "\\PC{0,80}") {
+                for redirect in [LOOP, "spotoken://callback"] {
+                    let result = parse(&raw, &Url::parse(redirect).unwrap(), &Secret::new(STATE.into()));
+                    if let Ok(code) = result {
+                        prop_assert!(raw.contains(STATE) && !code.secret().is_empty());
+                    }
+                }
+            }
+
+            /// Well-formed redirects with any query: a code comes out only when `state`
+            /// appears once, equal to this login's, with no error and a non-empty code.
+            #[test]
+            fn a_code_needs_exactly_this_state(pairs in proptest::collection::vec(query_pair(), 0..6), deep in any::<bool>()) {
+                let redirect = if deep { "spotoken://callback" } else { LOOP };
+                let mut url = Url::parse(redirect).unwrap();
+                url.query_pairs_mut().extend_pairs(&pairs);
+                let result = parse(url.as_str(), &Url::parse(redirect).unwrap(), &Secret::new(STATE.into()));
+                let values = |k: &str| pairs.iter().filter(|(key, _)| key == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+                let (states, codes, errors) = (values("state"), values("code"), values("error"));
+                let good = states == [STATE] && errors.is_empty() && codes.len() == 1 && !codes[0].is_empty();
+                prop_assert_eq!(result.is_ok(), good, "{}", url);
+                if good {
+                    ACCEPTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                if let Err(e) = result {
+                    prop_assert_eq!(e.state_verified, states == [STATE] && codes.len() <= 1 && errors.len() <= 1
+                        && pairs.iter().filter(|(k, _)| k == "error_description").count() <= 1);
+                }
+            }
+        }
     }
 }

@@ -226,6 +226,41 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_port_is_the_one_listened_on() {
+        let listener = LoopbackListener::bind(0).await.unwrap();
+        assert_ne!(listener.port(), 0);
+        assert_eq!(listener.redirect_uri(), format!("http://127.0.0.1:{}/callback", listener.port()));
+        assert!(tokio::net::TcpStream::connect(("127.0.0.1", listener.port())).await.is_ok());
+    }
+
+    /// Sends `head` in one write and returns what `read_request_target` made of it.
+    async fn read_head(head: Vec<u8>) -> std::result::Result<String, u16> {
+        let server = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        let client = tokio::spawn(async move {
+            let mut c = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            c.write_all(&head).await.unwrap();
+            c
+        });
+        let (mut stream, _) = server.accept().await.unwrap();
+        let _client = client.await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        read_request_target(&mut stream, 4567, deadline).await.map(Secret::into_secret)
+    }
+
+    #[tokio::test]
+    async fn the_request_head_may_be_exactly_the_bound_and_no_longer() {
+        let head = |len: usize| {
+            let start = "GET /callback HTTP/1.1\r\nHost: 127.0.0.1:4567\r\nX-Pad: ";
+            let pad = len - start.len() - 4;
+            format!("{start}{}\r\n\r\n", "p".repeat(pad)).into_bytes()
+        };
+        assert_eq!(head(MAX_REQUEST_HEAD).len(), MAX_REQUEST_HEAD);
+        assert_eq!(read_head(head(MAX_REQUEST_HEAD)).await, Ok("/callback".to_string()));
+        assert_eq!(read_head(head(MAX_REQUEST_HEAD + 1)).await, Err(431));
+    }
+
     fn head(text: &str) -> std::result::Result<String, u16> {
         parse_head(text.as_bytes(), 4567).map(|t| t.into_secret())
     }
@@ -250,5 +285,36 @@ mod tests {
             assert_eq!(head(request).unwrap_err(), status, "{request:?}");
         }
         assert_eq!(parse_head(b"GET /callback\xff HTTP/1.1\r\n\r\n", 1).unwrap_err(), 400);
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(crate::proptest_config())]
+
+            /// Any bytes: no panic, and a target only for `GET /callback…` to this host.
+            #[test]
+            fn any_head_is_judged_without_panic(head in proptest::collection::vec(any::<u8>(), 0..300)) {
+                if let Ok(target) = parse_head(&head, 4567) {
+                    let text = String::from_utf8(head).unwrap();
+                    prop_assert!(text.starts_with("GET /callback"));
+                    prop_assert!(text.to_ascii_lowercase().contains("host"));
+                    prop_assert!(target.secret().starts_with("/callback"));
+                }
+            }
+
+            #[test]
+            fn any_host_but_this_one_is_refused(host in "\\PC{0,30}", target in "/callback(\\?[a-z=&]{0,20})?") {
+                let head = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+                let result = parse_head(head.as_bytes(), 4567);
+                if host.trim() == "127.0.0.1:4567" {
+                    prop_assert_eq!(result.map(Secret::into_secret), Ok(target));
+                } else if !host.contains("\r\n") {
+                    prop_assert!(result.is_err());
+                }
+            }
+        }
     }
 }

@@ -240,4 +240,43 @@ mod tests {
         let d = err.diagnose();
         assert!(!format!("{} {}", d.message, d.fix).chars().any(char::is_control));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(crate::proptest_config())]
+
+            /// Any answer: no panic, a lifetime never believed past a day, and the
+            /// access token never in an error's text.
+            #[test]
+            fn any_answer_is_safe(
+                status in prop_oneof![Just(200u16), Just(400), Just(401), Just(429), Just(500), 100u16..600],
+                expires_in in any::<i64>(),
+                token in "[A-Za-z0-9]{1,20}",
+                noise in "\\PC{0,40}",
+                shape in 0..4u8,
+            ) {
+                let secret = format!("BQ{token}SECRET");
+                let body = match shape {
+                    0 => format!(r#"{{"access_token":"{secret}","token_type":"Bearer","expires_in":{expires_in}}}"#),
+                    1 => format!(r#"{{"error":{},"error_description":{}}}"#, serde_json::json!(noise), serde_json::json!(noise)),
+                    2 => format!(r#"{{"access_token":"{secret}","expires_in":{}}}"#, serde_json::json!(noise)),
+                    _ => noise.clone(),
+                };
+                match parse(&answer(status, &body), Timestamp(1_000)) {
+                    Ok(grant) => {
+                        prop_assert!(grant.expires_at.0 <= 1_000 + MAX_BELIEVED_LIFETIME_SECS);
+                        prop_assert!(grant.expires_at.0 > 1_000);
+                    }
+                    Err(e) => {
+                        let shown = format!("{e} {e:?} {}", e.diagnose());
+                        prop_assert!(!shown.contains(&secret));
+                        prop_assert!(!shown.chars().any(|c| c.is_control() && c != '\n'));
+                    }
+                }
+            }
+        }
+    }
 }

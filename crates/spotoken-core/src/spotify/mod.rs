@@ -42,6 +42,16 @@ pub(crate) fn network(error: reqwest::Error) -> Error {
     if cause.is_empty() { Error::Network(kind.into()) } else { Error::Network(format!("{kind} ({cause})")) }
 }
 
+/// `Retry-After` as Spotify sends it: whole seconds. Anything else (an HTTP date, a
+/// negative or absurd number) is not believed.
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// The status, `Retry-After` and body of an answer, read up to [`MAX_BODY`].
 pub(crate) struct Answer {
     pub status: u16,
@@ -51,12 +61,8 @@ pub(crate) struct Answer {
 
 pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer> {
     let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after =
+        response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let mut response = response;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
@@ -66,4 +72,36 @@ pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer> {
         body.extend_from_slice(&chunk);
     }
     Ok(Answer { status, retry_after, body })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn retry_after_is_whole_seconds_only() {
+        assert_eq!(parse_retry_after(" 30 "), Some(Duration::from_secs(30)));
+        assert_eq!(parse_retry_after("0"), Some(Duration::ZERO));
+        for bad in ["", "-5", "+5", "1.5", "Wed, 21 Oct 2026 07:28:00 GMT", "99999999999", "3 0"] {
+            assert_eq!(parse_retry_after(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::proptest_config())]
+
+        #[test]
+        fn retry_after_never_panics_and_believes_only_digits(value in "\\PC{0,16}") {
+            if let Some(d) = parse_retry_after(&value) {
+                prop_assert!(value.trim().bytes().all(|b| b.is_ascii_digit()));
+                prop_assert_eq!(d.as_secs(), value.trim().parse::<u64>().unwrap());
+            }
+        }
+
+        #[test]
+        fn seconds_round_trip(secs in 0u64..=9_999_999_999) {
+            prop_assert_eq!(parse_retry_after(&secs.to_string()), Some(Duration::from_secs(secs)));
+        }
+    }
 }
