@@ -97,7 +97,9 @@ pub fn run() -> Result<(), StartError> {
 
     #[cfg(target_os = "linux")]
     check_display()?;
-    let engine = Arc::new(Engine::from_env().map_err(|e| StartError::Other(e.diagnose().to_string()))?);
+    // A person is at the window: the keychain may ask them to unlock it.
+    let engine = Engine::from_env().map_err(|e| StartError::Other(e.diagnose().to_string()))?;
+    let engine = Arc::new(engine.with_interactive_keychain());
     let start_in_tray = std::env::args().any(|a| a == "--tray");
 
     let app = tauri::Builder::default()

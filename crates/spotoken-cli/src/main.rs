@@ -184,6 +184,18 @@ fn exit_code(e: &Error) -> u8 {
 
 async fn run(command: Command) -> Result<u8, Error> {
     let mut engine = Engine::from_env()?;
+    // A person at a terminal can answer the keychain's unlock prompt: give them time,
+    // and say what is being waited for. Scripts keep the short timeout.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        engine = engine.with_interactive_keychain();
+    }
+    spotoken_core::store::keychain::on_waiting(|up_to| {
+        eprintln!(
+            "Unlock your keychain to continue (its unlock window may be open on your screen); \
+             Spotoken waits up to {}.",
+            human_duration(up_to.as_secs() as i64)
+        );
+    });
     match command {
         Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port } => {
             if let Some(id) = client_id {

@@ -4,7 +4,7 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::{Harness, printed_token, stderr, stdout};
+use support::{BareBus, Harness, printed_token, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_secret_in_trace_output_or_any_file() {
@@ -75,50 +75,6 @@ async fn no_session_bus_is_a_clear_keychain_error_within_seconds() {
             .code(),
         Some(0)
     );
-}
-
-/// A session bus with no Secret Service on it, and no way to start one.
-struct BareBus {
-    child: std::process::Child,
-    address: String,
-    _dir: tempfile::TempDir,
-}
-
-impl BareBus {
-    fn start(with_activation: bool) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let services = if with_activation { "/usr/share/dbus-1/services" } else { "/nonexistent" };
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "<busconfig><type>session</type><listen>unix:dir={}</listen><servicedir>{services}</servicedir>\
-                 <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>\
-                 <allow own=\"*\"/></policy></busconfig>",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        let mut child = std::process::Command::new("dbus-daemon")
-            .args(["--nofork", "--print-address", &format!("--config-file={}", config.display())])
-            .env("XDG_DATA_HOME", dir.path().join("data"))
-            .env("XDG_CONFIG_HOME", dir.path().join("config"))
-            .env("XDG_RUNTIME_DIR", dir.path())
-            .env("HOME", dir.path())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        Self { child, address: line.trim().to_string(), _dir: dir }
-    }
-}
-
-impl Drop for BareBus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

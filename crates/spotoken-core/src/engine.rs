@@ -92,6 +92,19 @@ impl Engine {
         self
     }
 
+    /// For a person who can answer the keychain's unlock prompt: see
+    /// [`Keychain::interactive`].
+    pub fn with_interactive_keychain(mut self) -> Self {
+        self.keychain = self.keychain.interactive();
+        self
+    }
+
+    /// Checks that the keychain can take tokens now (asking to unlock it if needed):
+    /// before a login sends anyone to Spotify.
+    pub fn check_keychain(&self) -> Result<()> {
+        self.keychain.check_ready()
+    }
+
     pub fn with_client_id_override(mut self, client_id: Option<String>) -> Self {
         self.client_id_override = client_id;
         self
@@ -227,6 +240,8 @@ impl Engine {
         pasted: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
         on_refused: impl Fn(&crate::Diagnosis),
     ) -> Result<AccountRecord> {
+        // Before the browser opens: consent given to Spotify must have a keychain to land in.
+        self.check_keychain()?;
         let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
         let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
         show_url(login.authorize_url());

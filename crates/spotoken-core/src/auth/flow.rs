@@ -89,6 +89,12 @@ impl LoginFlow {
     /// login in progress (whose outcome is `LoginCancelled`).
     pub async fn start(&self, kind: RedirectKind, scopes: &[String], show_dialog: bool) -> Result<Url> {
         self.cancel();
+        // Before the browser opens: consent given to Spotify must have a keychain to
+        // land in. Off the async threads: it may wait for the person to unlock it.
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.check_keychain())
+            .await
+            .map_err(|e| Error::Keychain(format!("the keychain check stopped: {e}")))??;
         let serial = {
             let mut next = lock(&self.next_serial);
             *next += 1;

@@ -15,6 +15,40 @@ use std::time::Duration;
 
 pub const SERVICE: &str = "spotoken";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a person at a terminal or in the window is given to answer the keychain's
+/// unlock prompt (gnome-keyring's dialog, KeePassXC's unlock window).
+pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// A keychain that has not answered by now is most likely asking the person.
+const ASKING_AFTER: Duration = Duration::from_millis(1500);
+
+type WaitingHook = Box<dyn Fn(Duration) + Send + Sync>;
+static ON_WAITING: std::sync::OnceLock<WaitingHook> = std::sync::OnceLock::new();
+
+/// How a front end tells the person that the keychain is waiting for them (called
+/// once per keychain operation that has not answered within 1.5 s, with how long
+/// Spotoken will wait in all). The command line prints "Unlock your keychain…".
+pub fn on_waiting(hook: impl Fn(Duration) + Send + Sync + 'static) {
+    let _ = ON_WAITING.set(Box::new(hook));
+}
+
+/// Waits up to `timeout` for an answer, saying after [`ASKING_AFTER`] that the keychain
+/// may be asking the person. `None`: no answer in time.
+fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, told: &mut bool) -> Option<T> {
+    let first = ASKING_AFTER.min(timeout);
+    match rx.recv_timeout(first) {
+        Ok(answer) => return Some(answer),
+        Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        Err(mpsc::RecvTimeoutError::Timeout) => {}
+    }
+    if !*told {
+        *told = true;
+        tracing::info!(?total, "the keychain has not answered; it may be asking to be unlocked");
+        if let Some(hook) = ON_WAITING.get() {
+            hook(total);
+        }
+    }
+    rx.recv_timeout(timeout.saturating_sub(first)).ok()
+}
 
 /// What the keychain holds for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +102,8 @@ impl StoredTokens {
 pub struct Keychain {
     service: String,
     timeout: Duration,
+    /// Set by `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`: then nothing else changes the timeout.
+    timeout_is_set: bool,
 }
 
 impl Default for Keychain {
@@ -78,18 +114,55 @@ impl Default for Keychain {
 
 impl Keychain {
     pub fn new(service: &str, timeout: Duration) -> Self {
-        Self { service: service.to_string(), timeout }
+        Self { service: service.to_string(), timeout, timeout_is_set: false }
+    }
+
+    /// For a person who can answer the keychain's unlock prompt (a terminal, the
+    /// window): waits up to [`PROMPT_TIMEOUT`] unless `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`
+    /// says otherwise. Scripts keep the short default, so a locked keychain cannot hold
+    /// them for minutes.
+    pub fn interactive(mut self) -> Self {
+        if !self.timeout_is_set {
+            self.timeout = PROMPT_TIMEOUT;
+        }
+        self
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Timeout from `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`, else [`DEFAULT_TIMEOUT`].
     pub fn from_env() -> Self {
-        let timeout = std::env::var("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS")
+        let set = std::env::var("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS")
             .ok()
             .and_then(|s| s.parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(DEFAULT_TIMEOUT);
-        Self::new(SERVICE, timeout)
+            .map(Duration::from_secs_f64);
+        Self { timeout_is_set: set.is_some(), ..Self::new(SERVICE, set.unwrap_or(DEFAULT_TIMEOUT)) }
+    }
+
+    /// Makes sure the keychain can take tokens now — a Secret Service is there, its
+    /// collection unlocked (asking the person if it is locked) — before a login sends
+    /// anyone to Spotify's consent page whose answer would have nowhere to go.
+    #[tracing::instrument(skip(self))]
+    pub fn check_ready(&self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            let (tx, rx) = mpsc::sync_channel(1);
+            let timeout = self.timeout;
+            std::thread::Builder::new()
+                .name("keychain-check".into())
+                .spawn(move || {
+                    let _ = tx.send(secret_service::check_ready(timeout));
+                })
+                .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+            let mut told = false;
+            await_answer(&rx, self.timeout, self.timeout, &mut told)
+                .unwrap_or(Err(Error::KeychainTimeout(self.timeout)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(())
     }
 
     #[tracing::instrument(skip(self))]
@@ -133,27 +206,50 @@ impl Keychain {
     fn call<T, F>(&self, account: &str, op: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+        F: Fn(&keyring::Entry) -> keyring::Result<T> + Send + Sync + 'static,
     {
-        let (service, user) = (self.service.clone(), account.to_string());
-        let (tx, rx) = mpsc::sync_channel(1);
-        // A hung call keeps its thread; the caller moves on with an error.
-        std::thread::Builder::new()
-            .name("keychain".into())
-            .spawn(move || {
-                let result = keyring::Entry::new(&service, &user).and_then(|entry| op(&entry));
-                let _ = tx.send(result);
-            })
-            .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
-        match rx.recv_timeout(self.timeout) {
-            Ok(result) => result.map_err(|e| classify(account, e, self.timeout)),
-            Err(_) => {
-                tracing::warn!(timeout = ?self.timeout, "the keychain did not answer");
-                Err(Error::KeychainTimeout(self.timeout))
+        let op = std::sync::Arc::new(op);
+        let started = std::time::Instant::now();
+        let mut told = false;
+        loop {
+            let (tx, rx) = mpsc::sync_channel(1);
+            let (service, user, op) = (self.service.clone(), account.to_string(), op.clone());
+            // A hung call keeps its thread; the caller moves on with an error.
+            std::thread::Builder::new()
+                .name("keychain".into())
+                .spawn(move || {
+                    let _ = tx.send(keyring::Entry::new(&service, &user).and_then(|entry| op(&entry)));
+                })
+                .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+            let left = self.timeout.saturating_sub(started.elapsed());
+            let error = match await_answer(&rx, left, self.timeout, &mut told) {
+                Some(Ok(value)) => return Ok(value),
+                Some(Err(e)) => classify(account, e, self.timeout),
+                None => {
+                    tracing::warn!(timeout = ?self.timeout, "the keychain did not answer");
+                    return Err(Error::KeychainTimeout(self.timeout));
+                }
+            };
+            // D-Bus gives up on a call after 2 s, but a keychain that holds the call open
+            // while it shows its unlock window (KeePassXC) answers the same call once
+            // the person has unlocked it: ask again while time is left.
+            if matches!(error, Error::KeychainTimeout(_)) && started.elapsed() + RETRY_PAUSE < self.timeout {
+                if !std::mem::replace(&mut told, true)
+                    && let Some(hook) = ON_WAITING.get()
+                {
+                    hook(self.timeout);
+                }
+                tracing::debug!("the keychain call timed out on D-Bus; asking again");
+                std::thread::sleep(RETRY_PAUSE);
+                continue;
             }
+            return Err(error);
         }
     }
 }
+
+/// The pause before asking a keychain again that did not answer in D-Bus's time.
+const RETRY_PAUSE: Duration = Duration::from_millis(300);
 
 /// A keychain write made ready ahead of time; see [`Keychain::prepare_write`].
 #[derive(Debug)]
@@ -176,10 +272,11 @@ impl PreparedWrite {
             .name("keychain-write".into())
             .spawn(move || secret_service::serve_prepared_write(&service, &user, timeout, &ready_tx, &requests))
             .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
-        match ready.recv_timeout(keychain.timeout) {
-            Ok(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(Error::KeychainTimeout(keychain.timeout)),
+        let mut told = false;
+        match await_answer(&ready, keychain.timeout, keychain.timeout, &mut told) {
+            Some(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
+            Some(Err(e)) => Err(e),
+            None => Err(Error::KeychainTimeout(keychain.timeout)),
         }
     }
 
@@ -231,6 +328,17 @@ mod secret_service {
                 classify_text(&text, timeout, false)
             }
             other => Error::Keychain(other.to_string()),
+        }
+    }
+
+    pub(super) fn check_ready(timeout: Duration) -> Result<()> {
+        let failed = failed(timeout);
+        let ss = SecretService::connect(EncryptionType::Dh).map_err(&failed)?;
+        match ss.get_default_collection() {
+            Ok(collection) => collection.ensure_unlocked().map_err(&failed),
+            // No default collection yet: the first write creates one.
+            Err(dbus_secret_service::Error::NoResult) => Ok(()),
+            Err(e) => Err(failed(e)),
         }
     }
 

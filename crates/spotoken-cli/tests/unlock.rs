@@ -1,0 +1,167 @@
+//! A locked keychain that asks the person: gnome-keyring's own unlock dialog (its
+//! prompter, gcr-prompter) on a real X display (Xvfb), answered as a person would,
+//! with the keyboard (xdotool). Spotoken must say what it waits for, wait long enough,
+//! and go on once the keychain is unlocked; and `login` must not send anyone to Spotify
+//! while the keychain cannot take the tokens.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{BareBus, Harness, printed_token, stderr};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const PASSWORD: &str = "spotoken-unlock";
+
+struct Display {
+    xvfb: Child,
+    name: String,
+}
+
+impl Display {
+    fn start() -> Self {
+        for n in 210..260 {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+                continue;
+            }
+            let mut xvfb = Command::new("Xvfb")
+                .args([&format!(":{n}"), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("Xvfb (scripts/install-deps installs it)");
+            let started = Instant::now();
+            while started.elapsed() < Duration::from_secs(10) {
+                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                    return Self { xvfb, name: format!(":{n}") };
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = xvfb.kill();
+            let _ = xvfb.wait();
+        }
+        panic!("no free X display");
+    }
+
+    fn xdotool(&self, args: &[&str]) -> String {
+        let out = Command::new("xdotool").args(args).env("DISPLAY", &self.name).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits for the unlock dialog, types the password (or presses Escape) into it.
+    async fn answer_prompt(&self, password: Option<&str>) {
+        let started = Instant::now();
+        while self.xdotool(&["search", "--onlyvisible", "--name", "."]).trim().is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(20), "no unlock dialog appeared");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        match password {
+            Some(password) => {
+                self.xdotool(&["type", "--delay", "30", password]);
+                self.xdotool(&["key", "Return"]);
+            }
+            None => {
+                self.xdotool(&["key", "Escape"]);
+            }
+        }
+    }
+}
+
+impl Drop for Display {
+    fn drop(&mut self) {
+        let _ = self.xvfb.kill();
+        let _ = self.xvfb.wait();
+    }
+}
+
+/// Stops the keyring that owns the Secret Service on `bus`: its keyring is locked the
+/// next time the bus starts it.
+fn stop_keyring(bus: &BareBus) {
+    let pid = bus.owner_pid("org.freedesktop.secrets").expect("a keyring on the bus");
+    Command::new("kill").arg(pid.to_string()).status().unwrap();
+    let started = Instant::now();
+    while bus.owner_pid("org.freedesktop.secrets").is_some() {
+        assert!(started.elapsed() < Duration::from_secs(10), "the keyring did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first() {
+    let h = Harness::new("unlock").await;
+    let display = Display::start();
+    let bus = BareBus::start_on(true, Some(&display.name));
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+
+    // A password-protected login keyring, unlocked while signing in.
+    let mut keyring = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("HOME", bus.home())
+        .env("XDG_DATA_HOME", bus.home().join("data"))
+        .env("XDG_RUNTIME_DIR", bus.home())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        keyring.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    }
+    let _ = keyring.wait();
+    let started = Instant::now();
+    while bus.owner_pid("org.freedesktop.secrets").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "gnome-keyring did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (child, url, _) = h.start_login_env(&[], &on_bus).await;
+    let location = h.authorize(&url).await;
+    assert_eq!(h.deliver(&location).await.0, 200);
+    assert_eq!(h.finish(child).await.status.code(), Some(0));
+    stop_keyring(&bus);
+
+    // Locked now: `token` says what it waits for; the person types the password.
+    let mut token = h
+        .command(&["token"])
+        .envs(on_bus)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
+    let said = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
+    assert!(said.contains("Unlock your keychain to continue") && said.contains("1m 00s"), "{said}");
+    let asked_at = Instant::now();
+    display.answer_prompt(Some(PASSWORD)).await;
+    let output = tokio::time::timeout(Duration::from_secs(60), token.wait_with_output()).await.unwrap().unwrap();
+    println!("the unlock prompt was answered {} ms after Spotoken said it was waiting", asked_at.elapsed().as_millis());
+    let printed = printed_token(&output);
+    assert_eq!(h.me_status(&printed).await, 200);
+
+    // Locked again, and the person cancels the prompt: `login` stops before the browser.
+    stop_keyring(&bus);
+    let opened = h.home().join("browser-opened");
+    let browser = h.home().join("browser.sh");
+    std::fs::write(&browser, format!("#!/bin/sh\ntouch '{}'\n", opened.display())).unwrap();
+    Command::new("chmod").args(["+x", browser.to_str().unwrap()]).status().unwrap();
+    let login = h
+        .command(&["login"])
+        .envs(on_bus)
+        .env("BROWSER", &browser)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    display.answer_prompt(None).await;
+    let output = tokio::time::timeout(Duration::from_secs(60), login.wait_with_output()).await.unwrap().unwrap();
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert!(stderr(&output).contains("[keychain_locked]"), "{}", stderr(&output));
+    assert!(!opened.exists(), "the browser was opened although the tokens would have had nowhere to go");
+    assert!(h.sandbox.token_requests("authorization_code").len() == 1, "only the first login reached Spotify");
+}
