@@ -1,0 +1,52 @@
+#!/bin/sh
+# Runs inside `dbus-run-session`, as an ordinary user (sway refuses root): a headless
+# sway with waybar as the tray host (StatusNotifierItem), the person's gnome-keyring,
+# a sign-in through the command line, then the app in the tray; clicks "Copy access
+# token" through the tray's D-Bus menu, as waybar would, and reads the clipboard back
+# with wl-paste. Everything it saw goes to $OUT for tests/wayland.rs to check.
+set -eu
+: "${OUT:?}" "${APP:?}" "${CLI:?}"
+log() { echo "wayland-session: $*" >&2; }
+wait_for() { # seconds, description, command…
+  limit=$1; what=$2; shift 2
+  i=0
+  until "$@" >/dev/null 2>&1; do
+    i=$((i + 1)); [ "$i" -gt $((limit * 10)) ] && { log "timed out waiting for $what"; exit 1; }
+    sleep 0.1
+  done
+}
+has_name() { gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+  --method org.freedesktop.DBus.NameHasOwner "$1" | grep -q true; }
+
+eval "$(printf %s spotoken-test | gnome-keyring-daemon --unlock --components=secrets)"
+wait_for 10 "the keyring" secret-tool search --all service spotoken-probe
+
+BROWSER="$OUT/browser.sh" "$CLI" login --timeout 30 --client-id "$CLIENT_ID" >"$OUT/login.out" 2>"$OUT/login.err"
+
+WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman sway -c "$OUT/sway.conf" >"$OUT/sway.log" 2>&1 &
+wait_for 20 "sway" test -S "$XDG_RUNTIME_DIR/wayland-1"
+export WAYLAND_DISPLAY=wayland-1
+SWAYSOCK=$(ls "$XDG_RUNTIME_DIR"/sway-ipc.*.sock); export SWAYSOCK
+wait_for 20 "waybar's tray (the StatusNotifierWatcher)" has_name org.kde.StatusNotifierWatcher
+
+# Started by sway, as a session starts it: straight into the tray.
+swaymsg exec "RUST_LOG=info '$APP' --tray >'$OUT/app.log' 2>&1" >"$OUT/swaymsg.out" 2>&1 \
+  || { log "swaymsg exec failed: $(cat "$OUT/swaymsg.out")"; exit 1; }
+items() { gdbus call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher \
+  --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems; }
+wait_for 30 "the app's tray item" sh -c "$(command -v gdbus) call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems | grep -q \"'\""
+item=$(items | grep -o "'[^']*'" | head -1 | tr -d "'")
+service=${item%%/*}; path=/${item#*/}
+[ "$service" = "$item" ] && { service=$item; path=/StatusNotifierItem; }
+menu=$(gdbus call --session --dest "$service" --object-path "$path" --method org.freedesktop.DBus.Properties.Get \
+  org.kde.StatusNotifierItem Menu | grep -o "'/[^']*'" | tr -d "'")
+gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "@as []" \
+  >"$OUT/menu.txt" 2>&1 || { log "GetLayout failed: $(cat "$OUT/menu.txt")"; exit 1; }
+id=$(grep -o "([0-9]*, {[^}]*'label': <'Copy access token'>" "$OUT/menu.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
+[ -n "$id" ] || { log "no 'Copy access token' in the tray menu"; exit 1; }
+gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
+wait_for 20 "the token on the clipboard" sh -c 'wl-paste -n 2>/dev/null | grep -q "^BQ"'
+wl-paste -n >"$OUT/clipboard"
+grim "$OUT/screen.png" || true
+swaymsg -t get_tree >"$OUT/tree.json"
+swaymsg exit >/dev/null 2>&1 || true
