@@ -403,8 +403,10 @@ async fn first_run_without_a_working_deep_link_offers_the_loopback_redirect() {
 
 /// No display GTK can use (an SSH session, a wrong GDK_BACKEND): a readable error with
 /// the fix and exit code 3, not a panic.
-#[test]
-fn no_display_is_a_clear_error_not_a_panic() {
+#[tokio::test(flavor = "multi_thread")]
+async fn no_display_is_a_clear_error_not_a_panic() {
+    // Other tests end every instance of the app binary between them: take a turn.
+    let _turn = ONE_AT_A_TIME.lock().await;
     for (display, backend) in [(Some(":239"), Some("x11")), (None, None)] {
         let mut app = std::process::Command::new(support::APP);
         app.arg("--tray").env_remove("WAYLAND_DISPLAY").env_remove("DISPLAY").env_remove("GDK_BACKEND");
