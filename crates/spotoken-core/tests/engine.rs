@@ -151,7 +151,11 @@ async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_s
     sandbox.control(spotify_sandbox::Control { revoke: Some("Refresh token revoked".into()), ..Default::default() });
     wake.notify_one();
     let next = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("no event within 15 s");
-    assert!(matches!(next, Some(RefreshEvent::NeedsSignIn { ref account, .. }) if account == &user.id), "{next:?}");
+    assert!(
+        matches!(next, Some(RefreshEvent::NeedsSignIn { ref account, ref name, .. })
+            if account == &user.id && name == "Background"),
+        "{next:?}"
+    );
     wake.notify_one();
     assert!(
         tokio::time::timeout(Duration::from_secs(3), rx.recv()).await.is_err(),
@@ -184,4 +188,55 @@ async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
     assert!(!token.refreshed, "the keychain's token is fresh: no refresh");
     assert!(s.sandbox.token_requests("refresh_token").is_empty());
     assert_eq!(s.engine.accounts().unwrap()[0].access_expires_at, truth);
+}
+
+/// The refresher sleeps with nothing to do until told, reports a failure with its
+/// back-off, and then leaves the account alone until the retry is due.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_background_refresher_wakes_when_told_and_backs_off_after_a_failure() {
+    use spotoken_core::background::{RefreshEvent, Refresher};
+    let user = User { id: format!("engine-backoff-{}", std::process::id()), display_name: "Backoff".into() };
+    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Arc::new(
+        Engine::new(
+            Paths::under(dir.path()),
+            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
+            Keychain::default(),
+            Arc::new(spotoken_core::SystemClock),
+        )
+        .unwrap()
+        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
+        .with_retry(spotoken_core::RetryPolicy { attempts: 1, ..Default::default() }),
+    );
+    // No account yet: the refresher has nothing to wait for and sleeps until told.
+    let refresher = Refresher::new(engine.clone(), Duration::from_secs(7200));
+    let wake = refresher.waker();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(refresher.run(move |event| {
+        let _ = tx.send(event);
+    }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
+    let location = consent(login.authorize_url()).await;
+    engine.complete_login_from_url(&login, &location).await.unwrap();
+    sandbox.control(spotify_sandbox::Control {
+        faults: vec![spotify_sandbox::Fault::status(spotify_sandbox::Endpoint::Token, 503)],
+        ..Default::default()
+    });
+    wake.notify_one();
+    let event = tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("the refresher was not woken");
+    assert!(
+        matches!(event, Some(RefreshEvent::Failed { ref account, retry_in_secs: 60, .. }) if account == &user.id),
+        "{event:?}"
+    );
+
+    // Told again, it looks, finds the retry a minute away, and sends nothing.
+    wake.notify_one();
+    assert!(tokio::time::timeout(Duration::from_secs(2), rx.recv()).await.is_err(), "it retried at once");
+    // (The failed attempt was answered by the scripted 503; a retry would have succeeded.)
+    assert!(sandbox.token_requests("refresh_token").is_empty(), "the back-off was not kept");
+    task.abort();
+    engine.logout(&user.id).unwrap();
 }
