@@ -105,6 +105,23 @@ pub fn retry_wait(failures: u32) -> i64 {
     (FIRST_RETRY_SECS << failures.saturating_sub(1).min(10)).min(MAX_RETRY_SECS)
 }
 
+/// Failures in a row per account, and the wait each one earns.
+#[derive(Debug, Default)]
+struct Failures(HashMap<String, u32>);
+
+impl Failures {
+    /// Counts a failure of `account`; the seconds to wait before trying again.
+    fn record(&mut self, account: &str) -> i64 {
+        let n = self.0.entry(account.to_string()).or_insert(0);
+        *n += 1;
+        retry_wait(*n)
+    }
+
+    fn clear(&mut self, account: &str) {
+        self.0.remove(account);
+    }
+}
+
 /// A token that is already due again the moment it is handed out (Spotify gave one
 /// that lives less than `lead`): refreshing it again at once would spin.
 pub fn lives_shorter_than_lead(expires_at: Timestamp, lead: Duration, now: Timestamp) -> bool {
@@ -131,7 +148,7 @@ impl Refresher {
 
     pub async fn run(self, on_event: impl Fn(RefreshEvent) + Send + Sync + 'static) {
         let mut retry_at: HashMap<String, Timestamp> = HashMap::new();
-        let mut failures: HashMap<String, u32> = HashMap::new();
+        let mut failures = Failures::default();
         let mut warned: HashSet<String> = HashSet::new();
         loop {
             let records = match self.engine.accounts() {
@@ -160,7 +177,7 @@ impl Refresher {
                 let min_valid = self.lead + Duration::from_secs(1);
                 match self.engine.fresh_token(Some(account), min_valid).await {
                     Ok(token) => {
-                        failures.remove(account);
+                        failures.clear(account);
                         if lives_shorter_than_lead(token.expires_at, self.lead, self.engine.clock().now()) {
                             // Spotify's tokens live shorter than the lead: do not spin.
                             retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(FIRST_RETRY_SECS));
@@ -177,9 +194,7 @@ impl Refresher {
                         });
                     }
                     Err(e) => {
-                        let n = failures.entry(account.clone()).or_insert(0);
-                        *n += 1;
-                        let wait = retry_wait(*n);
+                        let wait = failures.record(account);
                         retry_at.insert(account.clone(), self.engine.clock().now().plus_secs(wait));
                         tracing::warn!(%account, error = %e, wait, "background refresh failed; will retry");
                         on_event(RefreshEvent::Failed {
@@ -320,6 +335,15 @@ mod tests {
         assert_eq!(waits, [60, 120, 240, 480, 960, 1800, 1800]);
         assert_eq!(retry_wait(0), 60);
         assert_eq!(retry_wait(u32::MAX), 1800);
+    }
+
+    #[test]
+    fn each_failure_in_a_row_waits_longer_and_a_success_starts_again() {
+        let mut failures = Failures::default();
+        assert_eq!([failures.record("a"), failures.record("a"), failures.record("a")], [60, 120, 240]);
+        assert_eq!(failures.record("b"), 60, "accounts count apart");
+        failures.clear("a");
+        assert_eq!(failures.record("a"), 60);
     }
 
     #[test]
