@@ -74,9 +74,18 @@ pub async fn reveal_token<R: Runtime>(
     Ok(shell.hand_out(&app, &account).await?.into_secret())
 }
 
+/// Off the main thread: deleting from a keychain that asks to be unlocked can take
+/// as long as the person takes.
 #[tauri::command]
-pub fn sign_out<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>, account: String) -> Result<Overview, UiError> {
-    shell.engine.logout(&account)?;
+pub async fn sign_out<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    account: String,
+) -> Result<Overview, UiError> {
+    let engine = shell.engine.clone();
+    tauri::async_runtime::spawn_blocking(move || engine.logout(&account))
+        .await
+        .map_err(|e| UiError::from(spotoken_core::Error::Keychain(format!("signing out stopped: {e}"))))??;
     changed(&app)
 }
 
