@@ -21,8 +21,12 @@ fn run(program: &str, args: &[&str]) -> bool {
 async fn the_tray_copies_a_token_on_sway_with_waybar() {
     let user = User { id: format!("wayland-{}", std::process::id()), display_name: "Way Land".into() };
     let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
-    let cli = Path::new(APP).with_file_name("spotoken");
-    assert!(cli.exists(), "build the command line first (cargo test --workspace builds it): {}", cli.display());
+    let cli_built = Path::new(APP).with_file_name("spotoken");
+    assert!(
+        cli_built.exists(),
+        "build the command line first (cargo test --workspace builds it): {}",
+        cli_built.display()
+    );
 
     let dir = tempfile::Builder::new().prefix("spotoken-wayland").tempdir().unwrap();
     let out = dir.path();
@@ -49,7 +53,12 @@ async fn the_tray_copies_a_token_on_sway_with_waybar() {
         r#"{"layer": "top", "position": "top", "height": 30, "modules-right": ["tray", "clock"], "tray": {"spacing": 8}}"#,
     )
     .unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/wayland-session.sh");
+    // Copies the ordinary user can run wherever this checkout lives (root's home is 0700).
+    let script = out.join("wayland-session.sh");
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/wayland-session.sh"), &script).unwrap();
+    let (app, cli) = (out.join("spotoken-app"), out.join("spotoken"));
+    std::fs::copy(APP, &app).unwrap();
+    std::fs::copy(&cli_built, &cli).unwrap();
 
     let as_root = std::env::var("USER").as_deref() == Ok("root")
         || Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
@@ -79,7 +88,7 @@ async fn the_tray_copies_a_token_on_sway_with_waybar() {
         ("SPOTOKEN_API_URL", sandbox.url()),
         ("CLIENT_ID", spotify_sandbox::DEMO_CLIENT_ID.to_string()),
         ("OUT", out.display().to_string()),
-        ("APP", APP.to_string()),
+        ("APP", app.display().to_string()),
         ("CLI", cli.display().to_string()),
     ];
     for (k, v) in &vars {
