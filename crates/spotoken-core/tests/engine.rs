@@ -116,22 +116,30 @@ async fn concurrent_refresh_now_in_one_process_refreshes_once() {
     s.engine.logout(&s.user.id).unwrap();
 }
 
+/// A user, a sandbox and a home for a test that runs on the real clock (the background
+/// refresher sleeps on it).
+async fn on_the_wall_clock(name: &str, display_name: &str) -> (User, Sandbox, tempfile::TempDir) {
+    let user = User { id: format!("engine-{name}-{}", std::process::id()), display_name: display_name.into() };
+    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
+    (user, sandbox, tempfile::tempdir().unwrap())
+}
+
+fn wall_clock_engine(sandbox: &Sandbox, dir: &tempfile::TempDir) -> Engine {
+    Engine::new(
+        Paths::under(dir.path()),
+        Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
+        Keychain::default(),
+        Arc::new(spotoken_core::SystemClock),
+    )
+    .unwrap()
+    .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_sign_in() {
     use spotoken_core::background::{RefreshEvent, Refresher};
-    let user = User { id: format!("engine-background-{}", std::process::id()), display_name: "Background".into() };
-    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let engine = Arc::new(
-        Engine::new(
-            Paths::under(dir.path()),
-            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-            Keychain::default(),
-            Arc::new(spotoken_core::SystemClock),
-        )
-        .unwrap()
-        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into())),
-    );
+    let (user, sandbox, dir) = on_the_wall_clock("background", "Background").await;
+    let engine = Arc::new(wall_clock_engine(&sandbox, &dir));
     let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
     engine.complete_login_from_url(&login, &location).await.unwrap();
@@ -195,19 +203,9 @@ async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_background_refresher_wakes_when_told_and_backs_off_after_a_failure() {
     use spotoken_core::background::{RefreshEvent, Refresher};
-    let user = User { id: format!("engine-backoff-{}", std::process::id()), display_name: "Backoff".into() };
-    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (user, sandbox, dir) = on_the_wall_clock("backoff", "Backoff").await;
     let engine = Arc::new(
-        Engine::new(
-            Paths::under(dir.path()),
-            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-            Keychain::default(),
-            Arc::new(spotoken_core::SystemClock),
-        )
-        .unwrap()
-        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
-        .with_retry(spotoken_core::RetryPolicy { attempts: 1, ..Default::default() }),
+        wall_clock_engine(&sandbox, &dir).with_retry(spotoken_core::RetryPolicy { attempts: 1, ..Default::default() }),
     );
     // No account yet: the refresher has nothing to wait for and sleeps until told.
     let refresher = Refresher::new(engine.clone(), Duration::from_secs(7200));
