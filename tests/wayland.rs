@@ -2,7 +2,8 @@
 //! hosting the tray (StatusNotifierItem over D-Bus), the person's gnome-keyring, the app
 //! started by the compositor straight into the tray. "Copy access token" is clicked
 //! through the tray's D-Bus menu (what waybar does on a click) and the clipboard is read
-//! back with wl-paste, another Wayland client. sway refuses to run as root, so as root
+//! back with wl-paste, another Wayland client; then a `spotoken://` link goes through
+//! `xdg-open` to the running app, as a browser on sway hands it. sway refuses to run as root, so as root
 //! this runs as a dedicated user (`spotoken-e2e`, created if missing).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -121,8 +122,12 @@ async fn the_tray_copies_a_token_on_sway_with_waybar() {
         "copied through waybar's D-Bus menu on sway and read back with wl-paste; menu line: {}",
         menu.split('\'').find(|s| s.starts_with("Way Land")).unwrap_or_default()
     );
-    // Nothing secret in the app's log.
+    // The link xdg-open handed over reached the running app (and, with no login
+    // waiting, was refused without its query reaching the log).
     let log = read("app.log");
+    assert!(log.contains("deep link refused") && log.contains("login_not_pending"), "{report}");
+    assert!(!log.contains("WAYLAND-CODE") && !log.contains("WAYLAND-STATE"), "a link's query reached the log");
+    // Nothing secret in the app's log.
     assert!(log.contains("access token copied to the clipboard"), "{report}");
     for secret in sandbox.secrets() {
         assert!(!log.contains(&secret), "a secret reached the app's log");

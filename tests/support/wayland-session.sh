@@ -22,6 +22,8 @@ eval "$(printf %s spotoken-test | gnome-keyring-daemon --unlock --components=sec
 wait_for 10 "the keyring" secret-tool search --all service spotoken-probe
 
 BROWSER="$OUT/browser.sh" "$CLI" login --timeout 30 --client-id "$CLIENT_ID" >"$OUT/login.out" 2>"$OUT/login.err"
+# The deep link chosen: the app registers spotoken:// for itself when it starts.
+sed -i 's/^redirect = .*/redirect = "deep-link"/' "$XDG_CONFIG_HOME/spotoken/settings.toml"
 
 WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman sway -c "$OUT/sway.conf" >"$OUT/sway.log" 2>&1 &
 wait_for 20 "sway" test -S "$XDG_RUNTIME_DIR/wayland-1"
@@ -47,6 +49,14 @@ id=$(grep -o "([0-9]*, {[^}]*'label': <'Copy access token'>" "$OUT/menu.txt" | h
 gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
 wait_for 20 "the token on the clipboard" sh -c 'wl-paste -n 2>/dev/null | grep -q "^BQ"'
 wl-paste -n >"$OUT/clipboard"
+
+# A spotoken:// link handed to the desktop, as a browser on sway hands it: xdg-open
+# (generic mode: sway is no desktop environment it knows) runs the registered handler,
+# whose second launch passes the link to the running app.
+wait_for 20 "spotoken:// to be registered" sh -c '[ "$(xdg-mime query default x-scheme-handler/spotoken)" = spotoken-handler.desktop ]'
+xdg-open "spotoken://callback?code=WAYLAND-CODE&state=WAYLAND-STATE" >"$OUT/xdg-open.log" 2>&1 \
+  || { log "xdg-open failed: $(cat "$OUT/xdg-open.log")"; exit 1; }
+wait_for 20 "the app to receive the link" grep -q "deep link refused" "$OUT/app.log"
 grim "$OUT/screen.png" || true
 swaymsg -t get_tree >"$OUT/tree.json"
 swaymsg exit >/dev/null 2>&1 || true
