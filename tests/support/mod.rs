@@ -50,9 +50,26 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Whether X display `:n` can be taken: no lock, or a lock left by an X server that is
+/// gone (its socket and lock are removed then).
+fn display_free(n: u32) -> bool {
+    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+    match std::fs::read_to_string(&lock) {
+        Err(_) => !Path::new(&socket).exists(),
+        Ok(pid) => {
+            let alive = pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(&socket);
+            }
+            !alive
+        }
+    }
+}
+
 fn start_xvfb() -> (Child, String) {
     for n in 90..200 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+        if !display_free(n) {
             continue;
         }
         let mut child = Command::new("Xvfb")

@@ -15,6 +15,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 const PASSWORD: &str = "spotoken-unlock";
 
+/// One display and one prompt at a time: the tests here type into whatever dialog shows.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Display {
     xvfb: Child,
     name: String,
@@ -23,7 +26,7 @@ struct Display {
 impl Display {
     fn start() -> Self {
         for n in 210..260 {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            if !support::display_free(n) {
                 continue;
             }
             let mut xvfb = Command::new("Xvfb")
@@ -72,8 +75,7 @@ impl Display {
 
 impl Drop for Display {
     fn drop(&mut self) {
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
+        support::stop_politely(&mut self.xvfb);
     }
 }
 
@@ -89,9 +91,9 @@ fn stop_keyring(bus: &BareBus) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first() {
-    let h = Harness::new("unlock").await;
+/// A display, a private bus that starts gnome-keyring (and its prompter) on demand, a
+/// password-protected keyring unlocked for now, and `h` signed in with its tokens in it.
+async fn signed_in_on_a_keyring_with_a_password(h: &Harness) -> (Display, BareBus) {
     let display = Display::start();
     let bus = BareBus::start_on(true, Some(&display.name));
     let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
@@ -122,6 +124,15 @@ async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first(
     let location = h.authorize(&url).await;
     assert_eq!(h.deliver(&location).await.0, 200);
     assert_eq!(h.finish(child).await.status.code(), Some(0));
+    (display, bus)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let h = Harness::new("unlock").await;
+    let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
     stop_keyring(&bus);
 
     // Locked now: `token` says what it waits for; the person types the password.
@@ -164,4 +175,50 @@ async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first(
     assert!(stderr(&output).contains("[keychain_locked]"), "{}", stderr(&output));
     assert!(!opened.exists(), "the browser was opened although the tokens would have had nowhere to go");
     assert!(h.sandbox.token_requests("authorization_code").len() == 1, "only the first login reached Spotify");
+}
+
+/// The keyring dies while Spotify is answering a rotating refresh: the old refresh token
+/// is already dead, so the new one must still be stored. The prepared write fails; a
+/// fresh connection starts the keyring again (locked, so it asks), and once the person
+/// unlocks it the token is stored and the sign-in survives.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyring_that_dies_during_a_refresh_still_gets_the_new_token() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let h = Harness::with_ttl("keyring-dies", 30).await;
+    let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+    h.control(spotify_sandbox::Control { token_delay_ms: Some(1500), ..Default::default() });
+
+    let mut token = h
+        .command(&["token"])
+        .envs(on_bus)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
+        .env("RUST_LOG", "spotoken_core=warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The write is prepared before the refresh is sent; kill the keyring while Spotify
+    // takes its time to answer.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop_keyring(&bus);
+    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    while !said.last().is_some_and(|l: &String| l.contains("Unlock your keychain to continue")) {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
+        said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
+    }
+    // It was the answer's write that failed and was tried again, not an earlier step.
+    assert!(said.iter().any(|l| l.contains("the prepared keychain write failed")), "{said:?}");
+    display.answer_prompt(Some(PASSWORD)).await;
+    let output = tokio::time::timeout(Duration::from_secs(60), token.wait_with_output()).await.unwrap().unwrap();
+    let printed = printed_token(&output);
+    assert_eq!(h.me_status(&printed).await, 200);
+
+    // The rotated refresh token was kept: the next refresh works.
+    h.control(spotify_sandbox::Control { token_delay_ms: Some(0), ..Default::default() });
+    let next = h.command(&["token"]).envs(on_bus).output().await.unwrap();
+    let again = printed_token(&next);
+    assert_eq!(h.me_status(&again).await, 200);
+    assert!(h.sandbox.token_requests("refresh_token").len() >= 2);
 }

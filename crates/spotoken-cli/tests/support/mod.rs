@@ -298,3 +298,34 @@ impl Drop for BareBus {
         let _ = self.child.wait();
     }
 }
+
+/// Whether X display `:n` can be taken: no lock, or a lock left by an X server that is
+/// gone (its socket and lock are removed then).
+pub fn display_free(n: u32) -> bool {
+    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
+    match std::fs::read_to_string(&lock) {
+        Err(_) => !Path::new(&socket).exists(),
+        Ok(pid) => {
+            let alive = pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_file(&lock);
+                let _ = std::fs::remove_file(&socket);
+            }
+            !alive
+        }
+    }
+}
+
+/// Ends a server with SIGTERM, so it removes its own lock and socket; SIGKILL after 5 s.
+pub fn stop_politely(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
