@@ -120,7 +120,8 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
         );
     }
 
-    let nonce = format!("{:016x}", rand_nonce());
+    // Not a secret: it only tells this self-test's link from a stale one.
+    let nonce = format!("{:016x}", spotoken_core::store::unpredictable());
     let (done, arrived) = oneshot::channel();
     *app.state::<SelfTest>().waiting.lock().unwrap_or_else(|p| p.into_inner()) = Some((nonce.clone(), done));
     let link = format!("spotoken://{SELF_TEST_HOST}?nonce={nonce}");
@@ -184,12 +185,4 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
             Some(format!("{}; {command}", spotoken_core::desktop_entry::default_handler_command())),
         ),
     }
-}
-
-fn rand_nonce() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    // Not a secret: it only tells this self-test's link from a stale one.
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    h.finish()
 }

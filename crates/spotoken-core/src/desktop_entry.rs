@@ -226,9 +226,7 @@ pub fn set_autostart(paths: &HandlerPaths, binary: &Path, enabled: bool) -> Resu
 
 /// Whether the autostart entry is there, and the program it starts.
 pub fn autostart_program(paths: &HandlerPaths) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(paths.autostart_entry()).ok()?;
-    let exec = text.lines().find_map(|l| l.strip_prefix("Exec="))?;
-    exec_program(exec).map(PathBuf::from)
+    entry_program(&paths.autostart_entry())
 }
 
 /// At start: an autostart entry that names another binary (the app moved) is
@@ -318,7 +316,12 @@ pub fn query_default() -> Option<String> {
 
 /// The program the registered entry runs, if there is an entry.
 pub fn registered_program(paths: &HandlerPaths) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(paths.entry()).ok()?;
+    entry_program(&paths.entry())
+}
+
+/// The program a desktop entry file's `Exec` runs.
+fn entry_program(entry: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(entry).ok()?;
     let exec = text.lines().find_map(|l| l.strip_prefix("Exec="))?;
     exec_program(exec).map(PathBuf::from)
 }

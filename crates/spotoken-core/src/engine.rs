@@ -277,10 +277,7 @@ impl Engine {
     ) -> Result<AccountRecord> {
         let callback = listener.wait(login, timeout).await?;
         let result = self.complete_login(login, &callback.code).await;
-        match &result {
-            Ok(record) => callback.reply(Ok(record.name())).await,
-            Err(e) => callback.reply(Err(&e.diagnose())).await,
-        }
+        callback.answer(&result).await;
         result
     }
 

@@ -57,18 +57,13 @@ pub struct LoginFlow {
 
 impl std::fmt::Debug for LoginFlow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoginFlow").field("in_progress", &self.in_progress()).finish_non_exhaustive()
+        f.debug_struct("LoginFlow").field("in_progress", &self.pending().map(|p| p.kind)).finish_non_exhaustive()
     }
 }
 
 impl LoginFlow {
     pub fn new(engine: Arc<Engine>, timeout: Duration, on_done: OnDone) -> Self {
         Self { engine, on_done, timeout, active: Arc::default(), next_serial: Mutex::new(0) }
-    }
-
-    /// Which redirect the pending login waits on, if one is pending.
-    pub fn in_progress(&self) -> Option<RedirectKind> {
-        lock(&self.active).as_ref().map(|a| a.kind)
     }
 
     /// The pending login, as the window shows it.
@@ -123,10 +118,7 @@ impl LoginFlow {
                         return;
                     }
                     let result = engine.complete_login(&waiting, &callback.code).await;
-                    match &result {
-                        Ok(record) => callback.reply(Ok(record.name())).await,
-                        Err(e) => callback.reply(Err(&e.diagnose())).await,
-                    }
+                    callback.answer(&result).await;
                     on_done(result.map_err(|e| e.diagnose()));
                 });
                 (login, task)

@@ -125,6 +125,14 @@ impl LoopbackListener {
 }
 
 impl ReceivedCallback {
+    /// Tells the browser how the login that this callback started ended.
+    pub async fn answer(self, outcome: &Result<crate::store::accounts::AccountRecord>) {
+        match outcome {
+            Ok(record) => self.reply(Ok(record.name())).await,
+            Err(e) => self.reply(Err(&e.diagnose())).await,
+        }
+    }
+
     /// Tells the browser how the login ended, and closes the connection.
     pub async fn reply(mut self, outcome: std::result::Result<&str, &Diagnosis>) {
         match outcome {

@@ -31,6 +31,19 @@ pub fn on_waiting(hook: impl Fn(Duration) + Send + Sync + 'static) {
     let _ = ON_WAITING.set(Box::new(hook));
 }
 
+/// Runs `work` on a thread of its own and hands back where its answer will arrive. A
+/// hung keychain call keeps its thread; the caller moves on with an error.
+fn on_thread<T: Send + 'static>(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Result<mpsc::Receiver<T>> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(work());
+        })
+        .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+    Ok(rx)
+}
+
 /// Waits up to `timeout` for an answer, saying after [`ASKING_AFTER`] that the keychain
 /// may be asking the person. `None`: no answer in time.
 fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, told: &mut bool) -> Option<T> {
@@ -128,10 +141,6 @@ impl Keychain {
         self
     }
 
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// Timeout from `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`, else [`DEFAULT_TIMEOUT`].
     pub fn from_env() -> Self {
         let set = std::env::var("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS")
@@ -149,14 +158,8 @@ impl Keychain {
     pub fn check_ready(&self) -> Result<()> {
         #[cfg(target_os = "linux")]
         {
-            let (tx, rx) = mpsc::sync_channel(1);
             let timeout = self.timeout;
-            std::thread::Builder::new()
-                .name("keychain-check".into())
-                .spawn(move || {
-                    let _ = tx.send(secret_service::check_ready(timeout));
-                })
-                .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+            let rx = on_thread("keychain-check", move || secret_service::check_ready(timeout))?;
             let mut told = false;
             await_answer(&rx, self.timeout, self.timeout, &mut told)
                 .unwrap_or(Err(Error::KeychainTimeout(self.timeout)))
@@ -212,15 +215,8 @@ impl Keychain {
         let started = std::time::Instant::now();
         let mut told = false;
         loop {
-            let (tx, rx) = mpsc::sync_channel(1);
             let (service, user, op) = (self.service.clone(), account.to_string(), op.clone());
-            // A hung call keeps its thread; the caller moves on with an error.
-            std::thread::Builder::new()
-                .name("keychain".into())
-                .spawn(move || {
-                    let _ = tx.send(keyring::Entry::new(&service, &user).and_then(|entry| op(&entry)));
-                })
-                .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
+            let rx = on_thread("keychain", move || keyring::Entry::new(&service, &user).and_then(|entry| op(&entry)))?;
             let left = self.timeout.saturating_sub(started.elapsed());
             let error = match await_answer(&rx, left, self.timeout, &mut told) {
                 Some(Ok(value)) => return Ok(value),

@@ -113,8 +113,9 @@ fn remove_stale_temporaries(dir: &Path, file_name: &str) {
     }
 }
 
-/// 64 bits nobody can guess from outside the process (std's per-process random keys).
-fn unpredictable() -> u64 {
+/// 64 bits nobody can guess from outside the process (std's per-process random keys):
+/// names of temporaries, the deep-link self-test's nonce. Not for secrets.
+pub fn unpredictable() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
