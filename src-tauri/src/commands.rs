@@ -6,6 +6,7 @@
 
 use crate::shell::{Shell, changed};
 use crate::transport::{Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
+use spotoken_core::activity::{Actor, Channel};
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 #[tauri::command]
@@ -51,7 +52,7 @@ pub async fn refresh_now<R: Runtime>(
     shell: State<'_, Shell>,
     account: String,
 ) -> Result<Overview, UiError> {
-    let result = shell.engine.refresh_now(&account).await.map(drop);
+    let result = shell.engine.refresh_now(&account, Actor::Window).await.map(drop);
     let overview = changed(&app);
     result.map_err(UiError::from).and(overview)
 }
@@ -62,7 +63,7 @@ pub async fn copy_token<R: Runtime>(
     shell: State<'_, Shell>,
     account: String,
 ) -> Result<Copied, UiError> {
-    shell.copy_token(&app, &account).await
+    shell.copy_token(&app, &account, Channel::WindowCopy).await
 }
 
 #[tauri::command]
@@ -71,7 +72,7 @@ pub async fn reveal_token<R: Runtime>(
     shell: State<'_, Shell>,
     account: String,
 ) -> Result<String, UiError> {
-    Ok(shell.hand_out(&app, &account).await?.into_secret())
+    Ok(shell.hand_out(&app, &account, Channel::WindowReveal).await?.into_secret())
 }
 
 /// Off the main thread: deleting from a keychain that asks to be unlocked can take

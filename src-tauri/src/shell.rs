@@ -5,6 +5,7 @@ use crate::transport::{
     EVENT_LOGIN_FINISHED, EVENT_OVERVIEW, Link, LoginFinished, LoginView, Overview, Redirect, SettingsInput,
     SettingsView, UiError,
 };
+use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::config::validate_client_id;
 use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
@@ -107,8 +108,13 @@ impl Shell {
 
     /// A token valid for at least [`HAND_OUT_MIN_VALID`], for Copy and Reveal. When
     /// getting it meant a refresh, the window and tray hear of the new expiry.
-    pub async fn hand_out<R: Runtime>(&self, app: &AppHandle<R>, account: &str) -> Result<Secret<String>, UiError> {
-        let token = self.engine.fresh_token(Some(account), HAND_OUT_MIN_VALID).await?;
+    pub async fn hand_out<R: Runtime>(
+        &self,
+        app: &AppHandle<R>,
+        account: &str,
+        channel: Channel,
+    ) -> Result<Secret<String>, UiError> {
+        let token = self.engine.hand_out(Some(account), HAND_OUT_MIN_VALID, &Recipient::app(channel)).await?;
         if token.refreshed {
             let _ = changed(app);
         }
@@ -119,8 +125,9 @@ impl Shell {
         &self,
         app: &AppHandle<R>,
         account: &str,
+        channel: Channel,
     ) -> Result<crate::transport::Copied, UiError> {
-        let token = self.hand_out(app, account).await?;
+        let token = self.hand_out(app, account, channel).await?;
         let clear = self.engine.settings().clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS);
         crate::clipboard::copy(app, account, token, clear).map_err(|why| UiError {
             code: "clipboard_error".into(),

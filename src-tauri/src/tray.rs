@@ -95,7 +95,7 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
         Action::CopyToken(account) => {
             tauri::async_runtime::spawn(async move {
                 let shell = app.state::<Shell>();
-                match shell.copy_token(&app, &account).await {
+                match shell.copy_token(&app, &account, spotoken_core::activity::Channel::TrayCopy).await {
                     Ok(copied) => {
                         if shell.notice().is_some() {
                             shell.set_notice(None);
@@ -126,7 +126,7 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
         Action::Refresh(account) => {
             tauri::async_runtime::spawn(async move {
                 let shell = app.state::<Shell>();
-                if let Err(e) = shell.engine.refresh_now(&account).await {
+                if let Err(e) = shell.engine.refresh_now(&account, spotoken_core::activity::Actor::Tray).await {
                     let d = e.diagnose();
                     crate::shell::notify(&app, "Refresh failed", &format!("{} {}", d.message, d.fix));
                 }

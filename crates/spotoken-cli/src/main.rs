@@ -87,6 +87,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What happened to the tokens: every hand-out (when, where, which program),
+    /// refresh, sign-in, sign-out and scope change, and the anomalies noticed, newest last.
+    /// Never a token.
+    Activity {
+        /// Only this account (Spotify user id).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Only the last DURATION: 30m, 24h, 7d, 2w. Default: all that is kept (90 days).
+        #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+        since: Option<Duration>,
+        /// Print one JSON object (version 1) instead.
+        #[arg(long)]
+        json: bool,
+        /// Acknowledge the anomaly with this id (from the list), or `all`.
+        #[arg(long, value_name = "ID")]
+        ack: Option<String>,
+    },
     /// Forget an account's tokens and records on this computer.
     Logout {
         /// Spotify user id of the account (optional when only one is signed in).
@@ -96,6 +113,11 @@ enum Command {
         #[arg(long)]
         all: bool,
     },
+}
+
+fn parse_since(text: &str) -> Result<Duration, String> {
+    spotoken_core::activity::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration; write it as 30m, 24h, 7d or 2w"))
 }
 
 fn scope_help() -> String {
@@ -258,7 +280,21 @@ async fn run(command: Command) -> Result<u8, Error> {
                 ..Default::default()
             };
             let engine = engine.with_retry(retry);
-            let token = engine.fresh_token(account.as_deref(), Duration::from_secs(min_valid)).await?;
+            let to = spotoken_core::activity::Recipient::cli();
+            let started = engine.clock().now();
+            let token = match engine.hand_out(account.as_deref(), Duration::from_secs(min_valid), &to).await {
+                Ok(token) => token,
+                Err(e) => {
+                    // An alert raised by this very attempt is said along with the failure.
+                    for a in engine.activity().open_anomalies(account.as_deref()) {
+                        if a.at >= started && a.severity == spotoken_core::activity::Severity::Alert {
+                            let clean = spotoken_core::text::clean;
+                            eprintln!("spotoken: WARNING: {} {}", clean(&a.message), clean(&a.fix));
+                        }
+                    }
+                    return Err(e);
+                }
+            };
             let mut out = std::io::stdout().lock();
             let written = writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
             if let Err(e) = written {
@@ -279,6 +315,30 @@ async fn run(command: Command) -> Result<u8, Error> {
                 print_status(&report);
             }
             Ok(if report.any_needs_sign_in() { exit::NEEDS_SIGN_IN_IN_STATUS } else { 0 })
+        }
+        Command::Activity { account, since, json, ack } => {
+            let now = engine.clock().now();
+            if let Some(id) = ack {
+                let which = (id != "all").then_some(id.as_str());
+                let n = engine.activity().acknowledge(which, account.as_deref(), now)?;
+                if n == 0 && which.is_some() {
+                    eprintln!("spotoken: no open anomaly has the id {id}. Fix: run `spotoken activity` for the ids.");
+                    return Ok(exit::OTHER);
+                }
+                eprintln!("Acknowledged {n} anomal{}.", if n == 1 { "y" } else { "ies" });
+                return Ok(0);
+            }
+            let since = since.map(|d| now.plus_secs(-i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+            let filter = spotoken_core::activity::Filter { account, since };
+            let report = engine.activity().report(&filter, now);
+            if json {
+                let text = serde_json::to_string_pretty(&report)
+                    .map_err(|e| Error::UnexpectedResponse { what: "activity", detail: e.to_string() })?;
+                println!("{text}");
+            } else {
+                print_activity(&report);
+            }
+            Ok(0)
         }
         Command::Logout { account, all } => {
             let ids: Vec<String> = if all {
@@ -317,6 +377,52 @@ fn read_pasted_lines(lines: tokio::sync::mpsc::UnboundedSender<String>) {
             }
         }
     });
+}
+
+fn print_activity(report: &spotoken_core::activity::ActivityReport) {
+    let clean = spotoken_core::text::clean;
+    let open: Vec<_> = report.anomalies.iter().filter(|a| !a.acknowledged).collect();
+    if !open.is_empty() {
+        println!("Anomalies not acknowledged ({}):", open.len());
+        for a in &open {
+            println!("  [{}] {}  {}  {}", a.id, a.at.to_rfc3339(), clean(&a.account), a.code);
+            println!("      {}", clean(&a.message));
+            println!("      Fix: {}", clean(&a.fix));
+        }
+        println!("  (Acknowledge with `spotoken activity --ack ID` or `--ack all`.)");
+        println!();
+    }
+    if report.events.is_empty() {
+        println!("Nothing recorded in this period.");
+        return;
+    }
+    println!(
+        "{:<20}  {:<16}  {:<9}  {:<13}  {:<9}  {:<10}  PROGRAM",
+        "WHEN (UTC)", "ACCOUNT", "KIND", "CHANNEL/BY", "TOKEN", "OUTCOME"
+    );
+    for e in &report.events {
+        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        let outcome = match (&e.outcome, &e.code) {
+            (Some(o), Some(code)) => format!("{o} ({code})"),
+            (Some(o), None) => o.clone(),
+            (None, _) => e.detail.clone().unwrap_or_default(),
+        };
+        let program = match (&e.program, &e.program_path) {
+            (Some(name), Some(path)) => format!("{name} ({path})"),
+            (Some(name), None) => name.clone(),
+            _ => String::new(),
+        };
+        println!(
+            "{:<20}  {:<16}  {:<9}  {:<13}  {:<9}  {:<10}  {}",
+            e.at.to_rfc3339(),
+            clean(&e.account),
+            kind,
+            e.channel.as_deref().or(e.by.as_deref()).unwrap_or(""),
+            e.fingerprint.as_deref().unwrap_or(""),
+            clean(&outcome),
+            clean(&program)
+        );
+    }
 }
 
 fn list_or_none(items: &[String]) -> String {
@@ -368,6 +474,12 @@ fn print_status(report: &spotoken_core::StatusReport) {
         }
         for w in &a.warnings {
             println!("  warning        {w}");
+        }
+        for anomaly in &a.anomalies {
+            println!("  ANOMALY        {} {}", clean(&anomaly.message), clean(&anomaly.fix));
+        }
+        if !a.anomalies.is_empty() {
+            println!("                 (`spotoken activity` lists them; `spotoken activity --ack all` acknowledges)");
         }
     }
 }

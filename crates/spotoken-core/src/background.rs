@@ -175,7 +175,7 @@ impl Refresher {
                 // Due means at most `lead` left; asking for a second more makes the
                 // engine agree that the token needs refreshing.
                 let min_valid = self.lead + Duration::from_secs(1);
-                match self.engine.fresh_token(Some(account), min_valid).await {
+                match self.engine.fresh_token(Some(account), min_valid, crate::activity::Actor::AppBackground).await {
                     Ok(token) => {
                         failures.clear(account);
                         if lives_shorter_than_lead(token.expires_at, self.lead, self.engine.clock().now()) {

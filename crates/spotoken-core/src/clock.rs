@@ -42,6 +42,27 @@ impl Timestamp {
         let (y, m, d) = civil_from_days(days);
         format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest % 3600 / 60, rest % 60)
     }
+
+    /// Reads back what [`Self::to_rfc3339`] writes (`YYYY-MM-DDTHH:MM:SSZ`), nothing else.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let b = text.as_bytes();
+        let shape_ok = b.len() == 20
+            && [4, 7].iter().all(|&i| b[i] == b'-')
+            && b[10] == b'T'
+            && [13, 16].iter().all(|&i| b[i] == b':')
+            && b[19] == b'Z';
+        if !shape_ok {
+            return None;
+        }
+        let num = |from: usize, to: usize| text.get(from..to)?.parse::<u32>().ok();
+        let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+        let (hh, mm, ss) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+        let y = i64::from(y);
+        if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59 {
+            return None;
+        }
+        Some(Self(days_from_civil(y, m, d) * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)))
+    }
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -134,6 +155,25 @@ mod tests {
 
     // 2026-08-31T12:00:00Z
     const AUG_31: Timestamp = Timestamp(1_788_177_600);
+
+    proptest::proptest! {
+        #![proptest_config(crate::proptest_config())]
+        #[test]
+        fn rfc3339_reads_back_what_it_writes(secs in 0i64..10_000_000_000) {
+            let at = Timestamp(secs);
+            proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
+        }
+    }
+
+    #[test]
+    fn rfc3339_refuses_other_shapes() {
+        for text in
+            ["2026-02-30T00:00:00Z", "2026-11-25 18:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T18:00:00+01:00", ""]
+        {
+            assert_eq!(Timestamp::parse_rfc3339(text), None, "{text}");
+        }
+        assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:01:01Z"), Some(Timestamp(61)));
+    }
 
     #[test]
     fn formats_as_rfc3339() {

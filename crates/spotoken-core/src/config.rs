@@ -40,6 +40,12 @@ pub struct Settings {
     pub loopback_port: u16,
     /// Seconds before a copied token is wiped from the clipboard; 0 disables it.
     pub clipboard_clear_secs: Option<u64>,
+    /// More hand-outs than this for one account within a minute is a burst anomaly
+    /// (default [`crate::activity::rules::DEFAULT_BURST_PER_MINUTE`]).
+    pub burst_per_minute: Option<u32>,
+    /// Anomaly codes shown as desktop notifications; absent: only
+    /// `refresh_token_rejected_early`.
+    pub notify_anomalies: Option<Vec<String>>,
 }
 
 impl Settings {
@@ -56,6 +62,18 @@ impl Settings {
         let text = toml::to_string_pretty(self)
             .map_err(|e| Error::Settings { path: path.to_path_buf(), reason: e.to_string() })?;
         crate::store::write_atomically(path, text.as_bytes())
+    }
+
+    pub fn burst_limit(&self) -> u32 {
+        self.burst_per_minute.unwrap_or(crate::activity::rules::DEFAULT_BURST_PER_MINUTE).max(1)
+    }
+
+    /// Whether an anomaly with `code` is shown as a desktop notification.
+    pub fn notifies(&self, code: &str) -> bool {
+        match &self.notify_anomalies {
+            Some(codes) => codes.iter().any(|c| c == code),
+            None => crate::activity::AnomalyCode::parse(code).is_some_and(|c| c.notifies_by_default()),
+        }
     }
 
     /// Requested scopes, or the defaults when none are set.
@@ -146,6 +164,11 @@ impl Paths {
         self.data_dir.join("accounts.json")
     }
 
+    /// The activity record: see [`crate::activity`].
+    pub fn activity_dir(&self) -> PathBuf {
+        self.data_dir.join("activity")
+    }
+
     pub fn locks_dir(&self) -> PathBuf {
         self.state_dir.join("locks")
     }
@@ -186,11 +209,24 @@ mod tests {
             redirect: RedirectKind::DeepLink,
             loopback_port: 0,
             clipboard_clear_secs: Some(30),
+            burst_per_minute: Some(10),
+            notify_anomalies: Some(vec!["new_program".into()]),
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
         std::fs::write(&path, "client_idd = \"x\"\n").unwrap();
         assert!(matches!(Settings::load(&path), Err(Error::Settings { .. })));
+    }
+
+    #[test]
+    fn only_the_first_rule_notifies_unless_chosen() {
+        let default = Settings::default();
+        assert!(default.notifies("refresh_token_rejected_early"));
+        assert!(!default.notifies("new_program") && !default.notifies("burst"));
+        assert_eq!(default.burst_limit(), 30);
+        let chosen = Settings { notify_anomalies: Some(vec!["burst".into()]), burst_per_minute: Some(0), ..default };
+        assert!(chosen.notifies("burst") && !chosen.notifies("refresh_token_rejected_early"));
+        assert_eq!(chosen.burst_limit(), 1, "0 would raise on every hand-out");
     }
 
     mod properties {
@@ -221,6 +257,8 @@ mod tests {
                 deep in any::<bool>(),
                 port in any::<u16>(),
                 clear in proptest::option::of(any::<u64>().prop_map(|n| n % (1 << 53))),
+                burst in proptest::option::of(any::<u32>()),
+                notify in proptest::option::of(proptest::collection::vec("[a-z_]{1,30}", 0..3)),
             ) {
                 let dir = tempfile::tempdir().unwrap();
                 let path = dir.path().join("settings.toml");
@@ -230,6 +268,8 @@ mod tests {
                     redirect: if deep { RedirectKind::DeepLink } else { RedirectKind::Loopback },
                     loopback_port: port,
                     clipboard_clear_secs: clear,
+                    burst_per_minute: burst,
+                    notify_anomalies: notify,
                 };
                 settings.save(&path).unwrap();
                 prop_assert_eq!(Settings::load(&path).unwrap(), settings);

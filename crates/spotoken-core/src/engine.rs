@@ -4,6 +4,7 @@
 //! offers the operations a person has: log in, get a fresh token, see the state of
 //! each account, sign out. Refreshing lives in [`crate::refresh`].
 
+use crate::activity::{Activity, Event};
 use crate::auth::login::{LoginRequest, PendingLogin};
 use crate::auth::loopback::LoopbackListener;
 use crate::clock::{Clock, SystemClock};
@@ -29,6 +30,7 @@ pub struct Engine {
     pub(crate) endpoints: Endpoints,
     pub(crate) keychain: Keychain,
     pub(crate) accounts: AccountStore,
+    pub(crate) activity: Activity,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
     http: OnceLock<reqwest::Client>,
@@ -66,6 +68,7 @@ impl Engine {
         crate::store::tighten(&[&paths.config_dir, &paths.data_dir, &paths.state_dir]);
         let settings = Settings::load(&paths.settings_file())?;
         let accounts = AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
+        let activity = Activity::new(paths.activity_dir(), paths.state_dir.join("activity.lock"));
         Ok(Self {
             paths,
             settings: RwLock::new(settings),
@@ -73,6 +76,7 @@ impl Engine {
             endpoints,
             keychain,
             accounts,
+            activity,
             clock,
             retry: RetryPolicy::default(),
             http: OnceLock::new(),
@@ -121,6 +125,11 @@ impl Engine {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    /// The activity record and its anomalies.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -197,6 +206,7 @@ impl Engine {
             access_expires_at: grant.expires_at,
             obtained_at: now,
         };
+        let previous = self.accounts.load()?.into_iter().find(|a| a.id == profile.id);
         let record = AccountRecord {
             id: profile.id.clone(),
             display_name: profile.display_name.filter(|n| !n.is_empty()),
@@ -210,10 +220,18 @@ impl Engine {
             sign_in_reason: None,
             last_error: None,
             last_error_at: None,
+            refresh_fingerprint: tokens.refresh_token.as_ref().map(crate::activity::fingerprint),
         };
         // Tokens first: an account in the file always has tokens behind it.
         self.keychain.write(&record.id, &tokens)?;
         self.accounts.upsert(record.clone())?;
+        self.activity.record(&Event::sign_in(now, &record.id, &tokens.access_token, previous.is_some()));
+        if let Some(before) = &previous {
+            if let Some(change) = Event::scopes(now, &record.id, &before.granted_scopes, &record.granted_scopes) {
+                self.activity.record(&change);
+            }
+            self.activity.check_scopes(&record, &before.granted_scopes, now);
+        }
         Ok(record)
     }
 
@@ -285,9 +303,17 @@ impl Engine {
         self.accounts.load()
     }
 
-    /// Every account's state now. Reads no secrets, so it works with a locked keychain.
+    /// Every account's state now, with its open anomalies. Reads no secrets, so it
+    /// works with a locked keychain.
     pub fn status(&self) -> Result<StatusReport> {
-        Ok(StatusReport::new(&self.accounts()?, self.clock.now()))
+        let mut report = StatusReport::new(&self.accounts()?, self.clock.now());
+        let mut open = self.activity.open_anomalies(None);
+        for account in &mut report.accounts {
+            let (mine, rest) = open.into_iter().partition(|a| a.account == account.id);
+            account.anomalies = mine;
+            open = rest;
+        }
+        Ok(report)
     }
 
     /// [`Self::status`], with each account's keychain entry looked at (each look bounded
@@ -319,6 +345,7 @@ impl Engine {
         let record = self.accounts.get(id)?;
         let tokens_deleted = self.keychain.delete(id)?;
         self.accounts.remove(id)?;
+        self.activity.record(&Event::sign_out(self.clock.now(), id));
         tracing::info!(account = %id, "signed out");
         Ok(SignedOut { id: record.id, display_name: record.display_name, tokens_deleted })
     }

@@ -4,6 +4,7 @@
 //! here, with no Tauri in it, so the `spotoken` command line and the desktop app share
 //! one behaviour and the tests build fast. Start at [`Engine`].
 
+pub mod activity;
 pub mod auth;
 pub mod background;
 pub mod browser;

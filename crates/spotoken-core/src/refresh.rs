@@ -11,6 +11,7 @@
 //! - `invalid_grant` means Spotify says the refresh token is dead: the account is marked
 //!   "needs sign-in" and that token is never sent again.
 
+use crate::activity::{Actor, Event, Recipient, RefreshOutcome, fingerprint};
 use crate::clock::Timestamp;
 use crate::diagnose::Diagnosis;
 use crate::engine::Engine;
@@ -72,19 +73,35 @@ impl Engine {
     /// An access token for `account` (or the only account) valid for at least
     /// `min_valid`, refreshing first if needed. A `min_valid` longer than Spotify's token
     /// lifetime gets the freshest token there is.
-    pub async fn fresh_token(&self, account: Option<&str>, min_valid: Duration) -> Result<FreshToken> {
+    /// `by` is who asks: a token that leaves Spotoken goes through [`Self::hand_out`]
+    /// instead, so the activity record sees it.
+    pub async fn fresh_token(&self, account: Option<&str>, min_valid: Duration, by: Actor) -> Result<FreshToken> {
         let record = self.resolve_account(account)?;
-        self.token_for(&record, Some(min_valid)).await
+        self.token_for(&record, Some(min_valid), by).await
+    }
+
+    /// [`Self::fresh_token`] for a token handed out to `to`: recorded, served or failed,
+    /// and checked against the anomaly rules (a new program, a burst).
+    pub async fn hand_out(&self, account: Option<&str>, min_valid: Duration, to: &Recipient) -> Result<FreshToken> {
+        let record = self.resolve_account(account)?;
+        let result = self.token_for(&record, Some(min_valid), to.channel.actor()).await;
+        let now = self.clock.now();
+        let served = result.as_ref().map(|t| (&t.access_token, t.refreshed));
+        self.activity.record(&Event::handout(now, &record.id, to, served));
+        if result.is_ok() {
+            self.activity.check_handout(&record, to.program.as_ref(), now, self.settings().burst_limit());
+        }
+        result
     }
 
     /// Refreshes now, unless another process did so while this one waited for the lock.
-    pub async fn refresh_now(&self, account: &str) -> Result<FreshToken> {
+    pub async fn refresh_now(&self, account: &str, by: Actor) -> Result<FreshToken> {
         let record = self.accounts.get(account)?;
-        self.token_for(&record, None).await
+        self.token_for(&record, None, by).await
     }
 
     #[tracing::instrument(skip_all, fields(account = %record.id))]
-    async fn token_for(&self, record: &AccountRecord, min_valid: Option<Duration>) -> Result<FreshToken> {
+    async fn token_for(&self, record: &AccountRecord, min_valid: Option<Duration>, by: Actor) -> Result<FreshToken> {
         ensure_signed_in(record)?;
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
@@ -111,8 +128,10 @@ impl Engine {
             self.heal_expiry(&record, &current);
             return Ok(handed_out(&record.id, current, false));
         }
-        let refreshed = self.refresh_locked(&record, current, started).await?;
-        Ok(handed_out(&record.id, refreshed, true))
+        let result = self.refresh_locked(&record, current, started).await;
+        let done = result.as_ref().map(|(tokens, outcome)| (&tokens.access_token, *outcome));
+        self.activity.record(&Event::refresh(self.clock.now(), &record.id, by, done));
+        Ok(handed_out(&record.id, result?.0, true))
     }
 
     /// The keychain's expiry is the truth; the accounts file only mirrors it for the
@@ -136,7 +155,7 @@ impl Engine {
         record: &AccountRecord,
         current: StoredTokens,
         started: std::time::Instant,
-    ) -> Result<StoredTokens> {
+    ) -> Result<(StoredTokens, RefreshOutcome)> {
         let Some(refresh_token) = current.refresh_token.clone() else {
             return Err(self.mark_needs_sign_in(record, "Spotify never gave this account a refresh token".into()));
         };
@@ -166,7 +185,13 @@ impl Engine {
             };
             let error = match answer {
                 Ok(grant) => {
-                    let rotated = grant.refresh_token.is_some();
+                    let outcome = match &grant.refresh_token {
+                        None => RefreshOutcome::Omitted,
+                        Some(new) if new == &refresh_token => RefreshOutcome::Kept,
+                        Some(_) => RefreshOutcome::Rotated,
+                    };
+                    let rotated = outcome == RefreshOutcome::Rotated;
+                    let new_fingerprint = grant.refresh_token.as_ref().map(fingerprint);
                     let tokens = StoredTokens {
                         access_token: grant.access_token,
                         refresh_token: grant.refresh_token.or(Some(refresh_token)),
@@ -184,23 +209,38 @@ impl Engine {
                             self.keychain.write(&record.id, &tokens)?;
                         }
                     }
+                    let mut scopes_before = None;
                     self.accounts.modify(&record.id, |r| {
                         r.access_expires_at = tokens.access_expires_at;
                         r.last_refresh_at = Some(now);
                         r.last_error = None;
                         r.last_error_at = None;
+                        if new_fingerprint.is_some() {
+                            r.refresh_fingerprint = new_fingerprint;
+                        }
                         if grant.scope.is_some() {
-                            r.granted_scopes = scopes::parse_granted(grant.scope.as_deref());
+                            let granted = scopes::parse_granted(grant.scope.as_deref());
+                            scopes_before = Some(std::mem::replace(&mut r.granted_scopes, granted));
                         }
                     })?;
+                    if let Some(before) = scopes_before {
+                        let after = scopes::parse_granted(grant.scope.as_deref());
+                        if let Some(change) = Event::scopes(now, &record.id, &before, &after) {
+                            self.activity.record(&change);
+                        }
+                    }
                     tracing::info!(rotated, "refreshed");
-                    return Ok(tokens);
+                    return Ok((tokens, outcome));
                 }
                 Err(e) => e,
             };
             match &error {
                 Error::TokenEndpoint { error: kind, description, .. } if kind == "invalid_grant" => {
                     tracing::warn!(%description, "Spotify refused the refresh token");
+                    // The newest one Spotify gave us, unless a crash lost a newer one
+                    // (records from before fingerprints: assume the newest).
+                    let newest = record.refresh_fingerprint.as_ref().is_none_or(|f| *f == fingerprint(&refresh_token));
+                    self.activity.check_rejection(record, newest, now);
                     return Err(self.mark_needs_sign_in(record, description.clone()));
                 }
                 e if e.is_transient() && failures + 1 < self.retry.attempts => {

@@ -73,6 +73,8 @@ pub struct AccountStatus {
     /// does; the window does not, so a locked keychain cannot hold it up).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keychain: Option<KeychainCheck>,
+    /// Anomalies in the account's activity not acknowledged yet (`spotoken activity`).
+    pub anomalies: Vec<crate::activity::Anomaly>,
 }
 
 /// The keychain entry behind an account, as found.
@@ -138,6 +140,7 @@ impl AccountStatus {
                 missing,
             },
             last_error: record.last_error.clone(),
+            anomalies: Vec::new(),
             warnings,
             keychain: None,
         }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use spotify_sandbox::{Sandbox, SandboxConfig, User};
+use spotoken_core::activity::Actor;
 use spotoken_core::{Endpoints, Engine, Error, Keychain, ManualClock, Paths, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,10 +74,10 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
     let location = consent(login.authorize_url()).await;
     s.engine.complete_login_from_url(&login, &location).await.unwrap();
 
-    let first = s.engine.fresh_token(None, Duration::from_secs(300)).await.unwrap();
+    let first = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
     assert!(!first.refreshed);
     s.clock.advance(Duration::from_secs(3600 - 299));
-    let second = s.engine.fresh_token(None, Duration::from_secs(300)).await.unwrap();
+    let second = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
     assert!(second.refreshed, "299 s left is under the 300 s asked for");
     assert_ne!(first.access_token, second.access_token);
 
@@ -104,7 +105,7 @@ async fn concurrent_refresh_now_in_one_process_refreshes_once() {
         .map(|_| {
             let engine = s.engine.clone();
             let id = s.user.id.clone();
-            tokio::spawn(async move { engine.refresh_now(&id).await.unwrap() })
+            tokio::spawn(async move { engine.refresh_now(&id, Actor::Cli).await.unwrap() })
         })
         .collect();
     let mut tokens = Vec::new();
@@ -192,7 +193,7 @@ async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
     std::fs::write(&file, stale).unwrap();
     assert_eq!(s.engine.accounts().unwrap()[0].access_expires_at, Timestamp(truth.0 - 3500));
 
-    let token = s.engine.fresh_token(None, Duration::from_secs(60)).await.unwrap();
+    let token = s.engine.fresh_token(None, Duration::from_secs(60), Actor::Cli).await.unwrap();
     assert!(!token.refreshed, "the keychain's token is fresh: no refresh");
     assert!(s.sandbox.token_requests("refresh_token").is_empty());
     assert_eq!(s.engine.accounts().unwrap()[0].access_expires_at, truth);

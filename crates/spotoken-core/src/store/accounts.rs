@@ -34,6 +34,10 @@ pub struct AccountRecord {
     pub sign_in_reason: Option<String>,
     pub last_error: Option<Diagnosis>,
     pub last_error_at: Option<Timestamp>,
+    /// [`crate::activity::fingerprint`] of the newest refresh token Spotify gave us: a
+    /// refused token that matches it was not lost to a crash, so its refusal is news.
+    #[serde(default)]
+    pub refresh_fingerprint: Option<String>,
 }
 
 impl AccountRecord {
@@ -134,6 +138,7 @@ pub(crate) fn sample(id: &str) -> AccountRecord {
         sign_in_reason: None,
         last_error: None,
         last_error_at: None,
+        refresh_fingerprint: None,
     }
 }
 

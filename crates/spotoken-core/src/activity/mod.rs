@@ -1,0 +1,699 @@
+//! The activity record: every token handed out, every refresh, sign-in, sign-out and
+//! scope change, and the anomalies noticed in them. Never a token.
+//!
+//! Kept by the engine, so the command line and the app write one record, in
+//! `activity/` in the data folder:
+//! - `events-YYYY-MM-DD-NN.jsonl`: one JSON object per line, appended with a single
+//!   `write` on a file opened `O_APPEND`, so processes writing at once never interleave
+//!   or tear a line and a hand-out takes no lock. A day's file moves on to the next
+//!   number past [`SEGMENT_BYTES`]. Pruning deletes whole files (older than
+//!   [`RETENTION_DAYS`], or the oldest while all of them pass [`MAX_BYTES`]): a file
+//!   being appended to is never rewritten, so pruning cannot lose a line or block one.
+//! - `watch.json`: the programs seen per account and the anomalies with their
+//!   acknowledgement; rarely changed, always under a lock and written atomically.
+//!
+//! What identifies a hand-out is a fingerprint: the first 8 hex characters of the
+//! access token's SHA-256. It tells two hand-outs of the same token apart from two of
+//! different ones and cannot be turned back into the token. Lines are not synced to
+//! disk one by one: a crash may lose the last few, never the tokens.
+
+mod program;
+pub mod rules;
+
+pub use program::Program;
+pub use rules::{AnomalyCode, Severity};
+
+use crate::clock::Timestamp;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::store::lock::FileLock;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// Events and anomalies older than this are dropped.
+pub const RETENTION_DAYS: i64 = 90;
+/// The record's files together stay under this.
+pub const MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// A day's file moves on to the next past this size.
+pub const SEGMENT_BYTES: u64 = 1024 * 1024;
+/// The version of `spotoken activity --json`.
+pub const ACTIVITY_VERSION: u32 = 1;
+
+const DAY: i64 = 86_400;
+
+/// Where a token was handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `spotoken token`.
+    CliToken,
+    /// The tray menu's Copy access token.
+    TrayCopy,
+    /// The window's Copy.
+    WindowCopy,
+    /// The window's Reveal.
+    WindowReveal,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Self::CliToken, Self::TrayCopy, Self::WindowCopy, Self::WindowReveal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CliToken => "cli-token",
+            Self::TrayCopy => "tray-copy",
+            Self::WindowCopy => "window-copy",
+            Self::WindowReveal => "window-reveal",
+        }
+    }
+
+    /// Who runs the refresh a hand-out needs.
+    pub fn actor(self) -> Actor {
+        match self {
+            Self::CliToken => Actor::Cli,
+            Self::TrayCopy => Actor::Tray,
+            Self::WindowCopy | Self::WindowReveal => Actor::Window,
+        }
+    }
+}
+
+/// Who ran a refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The app's background refresher.
+    AppBackground,
+    Cli,
+    Window,
+    Tray,
+}
+
+impl Actor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AppBackground => "app-background",
+            Self::Cli => "cli",
+            Self::Window => "window",
+            Self::Tray => "tray",
+        }
+    }
+}
+
+/// Who a token goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub channel: Channel,
+    /// The program that asked; `None` for the app's own channels (the clipboard and the
+    /// screen do not say who reads them).
+    pub program: Option<Program>,
+}
+
+impl Recipient {
+    /// `spotoken token`, asked for by the process that started it.
+    pub fn cli() -> Self {
+        Self { channel: Channel::CliToken, program: Program::parent() }
+    }
+
+    pub fn app(channel: Channel) -> Self {
+        Self { channel, program: None }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Handout,
+    Refresh,
+    SignIn,
+    SignOut,
+    Scopes,
+    /// Written by a later version.
+    #[serde(other)]
+    Other,
+}
+
+/// One line of the record. `channel`, `by` and `outcome` are words rather than enums
+/// so that a record written by a later version still reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(with = "rfc3339")]
+    pub at: Timestamp,
+    pub account: String,
+    pub kind: Kind,
+    /// Hand-outs: where the token went (`cli-token`, `tray-copy`, …).
+    pub channel: Option<String>,
+    /// Hand-outs from the command line: the executable that asked.
+    pub program: Option<String>,
+    /// First 8 hex characters of the SHA-256 of the access token handed out or
+    /// obtained.
+    pub fingerprint: Option<String>,
+    /// Hand-outs: `served`, `refreshed` or `failed`; refreshes: `rotated` (a new
+    /// refresh token), `kept` (the same one again), `omitted` (none in the answer, the
+    /// old one kept) or `failed`; sign-ins: `new` or `again`.
+    pub outcome: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_path: Option<String>,
+    /// Refreshes: `app-background`, `cli`, `window` or `tray`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// A failure's code (the README's table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Scope changes: `+added -removed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Event {
+    fn new(at: Timestamp, account: &str, kind: Kind) -> Self {
+        Self {
+            at,
+            account: account.to_string(),
+            kind,
+            channel: None,
+            program: None,
+            fingerprint: None,
+            outcome: None,
+            program_path: None,
+            by: None,
+            code: None,
+            detail: None,
+        }
+    }
+
+    /// A hand-out, served (`Ok(token, refreshed)`) or failed (the error's code).
+    pub fn handout(
+        at: Timestamp,
+        account: &str,
+        to: &Recipient,
+        result: std::result::Result<(&Secret<String>, bool), &Error>,
+    ) -> Self {
+        let mut event = Self::new(at, account, Kind::Handout);
+        event.channel = Some(to.channel.as_str().into());
+        event.program = to.program.as_ref().map(|p| p.name.clone());
+        event.program_path = to.program.as_ref().and_then(|p| p.path.clone());
+        match result {
+            Ok((token, refreshed)) => {
+                event.fingerprint = Some(fingerprint(token));
+                event.outcome = Some(if refreshed { "refreshed" } else { "served" }.into());
+            }
+            Err(e) => {
+                event.outcome = Some("failed".into());
+                event.code = Some(e.diagnose().code);
+            }
+        }
+        event
+    }
+
+    /// A refresh that got `token` (rotated, kept or omitted) or failed.
+    pub fn refresh(
+        at: Timestamp,
+        account: &str,
+        by: Actor,
+        result: std::result::Result<(&Secret<String>, RefreshOutcome), &Error>,
+    ) -> Self {
+        let mut event = Self::new(at, account, Kind::Refresh);
+        event.by = Some(by.as_str().into());
+        match result {
+            Ok((token, outcome)) => {
+                event.fingerprint = Some(fingerprint(token));
+                event.outcome = Some(outcome.as_str().into());
+            }
+            Err(e) => {
+                event.outcome = Some("failed".into());
+                event.code = Some(e.diagnose().code);
+            }
+        }
+        event
+    }
+
+    pub fn sign_in(at: Timestamp, account: &str, token: &Secret<String>, again: bool) -> Self {
+        let mut event = Self::new(at, account, Kind::SignIn);
+        event.fingerprint = Some(fingerprint(token));
+        event.outcome = Some(if again { "again" } else { "new" }.into());
+        event
+    }
+
+    pub fn sign_out(at: Timestamp, account: &str) -> Self {
+        Self::new(at, account, Kind::SignOut)
+    }
+
+    /// Granted scopes went from `before` to `after`; `None` if they did not change.
+    pub fn scopes(at: Timestamp, account: &str, before: &[String], after: &[String]) -> Option<Self> {
+        let added: Vec<String> = after.iter().filter(|s| !before.contains(s)).map(|s| format!("+{s}")).collect();
+        let removed: Vec<String> = before.iter().filter(|s| !after.contains(s)).map(|s| format!("-{s}")).collect();
+        if added.is_empty() && removed.is_empty() {
+            return None;
+        }
+        let mut event = Self::new(at, account, Kind::Scopes);
+        event.detail = Some([added, removed].concat().join(" "));
+        Some(event)
+    }
+}
+
+/// What a successful refresh did with the refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    Rotated,
+    Kept,
+    Omitted,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rotated => "rotated",
+            Self::Kept => "kept",
+            Self::Omitted => "omitted",
+        }
+    }
+}
+
+/// Something about an account's tokens that looks wrong, shown until acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anomaly {
+    /// 8 hex characters, for `spotoken activity --ack`.
+    pub id: String,
+    #[serde(with = "rfc3339")]
+    pub at: Timestamp,
+    pub account: String,
+    /// An [`AnomalyCode`]'s word.
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    pub fix: String,
+    pub acknowledged: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged_at: Option<String>,
+    /// The program concerned, for the new-program rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// Whether the app has shown it as a desktop notification.
+    #[serde(default)]
+    pub notified: bool,
+}
+
+/// `spotoken activity --json`: version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityReport {
+    pub version: u32,
+    pub events: Vec<Event>,
+    pub anomalies: Vec<Anomaly>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub account: Option<String>,
+    pub since: Option<Timestamp>,
+}
+
+impl Filter {
+    fn keeps_account(&self, account: &str) -> bool {
+        self.account.as_deref().is_none_or(|a| a == account)
+    }
+}
+
+/// A program seen getting a token for an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct KnownProgram {
+    key: String,
+    name: String,
+    #[serde(with = "rfc3339")]
+    first_seen: Timestamp,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct WatchFile {
+    version: u32,
+    #[serde(default)]
+    programs: BTreeMap<String, Vec<KnownProgram>>,
+    #[serde(default)]
+    anomalies: Vec<Anomaly>,
+}
+
+/// The record's folder and its lock.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    dir: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl Activity {
+    pub fn new(dir: PathBuf, lock_path: PathBuf) -> Self {
+        Self { dir, lock_path }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn watch_file(&self) -> PathBuf {
+        self.dir.join("watch.json")
+    }
+
+    /// Appends `event`. A record that cannot be written is logged, never a reason to
+    /// withhold a token.
+    pub fn record(&self, event: &Event) {
+        if let Err(e) = self.append(event) {
+            tracing::warn!(error = %e, "could not add to the activity record");
+        }
+    }
+
+    fn append(&self, event: &Event) -> Result<()> {
+        let mut line = serde_json::to_vec(event)
+            .map_err(|e| Error::UnexpectedResponse { what: "activity event", detail: e.to_string() })?;
+        line.push(b'\n');
+        crate::store::create_private_dir(&self.dir)?;
+        let (path, new_file) = self.segment_for(day_of(event.at))?;
+        let mut options = std::fs::File::options();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path).map_err(Error::io("open", &path))?;
+        // One write: O_APPEND puts it whole at the end, whoever else is writing.
+        file.write_all(&line).map_err(Error::io("write", &path))?;
+        if new_file {
+            self.prune(event.at);
+        }
+        Ok(())
+    }
+
+    /// The file today's events go to, and whether it is new.
+    fn segment_for(&self, day: String) -> Result<(PathBuf, bool)> {
+        for n in 0..100 {
+            let path = self.dir.join(segment_name(&day, n));
+            match std::fs::metadata(&path) {
+                Ok(meta) if meta.len() >= SEGMENT_BYTES && n < 99 => continue,
+                Ok(_) => return Ok((path, false)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((path, true)),
+                Err(e) => return Err(Error::io("read", &path)(e)),
+            }
+        }
+        unreachable!("the loop returns by n = 99")
+    }
+
+    /// The record's files, oldest first, with their sizes.
+    fn segments(&self) -> Vec<(PathBuf, String, u64)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut out: Vec<(PathBuf, String, u64)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                parse_segment_name(&name)?;
+                let size = e.metadata().ok()?.len();
+                Some((e.path(), name, size))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    }
+
+    /// Deletes the files past [`RETENTION_DAYS`], then the oldest until the record
+    /// leaves room for the newest file to fill up within [`MAX_BYTES`] (the newest file
+    /// always stays), and acknowledged anomalies past the retention.
+    pub fn prune(&self, now: Timestamp) {
+        let cutoff = day_of(now.plus_secs(-RETENTION_DAYS * DAY));
+        let mut kept = Vec::new();
+        for (path, name, size) in self.segments() {
+            let old = parse_segment_name(&name).is_some_and(|day| day < cutoff.as_str());
+            if old {
+                remove(&path);
+            } else {
+                kept.push((path, size));
+            }
+        }
+        let mut total: u64 = kept.iter().map(|k| k.1).sum();
+        for (path, size) in kept.iter().take(kept.len().saturating_sub(1)) {
+            if total <= MAX_BYTES - SEGMENT_BYTES {
+                break;
+            }
+            remove(path);
+            total -= size;
+        }
+        let oldest = now.plus_secs(-RETENTION_DAYS * DAY);
+        let stale = |a: &Anomaly| a.acknowledged && a.at < oldest;
+        if self.load_watch().anomalies.iter().any(stale)
+            && let Err(e) = self.update_watch(|w| w.anomalies.retain(|a| !stale(a)))
+        {
+            tracing::warn!(error = %e, "could not prune the anomalies");
+        }
+    }
+
+    /// Events matching `filter` within the retention, oldest first.
+    pub fn events(&self, filter: &Filter, now: Timestamp) -> Vec<Event> {
+        let oldest = now.plus_secs(-RETENTION_DAYS * DAY);
+        let since = filter.since.map_or(oldest, |s| s.max(oldest));
+        let first_day = day_of(since);
+        let mut events = Vec::new();
+        for (path, name, _) in self.segments() {
+            if parse_segment_name(&name).is_some_and(|day| day < first_day.as_str()) {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            events.extend(
+                parse_lines(&text).filter(|e| e.at >= since && e.at <= now && filter.keeps_account(&e.account)),
+            );
+        }
+        // Files are per day, lines in the order written: sorting keeps that order for
+        // equal times.
+        events.sort_by_key(|e| e.at);
+        events
+    }
+
+    /// Hand-outs for `account` at or after `since`, counted from the end of the newest
+    /// files without reading the whole record.
+    fn handouts_since(&self, account: &str, since: Timestamp) -> usize {
+        const TAIL: u64 = 256 * 1024;
+        let segments = self.segments();
+        let mut count = 0;
+        let mut budget = TAIL;
+        for (path, _, size) in segments.iter().rev().take(2) {
+            let Ok(mut file) = std::fs::File::open(path) else { continue };
+            let start = size.saturating_sub(budget);
+            let mut text = String::new();
+            if file.seek(std::io::SeekFrom::Start(start)).is_err() || file.read_to_string(&mut text).is_err() {
+                continue;
+            }
+            // A cut first line is skipped by the parser.
+            let mut older_found = false;
+            for event in parse_lines(&text) {
+                if event.at < since {
+                    older_found = true;
+                } else if event.kind == Kind::Handout
+                    && event.account == account
+                    && event.outcome.as_deref() != Some("failed")
+                {
+                    count += 1;
+                }
+            }
+            budget = budget.saturating_sub(*size);
+            if older_found || start > 0 || budget == 0 {
+                break;
+            }
+        }
+        count
+    }
+
+    fn load_watch(&self) -> WatchFile {
+        match std::fs::read(self.watch_file()) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the activity watch file is damaged; starting it again");
+                WatchFile::default()
+            }),
+            Err(_) => WatchFile::default(),
+        }
+    }
+
+    fn update_watch<T>(&self, change: impl FnOnce(&mut WatchFile) -> T) -> Result<T> {
+        let _lock = FileLock::exclusive(&self.lock_path)?;
+        let mut watch = self.load_watch();
+        let out = change(&mut watch);
+        watch.version = 1;
+        let bytes = serde_json::to_vec_pretty(&watch)
+            .map_err(|e| Error::UnexpectedResponse { what: "activity watch file", detail: e.to_string() })?;
+        crate::store::write_atomically(&self.watch_file(), &bytes)?;
+        Ok(out)
+    }
+
+    /// Every anomaly kept, oldest first.
+    pub fn anomalies(&self) -> Vec<Anomaly> {
+        self.load_watch().anomalies
+    }
+
+    /// The anomalies not acknowledged yet, for `account` or all.
+    pub fn open_anomalies(&self, account: Option<&str>) -> Vec<Anomaly> {
+        let mut all = self.anomalies();
+        all.retain(|a| !a.acknowledged && account.is_none_or(|id| a.account == id));
+        all
+    }
+
+    /// Acknowledges the anomaly `id`, or all of `account`'s, or all; returns how many.
+    pub fn acknowledge(&self, id: Option<&str>, account: Option<&str>, now: Timestamp) -> Result<usize> {
+        self.update_watch(|w| {
+            let mut n = 0;
+            for a in w.anomalies.iter_mut().filter(|a| !a.acknowledged) {
+                if id.is_none_or(|id| a.id == id) && account.is_none_or(|acc| a.account == acc) {
+                    a.acknowledged = true;
+                    a.acknowledged_at = Some(now.to_rfc3339());
+                    n += 1;
+                }
+            }
+            n
+        })
+    }
+
+    /// Marks anomalies as shown in a notification.
+    pub fn mark_notified(&self, ids: &[String]) -> Result<()> {
+        self.update_watch(|w| {
+            for a in w.anomalies.iter_mut().filter(|a| ids.contains(&a.id)) {
+                a.notified = true;
+            }
+        })
+    }
+
+    /// Adds `anomaly` unless `same` finds it already raised; returns it if added.
+    fn raise(&self, anomaly: Anomaly, same: impl Fn(&Anomaly) -> bool) -> Option<Anomaly> {
+        let result = self.update_watch(|w| {
+            if w.anomalies.iter().any(&same) {
+                return None;
+            }
+            w.anomalies.push(anomaly.clone());
+            Some(anomaly)
+        });
+        match result {
+            Ok(raised) => {
+                if let Some(a) = &raised {
+                    tracing::warn!(account = %a.account, code = %a.code, "anomaly: {}", a.message);
+                }
+                raised
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record an anomaly");
+                None
+            }
+        }
+    }
+
+    /// Whether `program` was seen getting a token for `account` before; remembers it.
+    /// Read without the lock first: a known program costs one small read.
+    fn learn_program(&self, account: &str, program: &Program, now: Timestamp) -> Result<bool> {
+        let known = |w: &WatchFile| w.programs.get(account).is_some_and(|p| p.iter().any(|k| k.key == program.key()));
+        if known(&self.load_watch()) {
+            return Ok(false);
+        }
+        self.update_watch(|w| {
+            if known(w) {
+                return false;
+            }
+            w.programs.entry(account.to_string()).or_default().push(KnownProgram {
+                key: program.key().to_string(),
+                name: program.name.clone(),
+                first_seen: now,
+            });
+            true
+        })
+    }
+
+    /// The report `spotoken activity --json` prints.
+    pub fn report(&self, filter: &Filter, now: Timestamp) -> ActivityReport {
+        let mut anomalies = self.anomalies();
+        anomalies.retain(|a| {
+            filter.keeps_account(&a.account) && (!a.acknowledged || filter.since.is_none_or(|s| a.at >= s))
+        });
+        ActivityReport { version: ACTIVITY_VERSION, events: self.events(filter, now), anomalies }
+    }
+}
+
+/// Hand-outs per hour over the `hours` hours up to `now`, oldest first; the last
+/// bucket is the hour `now` falls in.
+pub fn handouts_per_hour(events: &[Event], now: Timestamp, hours: usize) -> Vec<u32> {
+    let mut buckets = vec![0u32; hours];
+    let this_hour = now.0.div_euclid(3600);
+    for e in events.iter().filter(|e| e.kind == Kind::Handout && e.outcome.as_deref() != Some("failed")) {
+        let back = this_hour - e.at.0.div_euclid(3600);
+        if let Ok(back) = usize::try_from(back)
+            && back < hours
+        {
+            buckets[hours - 1 - back] += 1;
+        }
+    }
+    buckets
+}
+
+/// First 8 hex characters of the SHA-256 of `token`.
+pub fn fingerprint(token: &Secret<String>) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.secret().as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `30s`, `15m`, `24h`, `7d`, `2w` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit_secs).map(std::time::Duration::from_secs)
+}
+
+fn day_of(at: Timestamp) -> String {
+    at.to_rfc3339()[..10].to_string()
+}
+
+fn segment_name(day: &str, n: u32) -> String {
+    format!("events-{day}-{n:02}.jsonl")
+}
+
+/// The day of a record file's name, if it is one.
+fn parse_segment_name(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("events-")?.strip_suffix(".jsonl")?;
+    let (day, n) = rest.split_at_checked(10)?;
+    let n = n.strip_prefix('-')?;
+    (n.len() == 2
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && Timestamp::parse_rfc3339(&format!("{day}T00:00:00Z")).is_some())
+    .then_some(day)
+}
+
+/// The lines that parse; a line cut by a concurrent write or a crash is skipped.
+fn parse_lines(text: &str) -> impl Iterator<Item = Event> + '_ {
+    text.lines().filter_map(|line| serde_json::from_str(line).ok())
+}
+
+fn remove(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(error = %e, path = %path.display(), "could not prune the activity record");
+    }
+}
+
+/// `Timestamp` as `YYYY-MM-DDTHH:MM:SSZ` in the record.
+mod rfc3339 {
+    use crate::clock::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&at.to_rfc3339())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        Timestamp::parse_rfc3339(&text).ok_or_else(|| serde::de::Error::custom("not an RFC 3339 UTC time"))
+    }
+}
+
+#[cfg(test)]
+mod tests;

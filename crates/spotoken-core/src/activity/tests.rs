@@ -1,0 +1,282 @@
+use super::*;
+use crate::store::accounts::sample;
+
+// 2026-11-25T12:00:00Z
+const NOON: Timestamp = Timestamp(1_795_608_000);
+
+fn new_record() -> (tempfile::TempDir, Activity) {
+    let dir = tempfile::tempdir().unwrap();
+    let activity = Activity::new(dir.path().join("activity"), dir.path().join("activity.lock"));
+    (dir, activity)
+}
+
+fn handout(at: Timestamp, account: &str, token: &str) -> Event {
+    let to = Recipient {
+        channel: Channel::CliToken,
+        program: Some(Program { name: "sh".into(), path: Some("/bin/sh".into()) }),
+    };
+    Event::handout(at, account, &to, Ok((&Secret::new(token.to_string()), false)))
+}
+
+#[test]
+fn a_handout_is_written_and_read_back_without_the_token() {
+    let (_dir, activity) = new_record();
+    activity.record(&handout(NOON, "alice", "BQ-secret-access"));
+    let events = activity.events(&Filter::default(), NOON);
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!((e.kind, e.channel.as_deref(), e.program.as_deref()), (Kind::Handout, Some("cli-token"), Some("sh")));
+    assert_eq!(e.fingerprint.as_deref(), Some(fingerprint(&Secret::new("BQ-secret-access".into())).as_str()));
+    assert_eq!(e.outcome.as_deref(), Some("served"));
+    let text = std::fs::read_to_string(activity.dir().join("events-2026-11-25-00.jsonl")).unwrap();
+    assert!(text.contains(r#""at":"2026-11-25T12:00:00Z""#), "{text}");
+    assert!(!text.contains("BQ-secret-access"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(activity.dir().join("events-2026-11-25-00.jsonl")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let dir_mode = std::fs::metadata(activity.dir()).unwrap().permissions().mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+    }
+}
+
+#[test]
+fn the_fingerprint_is_the_start_of_the_sha256() {
+    // printf %s abc | sha256sum
+    assert_eq!(fingerprint(&Secret::new("abc".into())), "ba7816bf");
+}
+
+#[test]
+fn threads_writing_at_once_lose_and_tear_nothing() {
+    let (_dir, activity) = new_record();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let activity = &activity;
+            s.spawn(move || {
+                for i in 0..200 {
+                    activity.record(&handout(NOON, &format!("acc{t}"), &format!("token-{t}-{i}")));
+                }
+            });
+        }
+    });
+    let events = activity.events(&Filter::default(), NOON);
+    assert_eq!(events.len(), 1600);
+    for t in 0..8 {
+        let filter = Filter { account: Some(format!("acc{t}")), since: None };
+        assert_eq!(activity.events(&filter, NOON).len(), 200);
+    }
+    let text = std::fs::read_to_string(activity.dir().join("events-2026-11-25-00.jsonl")).unwrap();
+    assert!(text.lines().all(|l| serde_json::from_str::<Event>(l).is_ok()));
+}
+
+#[test]
+fn a_line_cut_short_is_skipped_and_the_rest_still_reads() {
+    let (_dir, activity) = new_record();
+    activity.record(&handout(NOON, "alice", "a"));
+    let path = activity.dir().join("events-2026-11-25-00.jsonl");
+    let mut file = std::fs::File::options().append(true).open(&path).unwrap();
+    file.write_all(br#"{"at":"2026-11-25T12:00:00Z","acc"#).unwrap();
+    file.write_all(b"\n").unwrap();
+    activity.record(&handout(NOON, "alice", "b"));
+    assert_eq!(activity.events(&Filter::default(), NOON).len(), 2);
+}
+
+#[test]
+fn events_past_90_days_are_pruned_by_whole_days() {
+    let (_dir, activity) = new_record();
+    let day = |n: i64| NOON.plus_secs(n * DAY);
+    for n in 0..=100 {
+        activity.record(&handout(day(n), "alice", "t"));
+    }
+    // Writing day 100's file pruned everything before day 10.
+    let files: Vec<String> = activity.segments().into_iter().map(|s| s.1).collect();
+    assert_eq!(files.len(), 91, "{files:?}");
+    assert_eq!(files[0], format!("events-{}-00.jsonl", day_of(day(10))));
+    let events = activity.events(&Filter::default(), day(100));
+    assert_eq!(events.first().map(|e| e.at), Some(day(10)));
+    // Reading leaves out what is past 90 days even before the next prune.
+    let events = activity.events(&Filter::default(), day(100).plus_secs(3600));
+    assert_eq!(events.first().map(|e| e.at), Some(day(10).plus_secs(DAY)));
+}
+
+#[test]
+fn the_record_stays_under_10_mb_and_keeps_the_newest() {
+    let (_dir, activity) = new_record();
+    // ~170 bytes a line: 12 MB over six days of 2 MB each.
+    let per_day = 12_000;
+    for d in 0..6 {
+        for i in 0..per_day {
+            activity.record(&handout(NOON.plus_secs(d * DAY + i), "alice", "t"));
+        }
+    }
+    let total: u64 = activity.segments().iter().map(|s| s.2).sum();
+    assert!(total <= MAX_BYTES, "{total}");
+    assert!(total > MAX_BYTES - 3 * SEGMENT_BYTES, "pruned too much: {total}");
+    let now = NOON.plus_secs(6 * DAY);
+    let events = activity.events(&Filter::default(), now);
+    assert_eq!(events.last().map(|e| e.at), Some(NOON.plus_secs(5 * DAY + per_day - 1)));
+    assert!(events.first().unwrap().at > NOON, "the oldest day went first");
+}
+
+#[test]
+fn a_program_is_new_once_per_account() {
+    let (_dir, activity) = new_record();
+    let alice = sample("alice");
+    let bob = sample("bob");
+    let sh = Program { name: "sh".into(), path: Some("/bin/sh".into()) };
+    let py = Program { name: "python3".into(), path: Some("/usr/bin/python3".into()) };
+    let codes = |v: Vec<Anomaly>| v.into_iter().map(|a| a.code).collect::<Vec<_>>();
+    assert_eq!(codes(activity.check_handout(&alice, Some(&sh), NOON, 30)), ["new_program"]);
+    assert!(activity.check_handout(&alice, Some(&sh), NOON, 30).is_empty());
+    assert_eq!(codes(activity.check_handout(&alice, Some(&py), NOON, 30)), ["new_program"]);
+    assert_eq!(codes(activity.check_handout(&bob, Some(&sh), NOON, 30)), ["new_program"]);
+    assert!(activity.check_handout(&alice, None, NOON, 30).is_empty());
+    let open = activity.open_anomalies(Some("alice"));
+    assert_eq!(open.len(), 2);
+    assert!(open[0].message.contains("sh (/bin/sh)"), "{}", open[0].message);
+    assert_eq!(open[0].severity, Severity::Notice);
+}
+
+#[test]
+fn more_than_the_limit_in_a_minute_is_one_burst() {
+    let (_dir, activity) = new_record();
+    let alice = sample("alice");
+    let mut bursts = 0;
+    for i in 0..40 {
+        let at = NOON.plus_secs(i);
+        activity.record(&handout(at, "alice", "t"));
+        // Another account's hand-outs do not count towards alice's.
+        activity.record(&handout(at, "bob", "t"));
+        bursts += activity.check_handout(&alice, None, at, 30).len();
+        if i == 29 {
+            assert_eq!(bursts, 0, "30 in a minute is within the limit");
+        }
+    }
+    assert_eq!(bursts, 1);
+    // Spread out, the same number is no burst.
+    let (_dir, calm) = new_record();
+    for i in 0..40 {
+        let at = NOON.plus_secs(i * 3);
+        calm.record(&handout(at, "alice", "t"));
+        assert!(calm.check_handout(&alice, None, at, 30).is_empty());
+    }
+    // A minute later a new burst is a new anomaly.
+    for i in 0..31 {
+        let at = NOON.plus_secs(200 + i);
+        activity.record(&handout(at, "alice", "t"));
+        bursts += activity.check_handout(&alice, None, at, 30).len();
+    }
+    assert_eq!(bursts, 2);
+    assert!(activity.open_anomalies(Some("alice"))[0].message.starts_with("31 access tokens"));
+}
+
+#[test]
+fn early_rejection_of_the_newest_token_is_an_alert_once() {
+    let (_dir, activity) = new_record();
+    let mut alice = sample("alice");
+    alice.authorized_at = NOON.plus_secs(-10 * DAY);
+    let raised = activity.check_rejection(&alice, true, NOON).unwrap();
+    assert_eq!((raised.code.as_str(), raised.severity), ("refresh_token_rejected_early", Severity::Alert));
+    assert!(raised.message.contains("possibly used elsewhere or access removed at spotify.com/account/apps"));
+    assert!(activity.check_rejection(&alice, true, NOON).is_none(), "one open at a time");
+    // Not the newest token (one lost to a crash): no alert.
+    let (_dir2, other) = new_record();
+    assert!(other.check_rejection(&alice, false, NOON).is_none());
+    // Near the end of the six months: expected, no alert.
+    alice.authorized_at = NOON.plus_secs(-170 * DAY);
+    assert!(other.check_rejection(&alice, true, NOON).is_none());
+}
+
+#[test]
+fn fewer_scopes_and_another_user_are_raised() {
+    let (_dir, activity) = new_record();
+    let mut alice = sample("alice");
+    alice.granted_scopes = vec!["user-read-private".into()];
+    let before = vec!["user-read-private".to_string(), "user-read-email".to_string()];
+    let a = activity.check_scopes(&alice, &before, NOON).unwrap();
+    assert!(a.message.contains("user-read-email"), "{}", a.message);
+    assert!(activity.check_scopes(&alice, &["user-read-private".into()], NOON).is_none());
+    assert!(activity.check_identity(&alice, "alice", NOON).is_none());
+    let a = activity.check_identity(&alice, "mallory", NOON).unwrap();
+    assert_eq!((a.code.as_str(), a.account.as_str()), ("identity_changed", "alice"));
+}
+
+#[test]
+fn acknowledging_by_id_account_or_all() {
+    let (_dir, activity) = new_record();
+    let (alice, bob) = (sample("alice"), sample("bob"));
+    let p = |n: &str| Program { name: n.into(), path: None };
+    let first = activity.check_handout(&alice, Some(&p("a")), NOON, 30).remove(0);
+    activity.check_handout(&alice, Some(&p("b")), NOON, 30);
+    activity.check_handout(&bob, Some(&p("a")), NOON, 30);
+    assert_eq!(activity.acknowledge(Some(&first.id), None, NOON).unwrap(), 1);
+    assert_eq!(activity.open_anomalies(None).len(), 2);
+    assert_eq!(activity.acknowledge(None, Some("alice"), NOON).unwrap(), 1);
+    assert_eq!(activity.open_anomalies(None).iter().map(|a| a.account.as_str()).collect::<Vec<_>>(), ["bob"]);
+    assert_eq!(activity.acknowledge(None, None, NOON).unwrap(), 1);
+    assert!(activity.open_anomalies(None).is_empty());
+    let all = activity.anomalies();
+    assert!(all.iter().all(|a| a.acknowledged && a.acknowledged_at.as_deref() == Some("2026-11-25T12:00:00Z")));
+    // Acknowledged ones go with the retention.
+    activity.prune(NOON.plus_secs((RETENTION_DAYS + 1) * DAY));
+    assert!(activity.anomalies().is_empty());
+}
+
+#[test]
+fn the_chart_counts_handouts_per_hour_up_to_now() {
+    let events = vec![
+        handout(NOON.plus_secs(-7 * DAY), "a", "t"), // too old
+        handout(NOON.plus_secs(-3600), "a", "t"),
+        handout(NOON.plus_secs(-1), "a", "t"),
+        handout(NOON, "a", "t"),
+        handout(NOON.plus_secs(59 * 60), "a", "t"),
+        Event::sign_out(NOON, "a"),
+    ];
+    let buckets = handouts_per_hour(&events, NOON.plus_secs(1800), 168);
+    assert_eq!(buckets.len(), 168);
+    assert_eq!(buckets[167], 2);
+    assert_eq!(buckets[166], 2);
+    assert_eq!(buckets.iter().sum::<u32>(), 4);
+}
+
+#[test]
+fn durations_read_as_people_write_them() {
+    let secs = |t: &str| parse_duration(t).map(|d| d.as_secs());
+    assert_eq!(secs("90"), Some(90));
+    assert_eq!(secs("15m"), Some(900));
+    assert_eq!(secs("24h"), Some(86_400));
+    assert_eq!(secs("7d"), Some(604_800));
+    assert_eq!(secs("2w"), Some(1_209_600));
+    for bad in ["", "d", "7x", "-1d", "1.5h", "99999999999999999999d"] {
+        assert_eq!(parse_duration(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn the_json_has_the_documented_shape() {
+    let (_dir, activity) = new_record();
+    activity.record(&handout(NOON, "alice", "t"));
+    activity.check_handout(&sample("alice"), Some(&Program { name: "sh".into(), path: None }), NOON, 30);
+    let value = serde_json::to_value(activity.report(&Filter::default(), NOON)).unwrap();
+    assert_eq!(value["version"], 1);
+    let event = &value["events"][0];
+    for key in ["at", "account", "kind", "channel", "program", "fingerprint", "outcome"] {
+        assert!(event.get(key).is_some(), "event lacks {key}: {event}");
+    }
+    assert_eq!(event["kind"], "handout");
+    let anomaly = &value["anomalies"][0];
+    for key in ["at", "account", "code", "message", "fix", "acknowledged"] {
+        assert!(anomaly.get(key).is_some(), "anomaly lacks {key}: {anomaly}");
+    }
+    assert_eq!(anomaly["acknowledged"], false);
+}
+
+#[test]
+fn record_file_names_are_recognised_strictly() {
+    assert_eq!(parse_segment_name("events-2026-11-25-00.jsonl"), Some("2026-11-25"));
+    assert_eq!(parse_segment_name("events-2026-11-25-07.jsonl"), Some("2026-11-25"));
+    for other in ["watch.json", "events-2026-11-25.jsonl", "events-2026-13-25-00.jsonl", "events-2026-11-25-0a.jsonl"] {
+        assert_eq!(parse_segment_name(other), None, "{other}");
+    }
+}
