@@ -1,6 +1,11 @@
 //! Benchmark: `spotoken token` on a valid stored token, as a whole process, beside
 //! `secret-tool lookup` reading the same keychain entry, in the same run.
 //!
+//! Each hand-out is written to the activity record, so it is timed twice: with a
+//! fresh record and with one filled to its 10 MB limit. With `SPOTOKEN_BENCH_BASELINE`
+//! set to another `spotoken` binary (`scripts/bench --baseline REV` builds one), that
+//! binary is timed in the same run, interleaved.
+//!
 //! Run it with `scripts/bench` (it needs the private keyring session). It prints
 //! figures; it asserts nothing about speed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -31,6 +36,55 @@ fn time_runs(mut make: impl FnMut() -> Command) -> Vec<Duration> {
         .collect()
 }
 
+fn time_one(mut cmd: Command) -> Option<Duration> {
+    let started = Instant::now();
+    let out = cmd.output().unwrap();
+    let elapsed = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Some(elapsed)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+/// What writing one hand-out and running the rules on it cost, without the process
+/// around it: against a record with a busy minute in it (the rules read that minute).
+fn in_process_cost() -> (Duration, Duration) {
+    use spotoken_core::activity::{Activity, Channel, Event, Program, Recipient};
+    let dir = tempfile::tempdir().unwrap();
+    let record = Activity::new(dir.path().join("activity"), dir.path().join("activity.lock"));
+    let account = spotoken_core::AccountRecord {
+        id: "bench".into(),
+        display_name: None,
+        client_id: support::CLIENT_ID.into(),
+        requested_scopes: vec![],
+        granted_scopes: vec![],
+        access_expires_at: spotoken_core::Timestamp(0),
+        authorized_at: spotoken_core::Timestamp(0),
+        last_refresh_at: None,
+        needs_sign_in: false,
+        sign_in_reason: None,
+        last_error: None,
+        last_error_at: None,
+        refresh_fingerprint: None,
+    };
+    let program = Program { name: "bash".into(), path: Some("/usr/bin/bash".into()) };
+    let to = Recipient { channel: Channel::CliToken, program: Some(program.clone()) };
+    let token = spotoken_core::Secret::new("not-a-real-token".to_string());
+    let now = spotoken_core::Clock::now(&spotoken_core::SystemClock);
+    let (mut write, mut check) = (Vec::new(), Vec::new());
+    for _ in 0..1001 {
+        let started = Instant::now();
+        record.record(&Event::handout(now, "bench", &to, Ok((&token, false))));
+        write.push(started.elapsed());
+        let started = Instant::now();
+        record.check_handout(&account, Some(&program), now, 30);
+        check.push(started.elapsed());
+    }
+    (median(write), median(check))
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -41,8 +95,9 @@ async fn main() {
     let login = h.login(&[]).await;
     assert!(login.output.status.success(), "{}", support::stderr(&login.output));
 
-    let spotoken = |_: ()| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spotoken"));
+    let baseline = std::env::var("SPOTOKEN_BENCH_BASELINE").ok().filter(|b| !b.is_empty());
+    let run = |binary: &str| {
+        let mut cmd = Command::new(binary);
         cmd.arg("token")
             .env("XDG_CONFIG_HOME", h.home().join("config"))
             .env("XDG_DATA_HOME", h.home().join("data"))
@@ -56,17 +111,66 @@ async fn main() {
         cmd.args(["lookup", "service", "spotoken", "username", &h.user.id]);
         cmd
     };
-    // Warm both up once (page cache, keyring), then interleave the series.
-    time_runs(|| spotoken(()));
+    let spotoken = || run(env!("CARGO_BIN_EXE_spotoken"));
+    // Warm up once (page cache, keyring), then interleave the series.
+    time_runs(spotoken);
     time_runs(lookup);
-    let ours = median(time_runs(|| spotoken(())));
+    let ours = median(time_runs(spotoken));
     let theirs = median(time_runs(lookup));
+    // Alternating run by run, so drift in the machine's load hits both alike.
+    let paired = baseline.as_deref().map(|b| {
+        let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            mine.extend(time_one(spotoken()));
+            theirs.extend(time_one(run(b)));
+        }
+        (median(mine), median(theirs))
+    });
+    let ours_again = median(time_runs(spotoken));
+    let full = fill_record(&h);
+    let ours_full = median(time_runs(spotoken));
     assert!(h.sandbox.token_requests("refresh_token").is_empty(), "the benchmark must not refresh");
 
     println!("spotoken token (valid stored token), median of {RUNS} runs: {}", ms(ours));
+    println!("  again, after the others:                           {}", ms(ours_again));
+    println!("  with the activity record at {:.1} MB:                {}", full as f64 / 1e6, ms(ours_full));
     println!("secret-tool lookup (same entry), median of {RUNS} runs:      {}", ms(theirs));
     println!("ratio: {:.2}x (target: at most 1.5x)", ours.as_secs_f64() / theirs.as_secs_f64());
+    if let (Some(b), Some((mine, before))) = (&baseline, paired) {
+        println!(
+            "alternating run by run, median of {RUNS} each: this build {}, baseline {} ({b})",
+            ms(mine),
+            ms(before)
+        );
+        let delta = (mine.as_secs_f64() - before.as_secs_f64()) * 1000.0;
+        println!("this build minus baseline: {delta:+.2} ms (target: at most +1 ms)");
+    }
+    let (write, check) = in_process_cost();
+    println!("in process, median of 1001: record a hand-out {}, check it against the rules {}", us(write), us(check));
     let binary = std::fs::metadata(env!("CARGO_BIN_EXE_spotoken")).unwrap().len();
     println!("spotoken binary: {:.1} MB", binary as f64 / 1_000_000.0);
     h.run(&["logout"]).await;
+}
+
+/// Fills the activity record to just under its limit with hand-outs over the last 80
+/// days, as months of heavy use would; returns its size in bytes.
+fn fill_record(h: &support::Harness) -> u64 {
+    use spotoken_core::activity::{Activity, Channel, Event, Program, Recipient};
+    let dir = h.home().join("data/spotoken/activity");
+    let record = Activity::new(dir.clone(), h.home().join("state/spotoken/activity.lock"));
+    let to = Recipient {
+        channel: Channel::CliToken,
+        program: Some(Program { name: "bash".into(), path: Some("/usr/bin/bash".into()) }),
+    };
+    let token = spotoken_core::Secret::new("not-a-real-token".to_string());
+    let now = spotoken_core::Clock::now(&spotoken_core::SystemClock);
+    let size = || -> u64 { std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum() };
+    let mut at = now.plus_secs(-80 * 86_400);
+    while size() < 9_000_000 {
+        for _ in 0..5_000 {
+            record.record(&Event::handout(at, &h.user.id, &to, Ok((&token, false))));
+            at = at.plus_secs(120);
+        }
+    }
+    size()
 }

@@ -464,35 +464,51 @@ impl Activity {
         events
     }
 
-    /// Hand-outs for `account` at or after `since`, counted from the end of the newest
-    /// files without reading the whole record.
-    fn handouts_since(&self, account: &str, since: Timestamp) -> usize {
-        const TAIL: u64 = 256 * 1024;
-        let segments = self.segments();
+    /// Hand-outs for `account` at or after `since` (within the last day), counted
+    /// backwards from the end of the newest files: a few stats and one read of the
+    /// file's tail, however large the record.
+    fn handouts_since(&self, account: &str, since: Timestamp, now: Timestamp) -> usize {
+        const TAIL: u64 = 64 * 1024;
+        let mut files = Vec::new();
+        let mut days = vec![day_of(now)];
+        if day_of(since) != days[0] {
+            days.insert(0, day_of(since));
+        }
+        for day in &days {
+            for n in 0..100 {
+                let path = self.dir.join(segment_name(day, n));
+                match std::fs::metadata(&path) {
+                    Ok(meta) => files.push((path, meta.len())),
+                    Err(_) => break,
+                }
+            }
+        }
+        let account_field = format!(r#""account":{}"#, serde_json::Value::from(account));
         let mut count = 0;
-        let mut budget = TAIL;
-        for (path, _, size) in segments.iter().rev().take(2) {
+        for (path, size) in files.iter().rev() {
             let Ok(mut file) = std::fs::File::open(path) else { continue };
-            let start = size.saturating_sub(budget);
+            let start = size.saturating_sub(TAIL);
             let mut text = String::new();
             if file.seek(std::io::SeekFrom::Start(start)).is_err() || file.read_to_string(&mut text).is_err() {
                 continue;
             }
-            // A cut first line is skipped by the parser.
-            let mut older_found = false;
-            for event in parse_lines(&text) {
-                if event.at < since {
-                    older_found = true;
-                } else if event.kind == Kind::Handout
-                    && event.account == account
-                    && event.outcome.as_deref() != Some("failed")
-                {
+            // Newest first; a line cut at the start of the tail is skipped. Lines are
+            // looked at, not parsed: this runs on every hand-out, and a burst means
+            // many lines within the minute.
+            for line in text.lines().rev() {
+                let Some(at) = line.strip_prefix(r#"{"at":""#).and_then(|rest| rest.get(..20)) else { continue };
+                let Some(at) = Timestamp::parse_rfc3339(at) else { continue };
+                if at < since {
+                    return count;
+                }
+                let served = line.contains(r#""kind":"handout""#) && !line.contains(r#""outcome":"failed""#);
+                if served && line.contains(&account_field) && line.ends_with('}') {
                     count += 1;
                 }
             }
-            budget = budget.saturating_sub(*size);
-            if older_found || start > 0 || budget == 0 {
-                break;
+            if start > 0 {
+                // A minute of hand-outs larger than the tail: count what it holds.
+                return count;
             }
         }
         count
@@ -557,6 +573,10 @@ impl Activity {
 
     /// Adds `anomaly` unless `same` finds it already raised; returns it if added.
     fn raise(&self, anomaly: Anomaly, same: impl Fn(&Anomaly) -> bool) -> Option<Anomaly> {
+        // Looked at without the lock first: during a burst every hand-out gets here.
+        if self.load_watch().anomalies.iter().any(&same) {
+            return None;
+        }
         let result = self.update_watch(|w| {
             if w.anomalies.iter().any(&same) {
                 return None;

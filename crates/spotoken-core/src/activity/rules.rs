@@ -1,8 +1,8 @@
 //! The anomaly rules: what in an account's activity looks wrong, and what to do.
 //!
-//! Each rule raises at most one anomaly per occurrence (a program is new once, a burst
-//! is one per minute), so an open anomaly stays one line on the card however often the
-//! cause repeats.
+//! Each rule raises at most one anomaly per occurrence (a program is new once, one
+//! burst is open at a time), so an open anomaly stays one line on the card however
+//! often the cause repeats.
 
 use super::{Activity, Anomaly, Program};
 use crate::clock::Timestamp;
@@ -133,7 +133,7 @@ impl Activity {
             }
         }
         let minute_ago = now.plus_secs(-60);
-        let count = self.handouts_since(&record.id, minute_ago.plus_secs(1));
+        let count = self.handouts_since(&record.id, minute_ago.plus_secs(1), now);
         if count > burst_per_minute as usize {
             let a = anomaly(
                 AnomalyCode::Burst,
@@ -148,7 +148,9 @@ impl Activity {
                     .into(),
             );
             raised.extend(
-                self.raise(a, |o| o.account == record.id && o.code == AnomalyCode::Burst.as_str() && o.at > minute_ago),
+                // One open burst at a time: a script looping all day is one line to look
+                // at, not one per minute.
+                self.raise(a, |o| o.account == record.id && o.code == AnomalyCode::Burst.as_str() && !o.acknowledged),
             );
         }
         raised
