@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "copy_login_address",
     "dismiss_notice",
     "set_autostart",
+    "activity",
+    "acknowledge",
 ];
 
 fn main() {

@@ -423,3 +423,93 @@ async fn no_display_is_a_clear_error_not_a_panic() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_and_a_notification() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("activity", Some(&settings("loopback", 0))).await;
+    let daemon = d.notification_daemon();
+    let s = d.session().await;
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+
+    // Hand-outs through each of the app's channels.
+    s.click("[data-test=copy]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Token copied")).await;
+    let window_copy = d.clipboard();
+    s.click("[data-test=reveal]").await;
+    let started = std::time::Instant::now();
+    while !s.text_content("[data-test=token]").await.starts_with("BQ") {
+        assert!(started.elapsed() < WAIT, "the token was not revealed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    d.wait_until("the tray's copy", WAIT, || d.app_log().contains("copied to the clipboard")).await;
+
+    // A script gets a token through the command line: a program new for the account.
+    // The app hears of it from the record itself, with nothing clicked.
+    let out = d.cli_from_shell(&["token"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    s.wait_for("[data-test=account] [data-test=anomaly][data-code=new_program]", WAIT).await;
+    let said = s.text("[data-test=account] [data-test=anomaly]").await;
+    assert!(said.contains("A new program got a token") && said.contains("(/usr/bin/dash)"), "{said}");
+    assert_eq!(s.text("[data-test=anomaly-count]").await, "1");
+    d.shot(Some(&s), "anomaly-on-card").await;
+
+    // The tray leads with it; its first item opens the Activity view.
+    d.open_tray_menu();
+    d.shot(None, "tray-menu-with-anomaly").await;
+    d.keys(&["Down", "Return"]);
+    s.wait_for("[data-test=activity] [data-test=timeline]", WAIT).await;
+    let channels = s.attributes("[data-test=event]", "data-channel").await;
+    for channel in ["window-copy", "window-reveal", "tray-copy", "cli-token"] {
+        assert!(channels.iter().any(|c| c.as_deref() == Some(channel)), "{channel} missing from {channels:?}");
+    }
+    let rows = s.texts("[data-test=event]").await;
+    assert!(rows[0].contains("dash") && rows[0].contains("cli-token"), "newest first: {rows:?}");
+    assert!(!s.find_all("[data-test=chart] rect").await.is_empty(), "the chart shows this hour's hand-outs");
+    // (The screen capture: WebKitWebDriver's own screenshot stalls on this view.)
+    d.shot(None, "activity").await;
+
+    // Filter to the tray: only its copy is left.
+    s.click("[data-test=filter-channel] option[value=tray-copy]").await;
+    s.wait_text("[data-test=timeline]", WAIT, |t| !t.contains("window-copy")).await;
+    assert_eq!(s.attributes("[data-test=event]", "data-channel").await, [Some("tray-copy".to_string())]);
+    d.shot(None, "activity-tray-only").await;
+    s.click("[data-test=filter-channel] option[value=cli-token]").await;
+    s.wait_text("[data-test=timeline]", WAIT, |t| t.contains("cli-token")).await;
+
+    // Acknowledged, it leaves the card and the count.
+    s.click("[data-test=open-anomalies] [data-test=acknowledge]").await;
+    s.wait_gone("[data-test=anomaly-count]", WAIT).await;
+    assert!(s.find_all("[data-test=open-anomalies]").await.is_empty());
+
+    // Spotify refuses the refresh token months early: an alert, and a notification
+    // through the desktop's notification daemon. The new program was not notified
+    // (off by default).
+    d.sandbox.control(spotify_sandbox::Control { revoke: Some("Refresh token revoked".into()), ..Default::default() });
+    s.click("[data-test=nav-accounts]").await;
+    s.click("[data-test=refresh]").await;
+    s.wait_for("[data-test=account] [data-test=anomaly][data-code=refresh_token_rejected_early]", WAIT).await;
+    d.shot(None, "alert-on-card").await;
+    d.wait_until("the notification", WAIT, || daemon.shown().contains("Refresh token refused early")).await;
+    let shown = daemon.shown();
+    assert!(shown.contains("possibly used elsewhere or access removed"), "{shown}");
+    assert!(!shown.contains("A new program got a token"), "only the first rule notifies by default: {shown}");
+
+    // The record names each hand-out's token by fingerprint only.
+    let record = d.dir.path().join("data/spotoken/activity");
+    let mut text = String::new();
+    for entry in std::fs::read_dir(&record).unwrap().flatten() {
+        text.push_str(&std::fs::read_to_string(entry.path()).unwrap());
+    }
+    assert!(text.contains("\"tray-copy\"") && text.contains("\"window-reveal\""));
+    assert!(!text.contains(&window_copy));
+    for secret in d.sandbox.secrets() {
+        assert!(!text.contains(&secret), "a secret is in the activity record");
+        assert!(!d.app_log().contains(&secret), "a secret reached the app's log");
+    }
+    s.end().await;
+}

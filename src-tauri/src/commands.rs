@@ -5,7 +5,9 @@
 //! here, in Rust.
 
 use crate::shell::{Shell, changed};
-use crate::transport::{Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError};
+use crate::transport::{
+    ActivityQuery, ActivityView, Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError,
+};
 use spotoken_core::activity::{Actor, Channel};
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
@@ -134,6 +136,32 @@ pub fn copy_login_address<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>
 #[tauri::command]
 pub fn dismiss_notice<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, UiError> {
     shell.set_notice(None);
+    changed(&app)
+}
+
+/// The Activity view. Off the main thread: it reads up to 10 MB of record.
+#[tauri::command]
+pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<ActivityView, UiError> {
+    let engine = shell.engine.clone();
+    tauri::async_runtime::spawn_blocking(move || crate::shell::activity_view(&engine, &query)).await.map_err(|e| {
+        UiError {
+            code: "activity_unreadable".into(),
+            message: format!("The activity record could not be read ({e})."),
+            fix: "Try again; `spotoken activity` reads the same record.".into(),
+        }
+    })
+}
+
+/// Acknowledges one anomaly (`id`), an account's, or all.
+#[tauri::command]
+pub fn acknowledge<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    id: Option<String>,
+    account: Option<String>,
+) -> Result<Overview, UiError> {
+    let now = shell.engine.clock().now();
+    shell.engine.activity().acknowledge(id.as_deref(), account.as_deref(), now)?;
     changed(&app)
 }
 

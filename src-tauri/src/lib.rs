@@ -4,6 +4,7 @@
 //! engine; commands are adapters ([`commands`]) and the types the UI sees live in
 //! [`transport`]. Logic about tokens does not belong here.
 
+pub mod anomalies;
 pub mod autostart;
 pub mod clipboard;
 pub mod commands;
@@ -131,6 +132,8 @@ pub fn run() -> Result<(), StartError> {
             commands::copy_login_address,
             commands::dismiss_notice,
             commands::set_autostart,
+            commands::activity,
+            commands::acknowledge,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();
@@ -151,6 +154,8 @@ pub fn run() -> Result<(), StartError> {
             // A refreshed token being stored finishes before SIGTERM or SIGINT ends the app.
             tauri::async_runtime::spawn(async { spotoken_core::shutdown::install() });
             tray::create(&handle)?;
+            anomalies::watch(&handle);
+            anomalies::notify_new(&handle);
             let events = handle.clone();
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
 

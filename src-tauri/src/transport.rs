@@ -6,6 +6,7 @@
 //! seconds; the UI counts down from them while it is visible.
 
 use serde::{Deserialize, Serialize};
+use spotoken_core::activity::{Anomaly, AnomalyCode, Event, Severity};
 use spotoken_core::config::{DEEP_LINK_REDIRECT, LOOPBACK_REDIRECT_TO_REGISTER};
 use spotoken_core::status::{AccountState, AccountStatus};
 use spotoken_core::{Diagnosis, Error, RedirectKind, Settings, scopes};
@@ -83,7 +84,110 @@ pub struct AccountView {
     pub scopes: ScopeSet,
     pub last_error: Option<UiError>,
     pub warnings: Vec<String>,
+    /// Anomalies not acknowledged yet.
+    pub anomalies: Vec<AnomalyView>,
 }
+
+/// An anomaly in an account's activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AnomalyView {
+    pub id: String,
+    /// Unix seconds.
+    pub at: i64,
+    pub account: String,
+    pub code: String,
+    /// `alert` (the tokens may be in other hands) or `notice`.
+    pub severity: String,
+    pub title: String,
+    pub message: String,
+    pub fix: String,
+    pub acknowledged: bool,
+}
+
+impl From<Anomaly> for AnomalyView {
+    fn from(a: Anomaly) -> Self {
+        Self {
+            title: AnomalyCode::parse(&a.code).map_or("Anomaly", AnomalyCode::title).into(),
+            severity: match a.severity {
+                Severity::Alert => "alert",
+                Severity::Notice => "notice",
+            }
+            .into(),
+            id: a.id,
+            at: a.at.0,
+            account: a.account,
+            code: a.code,
+            message: a.message,
+            fix: a.fix,
+            acknowledged: a.acknowledged,
+        }
+    }
+}
+
+/// One line of the activity timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ActivityEventView {
+    /// Unix seconds.
+    pub at: i64,
+    pub account: String,
+    /// `handout`, `refresh`, `sign-in`, `sign-out` or `scopes`.
+    pub kind: String,
+    pub channel: Option<String>,
+    pub by: Option<String>,
+    pub program: Option<String>,
+    pub program_path: Option<String>,
+    pub fingerprint: Option<String>,
+    pub outcome: Option<String>,
+    pub code: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl From<Event> for ActivityEventView {
+    fn from(e: Event) -> Self {
+        Self {
+            kind: serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            at: e.at.0,
+            account: e.account,
+            channel: e.channel,
+            by: e.by,
+            program: e.program,
+            program_path: e.program_path,
+            fingerprint: e.fingerprint,
+            outcome: e.outcome,
+            code: e.code,
+            detail: e.detail,
+        }
+    }
+}
+
+/// Which part of the activity the window asks for; empty fields mean all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
+pub struct ActivityQuery {
+    pub account: Option<String>,
+    pub channel: Option<String>,
+    pub program: Option<String>,
+}
+
+/// The Activity view: the timeline (newest first), the chart, the anomalies, and what
+/// the filters can choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ActivityView {
+    pub events: Vec<ActivityEventView>,
+    /// Events left out of `events` beyond the first [`ACTIVITY_PAGE`].
+    pub more: usize,
+    /// Hand-outs per hour over the last 7 days, oldest first, after the filters.
+    pub per_hour: Vec<u32>,
+    /// Unix seconds at which the first hour of `per_hour` starts.
+    pub per_hour_from: i64,
+    /// Open anomalies first, then the acknowledged, newest first within each.
+    pub anomalies: Vec<AnomalyView>,
+    pub accounts: Vec<String>,
+    pub channels: Vec<String>,
+    pub programs: Vec<String>,
+}
+
+/// The timeline shows this many events at most.
+pub const ACTIVITY_PAGE: usize = 500;
 
 impl From<AccountStatus> for AccountView {
     fn from(a: AccountStatus) -> Self {
@@ -102,6 +206,7 @@ impl From<AccountStatus> for AccountView {
             scopes: ScopeSet { requested: a.scopes.requested, granted: a.scopes.granted, missing: a.scopes.missing },
             last_error: a.last_error.map(UiError::from),
             warnings: a.warnings,
+            anomalies: a.anomalies.into_iter().map(AnomalyView::from).collect(),
         }
     }
 }
@@ -256,12 +361,15 @@ pub enum Link {
 #[serde(rename_all = "kebab-case")]
 pub enum Page {
     Login,
+    Activity,
 }
 
 /// Event names, shared with the UI through the generated file.
 pub const EVENT_OVERVIEW: &str = "overview";
 pub const EVENT_LOGIN_FINISHED: &str = "login-finished";
 pub const EVENT_NAVIGATE: &str = "navigate";
+/// The activity record changed (payload: nothing).
+pub const EVENT_ACTIVITY: &str = "activity";
 
 /// The generated TypeScript for every type above.
 pub fn typescript() -> String {
@@ -276,6 +384,10 @@ pub fn typescript() -> String {
         State::decl(&cfg),
         ScopeSet::decl(&cfg),
         AccountView::decl(&cfg),
+        AnomalyView::decl(&cfg),
+        ActivityEventView::decl(&cfg),
+        ActivityQuery::decl(&cfg),
+        ActivityView::decl(&cfg),
         SettingsView::decl(&cfg),
         SettingsInput::decl(&cfg),
         RedirectUris::decl(&cfg),
@@ -297,7 +409,7 @@ pub fn typescript() -> String {
     }
     out.push_str(&format!(
         "export const EVENT_OVERVIEW = \"{EVENT_OVERVIEW}\";\nexport const EVENT_LOGIN_FINISHED = \"{EVENT_LOGIN_FINISHED}\";\n\
-         export const EVENT_NAVIGATE = \"{EVENT_NAVIGATE}\";\n"
+         export const EVENT_NAVIGATE = \"{EVENT_NAVIGATE}\";\nexport const EVENT_ACTIVITY = \"{EVENT_ACTIVITY}\";\n"
     ));
     out
 }

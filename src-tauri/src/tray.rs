@@ -133,8 +133,12 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 let _ = crate::shell::changed(&app);
             });
         }
-        Action::Open | Action::Login => {
-            let page = (action == Action::Login).then_some(crate::transport::Page::Login);
+        Action::Open | Action::Login | Action::Activity => {
+            let page = match action {
+                Action::Login => Some(crate::transport::Page::Login),
+                Action::Activity => Some(crate::transport::Page::Activity),
+                _ => None,
+            };
             if let Err(e) = crate::window::open(&app, page) {
                 tracing::warn!(error = %e, "cannot open the window");
             }

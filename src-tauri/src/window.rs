@@ -28,6 +28,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
     }
     let path = match page {
         Some(Page::Login) => "index.html#login",
+        Some(Page::Activity) => "index.html#activity",
         None => "index.html",
     };
     *CREATED.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());

@@ -332,12 +332,69 @@ impl Desktop {
         std::fs::read_to_string(self.dir.path().join("data/applications/spotoken-handler.desktop")).ok()
     }
 
+    /// The `spotoken` command line, built beside the app, against this desktop's
+    /// sandbox and folders, started by `sh` as a script would start it.
+    pub fn cli_from_shell(&self, args: &[&str]) -> Command {
+        let cli = Path::new(APP).with_file_name("spotoken");
+        assert!(cli.exists(), "{} is missing: `cargo build -p spotoken-cli` (scripts/test builds it)", cli.display());
+        let mut cmd = self.desktop_command("sh");
+        cmd.arg("-c")
+            .arg(r#""$0" "$@"; status=$?; exit $status"#)
+            .arg(cli)
+            .args(args)
+            .env("SPOTOKEN_ACCOUNTS_URL", self.sandbox.url())
+            .env("SPOTOKEN_API_URL", self.sandbox.url())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Starts a notification daemon (dunst) on this desktop's display and the session
+    /// bus, as a desktop has; it ends with the returned guard.
+    pub fn notification_daemon(&self) -> NotificationDaemon {
+        let child = Command::new("dunst")
+            .env("DISPLAY", &self.display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dunst is not installed (scripts/install-deps installs it)");
+        let started = Instant::now();
+        while !Command::new("dunstctl").arg("count").output().is_ok_and(|o| o.status.success()) {
+            assert!(started.elapsed() < Duration::from_secs(10), "dunst did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        NotificationDaemon { child }
+    }
+
     pub async fn wait_until(&self, what: &str, timeout: Duration, check: impl Fn() -> bool) {
         let started = Instant::now();
         while !check() {
             assert!(started.elapsed() < timeout, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// A running dunst; stopped when dropped.
+pub struct NotificationDaemon {
+    child: Child,
+}
+
+impl NotificationDaemon {
+    /// The summaries and bodies of every notification shown so far (those on screen are
+    /// closed into the history first).
+    pub fn shown(&self) -> String {
+        let _ = Command::new("dunstctl").arg("close-all").status();
+        std::thread::sleep(Duration::from_millis(300));
+        let out = Command::new("dunstctl").arg("history").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for NotificationDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -159,6 +159,16 @@ impl Session {
         v.as_str().map(str::to_string)
     }
 
+    /// `name` of every element matching `css`, in document order.
+    pub async fn attributes(&self, css: &str, name: &str) -> Vec<Option<String>> {
+        let mut out = Vec::new();
+        for e in self.find_all(css).await {
+            let v = self.call(reqwest::Method::GET, &format!("/element/{}/attribute/{name}", e.0), None).await.ok();
+            out.push(v.and_then(|v| v.as_str().map(str::to_string)));
+        }
+        out
+    }
+
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine as _;
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await.unwrap();

@@ -2,9 +2,12 @@
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
+  EVENT_ACTIVITY,
   EVENT_LOGIN_FINISHED,
   EVENT_NAVIGATE,
   EVENT_OVERVIEW,
+  type ActivityQuery,
+  type ActivityView,
   type Copied,
   type Link,
   type LinkCheck,
@@ -35,6 +38,8 @@ export const api = {
   copyLoginAddress: () => invoke<null>("copy_login_address"),
   dismissNotice: () => invoke<Overview>("dismiss_notice"),
   setAutostart: (enabled: boolean) => invoke<Overview>("set_autostart", { enabled }),
+  activity: (query: ActivityQuery) => invoke<ActivityView>("activity", { query }),
+  acknowledge: (id: string | null, account: string | null) => invoke<Overview>("acknowledge", { id, account }),
 };
 
 export function onOverview(handler: (o: Overview) => void): Promise<UnlistenFn> {
@@ -47,6 +52,10 @@ export function onLoginFinished(handler: (f: LoginFinished) => void): Promise<Un
 
 export function onNavigate(handler: (p: Page) => void): Promise<UnlistenFn> {
   return listen<Page>(EVENT_NAVIGATE, (e) => handler(e.payload));
+}
+
+export function onActivity(handler: () => void): Promise<UnlistenFn> {
+  return listen<null>(EVENT_ACTIVITY, () => handler());
 }
 
 /** Commands reject with a UiError; anything else becomes one. */

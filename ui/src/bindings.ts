@@ -9,7 +9,51 @@ export type State = "ok" | "needs_sign_in" | "error";
 
 export type ScopeSet = { requested: Array<string>, granted: Array<string>, missing: Array<string>, };
 
-export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, warnings: Array<string>, };
+export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, warnings: Array<string>, 
+/**
+ * Anomalies not acknowledged yet.
+ */
+anomalies: Array<AnomalyView>, };
+
+export type AnomalyView = { id: string, 
+/**
+ * Unix seconds.
+ */
+at: number, account: string, code: string, 
+/**
+ * `alert` (the tokens may be in other hands) or `notice`.
+ */
+severity: string, title: string, message: string, fix: string, acknowledged: boolean, };
+
+export type ActivityEventView = { 
+/**
+ * Unix seconds.
+ */
+at: number, account: string, 
+/**
+ * `handout`, `refresh`, `sign-in`, `sign-out` or `scopes`.
+ */
+kind: string, channel: string | null, by: string | null, program: string | null, program_path: string | null, fingerprint: string | null, outcome: string | null, code: string | null, detail: string | null, };
+
+export type ActivityQuery = { account: string | null, channel: string | null, program: string | null, };
+
+export type ActivityView = { events: Array<ActivityEventView>, 
+/**
+ * Events left out of `events` beyond the first [`ACTIVITY_PAGE`].
+ */
+more: number, 
+/**
+ * Hand-outs per hour over the last 7 days, oldest first, after the filters.
+ */
+per_hour: Array<number>, 
+/**
+ * Unix seconds at which the first hour of `per_hour` starts.
+ */
+per_hour_from: number, 
+/**
+ * Open anomalies first, then the acknowledged, newest first within each.
+ */
+anomalies: Array<AnomalyView>, accounts: Array<string>, channels: Array<string>, programs: Array<string>, };
 
 export type SettingsView = { client_id: string | null, 
 /**
@@ -79,8 +123,9 @@ clears_in_secs: number | null, };
 
 export type Link = "dashboard" | "revoke-access";
 
-export type Page = "login";
+export type Page = "login" | "activity";
 
 export const EVENT_OVERVIEW = "overview";
 export const EVENT_LOGIN_FINISHED = "login-finished";
 export const EVENT_NAVIGATE = "navigate";
+export const EVENT_ACTIVITY = "activity";

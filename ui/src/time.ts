@@ -21,3 +21,14 @@ export function longDuration(secondsLeft: number): string {
 
 /** Unix seconds now, from the local clock. */
 export const nowSecs = () => Date.now() / 1000;
+
+/** "Wed 25 Nov, 14:32" in the person's time zone. */
+export function localTime(unixSecs: number): string {
+  return new Date(unixSecs * 1000).toLocaleString(undefined, {
+    weekday: "short",
+    day: "numeric",
+    month: "short",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}

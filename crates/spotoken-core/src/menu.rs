@@ -11,12 +11,17 @@
 use crate::clock::Timestamp;
 use crate::status::{AccountState, StatusReport};
 
+/// Anomaly lines the menu shows before "and N more".
+const MAX_ANOMALY_LINES: usize = 3;
+
 /// What a menu item does when clicked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
     CopyToken(String),
     Refresh(String),
     Open,
+    /// The window's Activity view.
+    Activity,
     Login,
     Quit,
 }
@@ -28,6 +33,7 @@ impl Action {
             Self::CopyToken(a) => format!("copy:{a}"),
             Self::Refresh(a) => format!("refresh:{a}"),
             Self::Open => "open".into(),
+            Self::Activity => "activity".into(),
             Self::Login => "login".into(),
             Self::Quit => "quit".into(),
         }
@@ -39,6 +45,7 @@ impl Action {
             Some(("refresh", a)) => Some(Self::Refresh(a.to_string())),
             _ => match id {
                 "open" => Some(Self::Open),
+                "activity" => Some(Self::Activity),
                 "login" => Some(Self::Login),
                 "quit" => Some(Self::Quit),
                 _ => None,
@@ -104,6 +111,20 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
         entries.push(MenuEntry::Note(notice.to_string()));
         entries.push(MenuEntry::Separator);
     }
+    // Anomalies stay at the top until acknowledged in the Activity view.
+    let open: Vec<(String, &crate::activity::Anomaly)> =
+        accounts.iter().flat_map(|a| a.anomalies.iter().map(move |x| (name(a), x))).collect();
+    if !open.is_empty() {
+        for (who, anomaly) in open.iter().take(MAX_ANOMALY_LINES) {
+            let title = crate::activity::AnomalyCode::parse(&anomaly.code).map_or("Anomaly", |c| c.title());
+            entries.push(MenuEntry::Note(format!("⚠ {who}: {title}")));
+        }
+        if open.len() > MAX_ANOMALY_LINES {
+            entries.push(MenuEntry::Note(format!("⚠ and {} more", open.len() - MAX_ANOMALY_LINES)));
+        }
+        entries.push(item("Review activity…", Action::Activity));
+        entries.push(MenuEntry::Separator);
+    }
     match accounts.as_slice() {
         [] => {}
         [only] => {
@@ -123,7 +144,8 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
     entries.push(MenuEntry::Separator);
     entries.push(item("Quit", Action::Quit));
 
-    let attention = notice.is_some() || accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
+    let attention =
+        notice.is_some() || !open.is_empty() || accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
     let tooltip = if let Some(a) = accounts.iter().find(|a| a.state == AccountState::NeedsSignIn) {
         format!("Spotoken: {} needs sign-in", name(a))
     } else if let Some(a) = accounts.iter().min_by_key(|a| a.access_token.seconds_left) {
@@ -216,10 +238,35 @@ mod tests {
     }
 
     #[test]
+    fn open_anomalies_lead_the_menu_until_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = crate::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
+        let alice = sample("alice");
+        for n in 0..5 {
+            let program = crate::activity::Program { name: format!("p{n}"), path: None };
+            record.check_handout(&alice, Some(&program), Timestamp(400), 30);
+        }
+        let mut status = report(&[alice], 400);
+        status.accounts[0].anomalies = record.open_anomalies(None);
+        let model = model(&status);
+        assert_eq!(model.entries[0], MenuEntry::Note("⚠ alice name: A new program got a token".into()));
+        assert_eq!(model.entries[3], MenuEntry::Note("⚠ and 2 more".into()));
+        assert_eq!(actions(&model.entries)[0], "activity");
+        assert!(model.attention);
+        status.accounts[0].anomalies.clear();
+        assert!(!self::model(&status).attention);
+    }
+
+    #[test]
     fn ids_round_trip() {
-        for a in
-            [Action::CopyToken("x:y".into()), Action::Refresh("z".into()), Action::Open, Action::Login, Action::Quit]
-        {
+        for a in [
+            Action::CopyToken("x:y".into()),
+            Action::Refresh("z".into()),
+            Action::Open,
+            Action::Activity,
+            Action::Login,
+            Action::Quit,
+        ] {
             assert_eq!(Action::from_id(&a.id()), Some(a));
         }
         assert_eq!(Action::from_id("nonsense"), None);

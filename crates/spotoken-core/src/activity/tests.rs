@@ -288,3 +288,24 @@ fn record_file_names_are_recognised_strictly() {
         assert_eq!(parse_segment_name(other), None, "{other}");
     }
 }
+
+#[test]
+fn the_timeline_filters_and_lists_what_it_can_filter_by() {
+    let (_dir, activity) = new_record();
+    activity.record(&handout(NOON.plus_secs(-3 * DAY), "alice", "a"));
+    let tray = Recipient::app(Channel::TrayCopy);
+    activity.record(&Event::handout(NOON.plus_secs(-60), "bob", &tray, Ok((&Secret::new("b".into()), true))));
+    let refreshed = Ok((&Secret::new("c".into()), RefreshOutcome::Omitted));
+    activity.record(&Event::refresh(NOON.plus_secs(-60), "bob", Actor::Tray, refreshed));
+    let all = activity.timeline(None, None, None, NOON);
+    assert_eq!(all.accounts, ["alice", "bob"]);
+    assert_eq!(all.channels, ["cli-token", "tray", "tray-copy"]);
+    assert_eq!(all.programs, ["sh"]);
+    assert_eq!(all.events.first().map(|e| e.kind), Some(Kind::Refresh), "newest first");
+    assert_eq!(all.per_hour.iter().sum::<u32>(), 2);
+    assert_eq!(all.per_hour_from, NOON.plus_secs(-167 * 3600));
+    let bob = activity.timeline(Some("bob"), Some("tray-copy"), None, NOON);
+    assert_eq!(bob.events.len(), 1);
+    assert_eq!(bob.events[0].outcome.as_deref(), Some("refreshed"));
+    assert_eq!(activity.timeline(None, None, Some("sh"), NOON).events.len(), 1);
+}
