@@ -446,7 +446,8 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     }
     d.open_tray_menu();
     d.keys(&["Down", "Return"]);
-    d.wait_until("the tray's copy", WAIT, || d.app_log().contains("copied to the clipboard")).await;
+    d.wait_until("the tray's copy", WAIT, || d.app_log().matches("access token copied to the clipboard").count() == 2)
+        .await;
 
     // A script gets a token through the command line: a program new for the account.
     // The app hears of it from the record itself, with nothing clicked.
@@ -484,7 +485,7 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     // Acknowledged, it leaves the card and the count.
     s.click("[data-test=open-anomalies] [data-test=acknowledge]").await;
     s.wait_gone("[data-test=anomaly-count]", WAIT).await;
-    assert!(s.find_all("[data-test=open-anomalies]").await.is_empty());
+    s.wait_gone("[data-test=open-anomalies]", WAIT).await;
 
     // Spotify refuses the refresh token months early: an alert, and a notification
     // through the desktop's notification daemon. The new program was not notified
@@ -498,6 +499,32 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     let shown = daemon.shown();
     assert!(shown.contains("possibly used elsewhere or access removed"), "{shown}");
     assert!(!shown.contains("A new program got a token"), "only the first rule notifies by default: {shown}");
+
+    // Notifications for new programs are a choice in Settings: chosen, the next new
+    // program pops one up.
+    s.click("[data-test=nav-settings]").await;
+    s.click("[data-test=notify-new_program]").await;
+    s.click("[data-test=save-settings]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Settings saved")).await;
+    let settings_file = std::fs::read_to_string(d.dir.path().join("config/spotoken/settings.toml")).unwrap();
+    assert!(settings_file.contains("new_program"), "{settings_file}");
+    // (The account needs sign-in since the alert: signed in again first.)
+    s.click("[data-test=nav-accounts]").await;
+    s.click("[data-test=sign-in-again]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_text("[data-test=account-state]", WAIT, |t| t == "fresh").await;
+    let from_python = d
+        .desktop_command("/usr/bin/python3")
+        .args(["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"])
+        .arg(std::path::Path::new(support::APP).with_file_name("spotoken"))
+        .arg("token")
+        .env("SPOTOKEN_ACCOUNTS_URL", d.sandbox.url())
+        .env("SPOTOKEN_API_URL", d.sandbox.url())
+        .status()
+        .unwrap();
+    assert!(from_python.success());
+    d.wait_until("the new-program notification", WAIT, || daemon.shown().contains("A new program got a token")).await;
+    assert!(daemon.shown().contains("python3"), "{}", daemon.shown());
 
     // The record names each hand-out's token by fingerprint only.
     let record = d.dir.path().join("data/spotoken/activity");

@@ -37,8 +37,9 @@ pub async fn start_login<R: Runtime>(
     shell: State<'_, Shell>,
     scopes: Vec<String>,
     show_dialog: bool,
+    account: Option<String>,
 ) -> Result<Overview, UiError> {
-    shell.start_login(&app, &scopes, show_dialog).await?;
+    shell.start_login(&app, &scopes, show_dialog, account.as_deref()).await?;
     changed(&app)
 }
 

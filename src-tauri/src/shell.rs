@@ -71,6 +71,8 @@ impl Shell {
             scopes: input.scopes,
             redirect: input.redirect.into(),
             clipboard_clear_secs: Some(input.clipboard_clear_secs),
+            notify_anomalies: Some(input.notify_anomalies),
+            burst_per_minute: Some(input.burst_per_minute.max(1)),
             ..self.engine.settings()
         };
         let deep_link = settings.redirect == RedirectKind::DeepLink;
@@ -86,6 +88,7 @@ impl Shell {
         app: &AppHandle<R>,
         scopes: &[String],
         show_dialog: bool,
+        account: Option<&str>,
     ) -> Result<(), UiError> {
         let kind = self.engine.settings().redirect;
         if kind == RedirectKind::DeepLink {
@@ -98,7 +101,7 @@ impl Shell {
                 tracing::warn!(%why, "could not register spotoken://; paste the address or use the loopback redirect");
             }
         }
-        let url = self.login.start(kind, scopes, show_dialog).await?;
+        let url = self.login.start(kind, scopes, show_dialog, account).await?;
         open_in_browser(
             app,
             url.as_str(),

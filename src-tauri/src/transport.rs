@@ -222,6 +222,18 @@ pub struct SettingsView {
     pub clipboard_clear_secs: u64,
     /// Starts in the tray when the person logs in; `null` where that cannot be arranged.
     pub autostart: Option<bool>,
+    /// Each kind of anomaly, and whether it is shown as a desktop notification.
+    pub anomaly_kinds: Vec<AnomalyKind>,
+    /// More hand-outs than this for one account within a minute is a burst.
+    pub burst_per_minute: u32,
+}
+
+/// A kind of anomaly as Settings lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct AnomalyKind {
+    pub code: String,
+    pub title: String,
+    pub notify: bool,
 }
 
 impl SettingsView {
@@ -233,6 +245,15 @@ impl SettingsView {
             redirect: settings.redirect.into(),
             scopes: settings.scopes_or_default(),
             clipboard_clear_secs: settings.clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS),
+            anomaly_kinds: AnomalyCode::ALL
+                .iter()
+                .map(|c| AnomalyKind {
+                    code: c.as_str().into(),
+                    title: c.title().into(),
+                    notify: settings.notifies(c.as_str()),
+                })
+                .collect(),
+            burst_per_minute: settings.burst_limit(),
         }
     }
 }
@@ -244,6 +265,9 @@ pub struct SettingsInput {
     pub redirect: Redirect,
     pub scopes: Vec<String>,
     pub clipboard_clear_secs: u64,
+    /// The anomaly codes to show as desktop notifications.
+    pub notify_anomalies: Vec<String>,
+    pub burst_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
@@ -389,6 +413,7 @@ pub fn typescript() -> String {
         ActivityQuery::decl(&cfg),
         ActivityView::decl(&cfg),
         SettingsView::decl(&cfg),
+        AnomalyKind::decl(&cfg),
         SettingsInput::decl(&cfg),
         RedirectUris::decl(&cfg),
         Overview::decl(&cfg),

@@ -24,7 +24,8 @@ export const api = {
   overview: () => invoke<Overview>("overview"),
   scopeCatalog: () => invoke<ScopeCatalog>("scope_catalog"),
   saveSettings: (input: SettingsInput) => invoke<Overview>("save_settings", { input }),
-  startLogin: (scopes: string[], showDialog: boolean) => invoke<Overview>("start_login", { scopes, showDialog }),
+  startLogin: (scopes: string[], showDialog: boolean, account: string | null) =>
+    invoke<Overview>("start_login", { scopes, showDialog, account }),
   cancelLogin: () => invoke<Overview>("cancel_login"),
   refreshNow: (account: string) => invoke<Overview>("refresh_now", { account }),
   copyToken: (account: string) => invoke<Copied>("copy_token", { account }),

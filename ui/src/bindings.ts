@@ -67,9 +67,23 @@ clipboard_clear_secs: number,
 /**
  * Starts in the tray when the person logs in; `null` where that cannot be arranged.
  */
-autostart: boolean | null, };
+autostart: boolean | null, 
+/**
+ * Each kind of anomaly, and whether it is shown as a desktop notification.
+ */
+anomaly_kinds: Array<AnomalyKind>, 
+/**
+ * More hand-outs than this for one account within a minute is a burst.
+ */
+burst_per_minute: number, };
 
-export type SettingsInput = { client_id: string, redirect: Redirect, scopes: Array<string>, clipboard_clear_secs: number, };
+export type AnomalyKind = { code: string, title: string, notify: boolean, };
+
+export type SettingsInput = { client_id: string, redirect: Redirect, scopes: Array<string>, clipboard_clear_secs: number, 
+/**
+ * The anomaly codes to show as desktop notifications.
+ */
+notify_anomalies: Array<string>, burst_per_minute: number, };
 
 export type RedirectUris = { deep_link: string, loopback: string, };
 

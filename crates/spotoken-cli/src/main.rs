@@ -66,6 +66,10 @@ enum Command {
         /// Listen on this 127.0.0.1 port (default: a free one; Spotify accepts any port).
         #[arg(long)]
         port: Option<u16>,
+        /// Sign this account in again (to add scopes, or after "needs sign-in"): should
+        /// Spotify answer as another user, Spotoken raises an anomaly.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
     },
     /// Print an access token (and only that) on stdout, refreshing it first if needed.
     Token {
@@ -219,7 +223,7 @@ async fn run(command: Command) -> Result<u8, Error> {
         );
     });
     match command {
-        Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port } => {
+        Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port, account } => {
             if let Some(id) = client_id {
                 let id = validate_client_id(&id)?;
                 let mut settings = engine.settings();
@@ -238,7 +242,11 @@ async fn run(command: Command) -> Result<u8, Error> {
                     .ok_or(Error::UnknownScope(format!("preset {name}")))?;
                 wanted.extend(preset.scopes.iter().map(|s| s.to_string()));
             }
-            let options = LoopbackLogin { scopes: wanted, show_dialog, port, timeout: Duration::from_secs(timeout) };
+            if let Some(id) = &account {
+                engine.resolve_account(Some(id))?;
+            }
+            let options =
+                LoopbackLogin { scopes: wanted, show_dialog, port, timeout: Duration::from_secs(timeout), account };
             // Only with --no-browser is standard input read: otherwise a script never
             // waits on it.
             let (paste_tx, mut pasted) = tokio::sync::mpsc::unbounded_channel();
@@ -268,6 +276,11 @@ async fn run(command: Command) -> Result<u8, Error> {
             let record = engine.login_loopback_or_pasted(&options, show, &mut pasted, refused).await?;
             let status = spotoken_core::AccountStatus::new(&record, engine.clock().now());
             println!("Logged in as {} ({}).", record.name(), record.id);
+            let raised_now = |a: &spotoken_core::activity::Anomaly| a.at >= record.authorized_at;
+            for a in engine.activity().open_anomalies(None).iter().filter(|a| raised_now(a)) {
+                let clean = spotoken_core::text::clean;
+                eprintln!("spotoken: WARNING: {} {}", clean(&a.message), clean(&a.fix));
+            }
             println!("Granted scopes: {}", list_or_none(&status.scopes.granted));
             if !status.scopes.missing.is_empty() {
                 println!("Not granted: {}", status.scopes.missing.join(", "));

@@ -295,3 +295,34 @@ async fn signing_in_again_with_fewer_scopes_is_raised_and_filters_apply() {
     assert_eq!(h.run(&["logout"]).await.status.code(), Some(0));
     assert_eq!(of_kind(&activity(&h, &[]).await, "sign-out").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_an_account_in_again_as_another_user_is_an_alert() {
+    let h = Harness::new("identity").await;
+    assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
+    // The browser is signed in to another Spotify account by now.
+    let other = spotify_sandbox::User { id: format!("{}-other", h.user.id), display_name: "Someone Else".into() };
+    h.control(Control { user: Some(other.clone()), ..Default::default() });
+    let again = h.login(&["--account", &h.user.id]).await;
+    assert_eq!(again.output.status.code(), Some(0), "{}", stderr(&again.output));
+    assert!(stdout(&again.output).contains(&other.id));
+    assert!(
+        stderr(&again.output).contains("WARNING: Signing in Tester identity again came back as another Spotify user"),
+        "{}",
+        stderr(&again.output)
+    );
+
+    let report = activity(&h, &["--account", &h.user.id]).await;
+    assert_eq!(codes(&report), ["identity_changed"]);
+    assert_eq!(report["anomalies"][0]["severity"], "alert");
+    // Both accounts are kept; the first one was not overwritten.
+    let (_, status) = h.status_json().await;
+    assert_eq!(status["accounts"].as_array().unwrap().len(), 2);
+    // Signing in again as the same user raises nothing.
+    h.control(Control { user: Some(h.user.clone()), ..Default::default() });
+    assert_eq!(h.login(&["--account", &h.user.id]).await.output.status.code(), Some(0));
+    assert_eq!(codes(&activity(&h, &[]).await), ["identity_changed"]);
+    // An account that is not signed in cannot be signed in again.
+    let unknown = h.run(&["login", "--account", "nobody", "--no-browser"]).await;
+    assert_eq!(unknown.status.code(), Some(4), "{}", stderr(&unknown));
+}

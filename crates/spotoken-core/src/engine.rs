@@ -45,11 +45,19 @@ pub struct LoopbackLogin {
     /// 127.0.0.1 port; `None` takes the settings' (0: a free one).
     pub port: Option<u16>,
     pub timeout: Duration,
+    /// The account signed in again, if this login is for one.
+    pub account: Option<String>,
 }
 
 impl Default for LoopbackLogin {
     fn default() -> Self {
-        Self { scopes: Vec::new(), show_dialog: false, port: None, timeout: crate::DEFAULT_LOGIN_TIMEOUT }
+        Self {
+            scopes: Vec::new(),
+            show_dialog: false,
+            port: None,
+            timeout: crate::DEFAULT_LOGIN_TIMEOUT,
+            account: None,
+        }
     }
 }
 
@@ -172,12 +180,24 @@ impl Engine {
 
     /// Starts a login; `scopes` empty means the settings' (or the default) scopes.
     pub fn begin_login(&self, scopes: &[String], redirect_uri: String, show_dialog: bool) -> Result<PendingLogin> {
+        self.begin_login_for(None, scopes, redirect_uri, show_dialog)
+    }
+
+    /// [`Self::begin_login`] signing `account` in again, when given.
+    pub fn begin_login_for(
+        &self,
+        account: Option<&str>,
+        scopes: &[String],
+        redirect_uri: String,
+        show_dialog: bool,
+    ) -> Result<PendingLogin> {
         let scopes = if scopes.is_empty() { self.settings().scopes_or_default() } else { scopes.to_vec() };
         let request = LoginRequest {
             client_id: self.client_id()?,
             scopes: scopes::validate(&scopes)?,
             redirect_uri,
             show_dialog,
+            account: account.map(str::to_string),
         };
         PendingLogin::new(&self.endpoints, request, self.clock.now())
     }
@@ -206,7 +226,11 @@ impl Engine {
             access_expires_at: grant.expires_at,
             obtained_at: now,
         };
-        let previous = self.accounts.load()?.into_iter().find(|a| a.id == profile.id);
+        let known = self.accounts.load()?;
+        if let Some(expected) = request.account.as_deref().and_then(|id| known.iter().find(|a| a.id == id)) {
+            self.activity.check_identity(expected, &profile.id, now);
+        }
+        let previous = known.into_iter().find(|a| a.id == profile.id);
         let record = AccountRecord {
             id: profile.id.clone(),
             display_name: profile.display_name.filter(|n| !n.is_empty()),
@@ -261,7 +285,12 @@ impl Engine {
         // Before the browser opens: consent given to Spotify must have a keychain to land in.
         self.check_keychain()?;
         let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
-        let login = self.begin_login(&options.scopes, listener.redirect_uri(), options.show_dialog)?;
+        let login = self.begin_login_for(
+            options.account.as_deref(),
+            &options.scopes,
+            listener.redirect_uri(),
+            options.show_dialog,
+        )?;
         show_url(login.authorize_url());
         let waiting = self.complete_loopback(&listener, &login, options.timeout);
         tokio::pin!(waiting);

@@ -82,7 +82,14 @@ impl LoginFlow {
 
     /// Starts a login and returns the consent page's URL for the browser. Replaces any
     /// login in progress (whose outcome is `LoginCancelled`).
-    pub async fn start(&self, kind: RedirectKind, scopes: &[String], show_dialog: bool) -> Result<Url> {
+    /// `account`: the account this login signs in again, if any.
+    pub async fn start(
+        &self,
+        kind: RedirectKind,
+        scopes: &[String],
+        show_dialog: bool,
+        account: Option<&str>,
+    ) -> Result<Url> {
         self.cancel();
         // Before the browser opens: consent given to Spotify must have a keychain to
         // land in. Off the async threads: it may wait for the person to unlock it.
@@ -99,7 +106,8 @@ impl LoginFlow {
         let (login, task) = match kind {
             RedirectKind::Loopback => {
                 let listener = LoopbackListener::bind(self.engine.settings().loopback_port).await?;
-                let login = Arc::new(self.engine.begin_login(scopes, listener.redirect_uri(), show_dialog)?);
+                let login =
+                    Arc::new(self.engine.begin_login_for(account, scopes, listener.redirect_uri(), show_dialog)?);
                 let (engine, on_done, active, timeout, waiting) =
                     (self.engine.clone(), self.on_done.clone(), self.active.clone(), self.timeout, login.clone());
                 let task = tokio::spawn(async move {
@@ -124,7 +132,8 @@ impl LoginFlow {
                 (login, task)
             }
             RedirectKind::DeepLink => {
-                let login = Arc::new(self.engine.begin_login(scopes, DEEP_LINK_REDIRECT.into(), show_dialog)?);
+                let login =
+                    Arc::new(self.engine.begin_login_for(account, scopes, DEEP_LINK_REDIRECT.into(), show_dialog)?);
                 let (on_done, active, timeout) = (self.on_done.clone(), self.active.clone(), self.timeout);
                 let task = tokio::spawn(async move {
                     tokio::time::sleep(timeout).await;

@@ -22,6 +22,9 @@ pub struct LoginRequest {
     pub redirect_uri: String,
     /// Ask Spotify to show the consent page again (adding scopes, switching accounts).
     pub show_dialog: bool,
+    /// The account this login signs in again (Sign in again, Add scopes, `login
+    /// --account`): should Spotify answer as another user, that is an anomaly.
+    pub account: Option<String>,
 }
 
 /// A login waiting for its callback.
@@ -108,6 +111,7 @@ mod tests {
             scopes: vec!["user-read-private".into(), "playlist-read-private".into()],
             redirect_uri: "http://127.0.0.1:4567/callback".into(),
             show_dialog,
+            account: None,
         };
         PendingLogin::new(&endpoints, request, Timestamp(0)).unwrap()
     }
