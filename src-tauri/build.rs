@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "set_autostart",
     "activity",
     "acknowledge",
+    "answer_request",
+    "set_ask_new_programs",
 ];
 
 fn main() {

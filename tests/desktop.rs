@@ -540,3 +540,87 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     }
     s.end().await;
 }
+
+/// `spotoken token` started by Python, as a script would, in this desktop's session.
+fn token_from_python(d: &Desktop) -> std::process::Child {
+    d.desktop_command("/usr/bin/python3")
+        .args(["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"])
+        .arg(std::path::Path::new(support::APP).with_file_name("spotoken"))
+        .arg("token")
+        .env("SPOTOKEN_ACCOUNTS_URL", d.sandbox.url())
+        .env("SPOTOKEN_API_URL", d.sandbox.url())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_program_waits_for_the_person_to_allow_it_once_always_or_deny_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("ask", Some(&settings("loopback", 0))).await;
+    let s = d.session().await;
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+    s.click("[data-test=ask-new-programs]").await;
+    let settings_file = d.dir.path().join("config/spotoken/settings.toml");
+    d.wait_until("the setting to be saved", WAIT, || {
+        std::fs::read_to_string(&settings_file)
+            .unwrap_or_default()
+            .contains(&format!("ask_before_new_program = [\"{}\"]", d.user.id))
+    })
+    .await;
+
+    // Allow once: the waiting command gets a working token; the next run asks again.
+    let waiting = token_from_python(&d);
+    let asked = s.wait_text("[data-test=request]", WAIT, |t| t.contains("asks for a token")).await;
+    assert!(asked.starts_with("python3"), "{asked}");
+    assert!(asked.contains("/usr/bin/python3") && asked.contains(&d.user.display_name), "{asked}");
+    d.shot(Some(&s), "asked").await;
+    s.click("[data-test=request] [data-test=allow-once]").await;
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(d.me_status(token.trim()).await, 200);
+    s.wait_gone("[data-test=request]", WAIT).await;
+
+    // Deny: exit code 8 and why; nothing on stdout.
+    let waiting = token_from_python(&d);
+    s.click("[data-test=request] [data-test=deny]").await;
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(8));
+    assert!(out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("[handout_denied]"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Always: allowed now and from then on without asking.
+    let waiting = token_from_python(&d);
+    s.click("[data-test=request] [data-test=allow-always]").await;
+    assert_eq!(waiting.wait_with_output().unwrap().status.code(), Some(0));
+    let again = token_from_python(&d).wait_with_output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(s.find_all("[data-test=request]").await.is_empty());
+
+    // The record says what happened to each; the program the person allowed is no anomaly.
+    let out = d
+        .desktop_command(std::path::Path::new(support::APP).with_file_name("spotoken").to_str().unwrap())
+        .args(["activity", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<String> = report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "handout")
+        .map(|e| format!("{}:{}", e["outcome"].as_str().unwrap(), e["code"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(outcomes, ["served:", "failed:handout_denied", "served:", "served:"]);
+    assert!(report["anomalies"].as_array().unwrap().is_empty(), "{report:#}");
+    s.end().await;
+}

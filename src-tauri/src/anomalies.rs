@@ -13,6 +13,36 @@ use tauri::{AppHandle, Emitter, Manager, Runtime};
 /// Changes closer together than this are taken as one.
 const SETTLE: Duration = Duration::from_millis(250);
 
+#[derive(Debug, Clone, Copy)]
+struct Change {
+    anomalies: bool,
+    asked: bool,
+}
+
+/// A program is waiting to be allowed a token: bring the window forward (it holds the
+/// buttons) and say so in a notification, once per request.
+fn announce_requests<R: Runtime>(app: &AppHandle<R>) {
+    static ANNOUNCED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let shell = app.state::<Shell>();
+    let waiting = shell.engine.activity().pending_requests(shell.engine.clock().now());
+    let mut announced = ANNOUNCED.lock().unwrap_or_else(|p| p.into_inner());
+    announced.retain(|id| waiting.iter().any(|r| &r.id == id));
+    let fresh: Vec<_> = waiting.into_iter().filter(|r| !announced.contains(&r.id)).collect();
+    for request in &fresh {
+        announced.push(request.id.clone());
+        let account = shell.engine.accounts().ok().and_then(|all| all.into_iter().find(|a| a.id == request.account));
+        let name = account.as_ref().map_or(request.account.as_str(), |a| a.name());
+        crate::shell::notify(
+            app,
+            &format!("{} asks for a token", request.program.name),
+            &format!("{} wants {name}'s access token. Answer in the Spotoken window.", request.program.describe()),
+        );
+        if let Err(e) = crate::window::show(app) {
+            tracing::warn!(error = %e, "cannot show the window to ask");
+        }
+    }
+}
+
 /// Notifies the open anomalies not notified yet (of the kinds chosen), once each.
 pub fn notify_new<R: Runtime>(app: &AppHandle<R>) {
     let shell = app.state::<Shell>();
@@ -45,7 +75,7 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
         tracing::warn!(error = %e, "cannot watch the activity record; anomalies from the command line show on the next change");
         return;
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<bool>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Only writes: reading the record (as every redraw does) must not count, or
         // each redraw would start the next.
@@ -55,8 +85,11 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
                 || event.kind.is_remove()
                 || matches!(event.kind, EventKind::Access(AccessKind::Close(AccessMode::Write))))
         {
-            let anomalies = event.paths.iter().any(|p| p.file_name().is_some_and(|n| n == "watch.json"));
-            let _ = tx.send(anomalies);
+            let name =
+                |p: &std::path::PathBuf| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let asked = event.paths.iter().any(|p| name(p).starts_with("request-"));
+            let anomalies = asked || event.paths.iter().any(|p| name(p) == "watch.json");
+            let _ = tx.send(Change { anomalies, asked });
         }
     });
     let mut watcher = match watcher {
@@ -74,14 +107,21 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
     tauri::async_runtime::spawn(async move {
         let _keep = watcher;
         while let Some(first) = rx.recv().await {
-            let mut anomalies = first;
-            tokio::time::sleep(SETTLE).await;
-            while let Ok(more) = rx.try_recv() {
-                anomalies |= more;
+            let mut change = first;
+            // A program waiting for an answer is shown at once.
+            if !change.asked {
+                tokio::time::sleep(SETTLE).await;
             }
-            tracing::debug!(anomalies, "the activity record changed");
-            if anomalies {
+            while let Ok(more) = rx.try_recv() {
+                change.anomalies |= more.anomalies;
+                change.asked |= more.asked;
+            }
+            tracing::debug!(anomalies = change.anomalies, asked = change.asked, "the activity record changed");
+            if change.anomalies {
                 let _ = changed(&app);
+            }
+            if change.asked {
+                announce_requests(&app);
             }
             let _ = app.emit(EVENT_ACTIVITY, ());
         }

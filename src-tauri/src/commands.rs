@@ -6,7 +6,8 @@
 
 use crate::shell::{Shell, changed};
 use crate::transport::{
-    ActivityQuery, ActivityView, Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError,
+    ActivityQuery, ActivityView, Approval, Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput,
+    UiError,
 };
 use spotoken_core::activity::{Actor, Channel};
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
@@ -163,6 +164,31 @@ pub fn acknowledge<R: Runtime>(
 ) -> Result<Overview, UiError> {
     let now = shell.engine.clock().now();
     shell.engine.activity().acknowledge(id.as_deref(), account.as_deref(), now)?;
+    changed(&app)
+}
+
+/// Answers a program waiting for a token.
+#[tauri::command]
+pub fn answer_request<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    id: String,
+    approval: Approval,
+) -> Result<Overview, UiError> {
+    let now = shell.engine.clock().now();
+    shell.engine.activity().answer(&id, approval.into(), now)?;
+    changed(&app)
+}
+
+/// Turns asking before a new program gets the account's token on or off.
+#[tauri::command]
+pub fn set_ask_new_programs<R: Runtime>(
+    app: AppHandle<R>,
+    shell: State<'_, Shell>,
+    account: String,
+    enabled: bool,
+) -> Result<Overview, UiError> {
+    shell.engine.set_ask_before_new_program(&account, enabled)?;
     changed(&app)
 }
 

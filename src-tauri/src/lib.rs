@@ -134,6 +134,8 @@ pub fn run() -> Result<(), StartError> {
             commands::set_autostart,
             commands::activity,
             commands::acknowledge,
+            commands::answer_request,
+            commands::set_ask_new_programs,
         ])
         .setup(move |app| {
             let handle = app.handle().clone();

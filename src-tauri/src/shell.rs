@@ -28,22 +28,41 @@ pub struct Shell {
     pub login: LoginFlow,
     pub wake: Arc<Notify>,
     pub notice: Mutex<Option<UiError>>,
+    /// Held while the app runs, so `spotoken token` knows it can ask here.
+    pub asker: Mutex<Option<spotoken_core::activity::approval::Asker>>,
 }
 
 impl Shell {
     pub fn new(engine: Arc<Engine>, login: LoginFlow, wake: Arc<Notify>) -> Self {
-        Self { engine, login, wake, notice: Mutex::new(None) }
+        let asker = match engine.activity().hold_asker() {
+            Ok(asker) => Some(asker),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the asker's lock; programs cannot be asked about here");
+                None
+            }
+        };
+        Self { engine, login, wake, notice: Mutex::new(None), asker: Mutex::new(asker) }
     }
 
     pub fn overview(&self) -> Result<Overview, UiError> {
         let status = self.engine.status()?;
+        let settings = self.engine.settings();
+        let now = self.engine.clock().now();
         Ok(Overview {
+            requests: self.engine.activity().pending_requests(now).into_iter().map(Into::into).collect(),
             settings: SettingsView::new(
                 self.engine.settings(),
                 self.engine.client_id_from_env().map(str::to_string),
                 crate::autostart::enabled(&self.engine),
             ),
-            accounts: status.accounts.into_iter().map(Into::into).collect(),
+            accounts: status
+                .accounts
+                .into_iter()
+                .map(|a| {
+                    let asks = settings.ask_before_new_program.contains(&a.id);
+                    crate::transport::AccountView { asks_before_new_program: asks, ..a.into() }
+                })
+                .collect(),
             login: self.login.pending().map(|p| LoginView {
                 redirect: p.kind.into(),
                 address: p.address.into_secret(),

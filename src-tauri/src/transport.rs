@@ -86,6 +86,44 @@ pub struct AccountView {
     pub warnings: Vec<String>,
     /// Anomalies not acknowledged yet.
     pub anomalies: Vec<AnomalyView>,
+    /// A program new to the account waits for the person's answer before it gets a token.
+    pub asks_before_new_program: bool,
+}
+
+/// A program waiting for the person to allow it a token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct RequestView {
+    pub id: String,
+    /// Unix seconds.
+    pub at: i64,
+    pub account: String,
+    pub program: String,
+    pub program_path: Option<String>,
+}
+
+impl From<spotoken_core::activity::approval::Request> for RequestView {
+    fn from(r: spotoken_core::activity::approval::Request) -> Self {
+        Self { id: r.id, at: r.at.0, account: r.account, program: r.program.name, program_path: r.program.path }
+    }
+}
+
+/// The person's answer to a [`RequestView`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Approval {
+    AllowOnce,
+    Always,
+    Deny,
+}
+
+impl From<Approval> for spotoken_core::activity::approval::Decision {
+    fn from(a: Approval) -> Self {
+        match a {
+            Approval::AllowOnce => Self::AllowOnce,
+            Approval::Always => Self::Always,
+            Approval::Deny => Self::Deny,
+        }
+    }
 }
 
 /// An anomaly in an account's activity.
@@ -207,6 +245,7 @@ impl From<AccountStatus> for AccountView {
             last_error: a.last_error.map(UiError::from),
             warnings: a.warnings,
             anomalies: a.anomalies.into_iter().map(AnomalyView::from).collect(),
+            asks_before_new_program: false,
         }
     }
 }
@@ -286,6 +325,8 @@ pub struct Overview {
     pub redirect_uris: RedirectUris,
     /// A failure the person has not seen (a tray copy with no notification daemon).
     pub notice: Option<UiError>,
+    /// Programs waiting for the person to allow them a token, oldest first.
+    pub requests: Vec<RequestView>,
 }
 
 /// The login in progress, as the waiting view shows it.
@@ -409,6 +450,8 @@ pub fn typescript() -> String {
         ScopeSet::decl(&cfg),
         AccountView::decl(&cfg),
         AnomalyView::decl(&cfg),
+        RequestView::decl(&cfg),
+        Approval::decl(&cfg),
         ActivityEventView::decl(&cfg),
         ActivityQuery::decl(&cfg),
         ActivityView::decl(&cfg),

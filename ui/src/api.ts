@@ -8,6 +8,7 @@ import {
   EVENT_OVERVIEW,
   type ActivityQuery,
   type ActivityView,
+  type Approval,
   type Copied,
   type Link,
   type LinkCheck,
@@ -41,6 +42,9 @@ export const api = {
   setAutostart: (enabled: boolean) => invoke<Overview>("set_autostart", { enabled }),
   activity: (query: ActivityQuery) => invoke<ActivityView>("activity", { query }),
   acknowledge: (id: string | null, account: string | null) => invoke<Overview>("acknowledge", { id, account }),
+  answerRequest: (id: string, approval: Approval) => invoke<Overview>("answer_request", { id, approval }),
+  setAskNewPrograms: (account: string, enabled: boolean) =>
+    invoke<Overview>("set_ask_new_programs", { account, enabled }),
 };
 
 export function onOverview(handler: (o: Overview) => void): Promise<UnlistenFn> {

@@ -13,7 +13,11 @@ export type AccountView = { id: string, display_name: string | null, state: Stat
 /**
  * Anomalies not acknowledged yet.
  */
-anomalies: Array<AnomalyView>, };
+anomalies: Array<AnomalyView>, 
+/**
+ * A program new to the account waits for the person's answer before it gets a token.
+ */
+asks_before_new_program: boolean, };
 
 export type AnomalyView = { id: string, 
 /**
@@ -24,6 +28,14 @@ at: number, account: string, code: string,
  * `alert` (the tokens may be in other hands) or `notice`.
  */
 severity: string, title: string, message: string, fix: string, acknowledged: boolean, };
+
+export type RequestView = { id: string, 
+/**
+ * Unix seconds.
+ */
+at: number, account: string, program: string, program_path: string | null, };
+
+export type Approval = "allow-once" | "always" | "deny";
 
 export type ActivityEventView = { 
 /**
@@ -95,7 +107,11 @@ login: LoginView | null, redirect_uris: RedirectUris,
 /**
  * A failure the person has not seen (a tray copy with no notification daemon).
  */
-notice: UiError | null, };
+notice: UiError | null, 
+/**
+ * Programs waiting for the person to allow them a token, oldest first.
+ */
+requests: Array<RequestView>, };
 
 export type LoginView = { redirect: Redirect, 
 /**

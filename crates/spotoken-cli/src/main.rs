@@ -25,6 +25,7 @@ mod exit {
     pub const UNAVAILABLE: u8 = 5;
     pub const KEYCHAIN: u8 = 6;
     pub const LOGIN_FAILED: u8 = 7;
+    pub const NOT_ALLOWED: u8 = 8;
 }
 
 /// Spotify Web API tokens for scripts: log in once, then `spotoken token` prints a fresh
@@ -204,6 +205,7 @@ fn exit_code(e: &Error) -> u8 {
         | E::Loopback(_)
         | E::TokenEndpoint { .. }
         | E::WebApi { .. } => exit::LOGIN_FAILED,
+        E::ApprovalUnavailable { .. } | E::HandOutDenied { .. } => exit::NOT_ALLOWED,
         E::UnexpectedResponse { .. } | E::Io { .. } => exit::OTHER,
     }
 }

@@ -326,3 +326,31 @@ async fn signing_an_account_in_again_as_another_user_is_an_alert() {
     let unknown = h.run(&["login", "--account", "nobody", "--no-browser"]).await;
     assert_eq!(unknown.status.code(), Some(4), "{}", stderr(&unknown));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn asking_before_a_new_program_without_the_app_fails_fast_and_known_programs_pass() {
+    let h = Harness::new("ask").await;
+    assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
+    // Known before asking is turned on: the test binary itself.
+    printed_token(&h.token(&[]).await);
+    let settings = h.home().join("config/spotoken/settings.toml");
+    let mut text = std::fs::read_to_string(&settings).unwrap_or_default();
+    text.push_str(&format!("ask_before_new_program = [\"{}\"]\n", h.user.id));
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, text).unwrap();
+
+    printed_token(&h.token(&[]).await);
+    let started = std::time::Instant::now();
+    let out = run_from(&h, "python3", &["token"]).await;
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "it must not wait for an app that is not there");
+    assert!(stdout(&out).is_empty());
+    let said = stderr(&out);
+    assert!(said.contains("asks before a new program gets a token") && said.contains("not running"), "{said}");
+    assert!(said.contains("[approval_unavailable]"), "{said}");
+
+    let report = activity(&h, &[]).await;
+    let last = of_kind(&report, "handout").pop().unwrap().clone();
+    assert_eq!((&last["outcome"], &last["code"]), (&Value::from("failed"), &Value::from("approval_unavailable")));
+    assert_eq!(last["program_path"], std::fs::canonicalize("/usr/bin/python3").unwrap().to_str().unwrap());
+}

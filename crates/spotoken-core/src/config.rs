@@ -46,6 +46,9 @@ pub struct Settings {
     /// Anomaly codes shown as desktop notifications; absent: only
     /// `refresh_token_rejected_early`.
     pub notify_anomalies: Option<Vec<String>>,
+    /// Accounts for which a program new to them waits for the person's approval in the
+    /// app before `spotoken token` hands it a token.
+    pub ask_before_new_program: Vec<String>,
 }
 
 impl Settings {
@@ -211,6 +214,7 @@ mod tests {
             clipboard_clear_secs: Some(30),
             burst_per_minute: Some(10),
             notify_anomalies: Some(vec!["new_program".into()]),
+            ask_before_new_program: vec!["ann".into()],
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
@@ -270,6 +274,7 @@ mod tests {
                     clipboard_clear_secs: clear,
                     burst_per_minute: burst,
                     notify_anomalies: notify,
+                    ask_before_new_program: Vec::new(),
                 };
                 settings.save(&path).unwrap();
                 prop_assert_eq!(Settings::load(&path).unwrap(), settings);

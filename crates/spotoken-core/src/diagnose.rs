@@ -105,6 +105,16 @@ impl Error {
                 "A redirect from Spotify arrived, but no login is waiting for it (it finished, timed out or was cancelled).",
                 "Click Log in and finish in the browser tab Spotoken opens.",
             ),
+            E::ApprovalUnavailable { program, why } => Diagnosis::new(
+                "approval_unavailable",
+                format!("This account asks before a new program gets a token, and {program} is new to it: {why}."),
+                "Start the Spotoken app (its window asks you) and run this again; or turn off \"Ask before a new program gets a token\" on the account's card.",
+            ),
+            E::HandOutDenied { program } => Diagnosis::new(
+                "handout_denied",
+                format!("A token for {program} was denied in the Spotoken window."),
+                "Run it again and choose Allow if you meant it to have one.",
+            ),
             E::LoginCancelled => {
                 Diagnosis::new("login_cancelled", "The login was cancelled.", "Log in again when ready.")
             }

@@ -154,6 +154,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether a program new to `account` must be allowed in the app before it gets a token.
+    pub fn set_ask_before_new_program(&self, account: &str, enabled: bool) -> Result<()> {
+        let mut settings = self.settings();
+        settings.ask_before_new_program.retain(|a| a != account);
+        if enabled {
+            settings.ask_before_new_program.push(account.to_string());
+        }
+        self.save_settings(settings)
+    }
+
     /// The Client ID from `SPOTOKEN_CLIENT_ID` (or given for this run), which wins over the settings.
     pub fn client_id_from_env(&self) -> Option<&str> {
         self.client_id_override.as_deref()

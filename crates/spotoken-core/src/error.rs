@@ -72,6 +72,11 @@ pub enum Error {
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    #[error("{program} needs your approval to get a token, which cannot be asked now: {why}")]
+    ApprovalUnavailable { program: String, why: String },
+    #[error("a token for {program} was denied in the Spotoken window")]
+    HandOutDenied { program: String },
+
     #[error("another Spotoken process held the lock on account {0} too long")]
     LockTimeout(String),
     #[error("{action} {path}: {source}")]

@@ -11,6 +11,7 @@
 //! - `invalid_grant` means Spotify says the refresh token is dead: the account is marked
 //!   "needs sign-in" and that token is never sent again.
 
+use crate::activity::approval::{ASK_TIMEOUT, Decision};
 use crate::activity::{Actor, Event, Recipient, RefreshOutcome, fingerprint};
 use crate::clock::Timestamp;
 use crate::diagnose::Diagnosis;
@@ -82,14 +83,35 @@ impl Engine {
 
     /// [`Self::fresh_token`] for a token handed out to `to`: recorded, served or failed,
     /// and checked against the anomaly rules (a new program, a burst).
+    ///
+    /// For an account set to ask before a new program gets a token, a program never
+    /// seen for it waits for the person's answer in the app first.
     pub async fn hand_out(&self, account: Option<&str>, min_valid: Duration, to: &Recipient) -> Result<FreshToken> {
         let record = self.resolve_account(account)?;
-        let result = self.token_for(&record, Some(min_valid), to.channel.actor()).await;
+        let settings = self.settings();
+        let asking = to
+            .program
+            .as_ref()
+            .filter(|p| settings.ask_before_new_program.contains(&record.id) && !self.activity.is_known(&record.id, p));
+        let allowed = match asking {
+            None => Ok(()),
+            Some(program) => match self.activity.ask(&record.id, program, self.clock.now(), ASK_TIMEOUT).await {
+                Ok(Decision::AllowOnce | Decision::Always) => Ok(()),
+                Ok(Decision::Deny) => Err(Error::HandOutDenied { program: program.describe() }),
+                Err(e) => Err(e),
+            },
+        };
+        let result = match allowed {
+            Ok(()) => self.token_for(&record, Some(min_valid), to.channel.actor()).await,
+            Err(e) => Err(e),
+        };
         let now = self.clock.now();
         let served = result.as_ref().map(|t| (&t.access_token, t.refreshed));
         self.activity.record(&Event::handout(now, &record.id, to, served));
         if result.is_ok() {
-            self.activity.check_handout(&record, to.program.as_ref(), now, self.settings().burst_limit());
+            // A program the person was just asked about is not news.
+            let program = if asking.is_some() { None } else { to.program.as_ref() };
+            self.activity.check_handout(&record, program, now, settings.burst_limit());
         }
         result
     }

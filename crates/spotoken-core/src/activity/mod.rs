@@ -17,6 +17,7 @@
 //! different ones and cannot be turned back into the token. Lines are not synced to
 //! disk one by one: a crash may lose the last few, never the tokens.
 
+pub mod approval;
 mod program;
 pub mod rules;
 
@@ -600,7 +601,7 @@ impl Activity {
 
     /// Whether `program` was seen getting a token for `account` before; remembers it.
     /// Read without the lock first: a known program costs one small read.
-    fn learn_program(&self, account: &str, program: &Program, now: Timestamp) -> Result<bool> {
+    pub(crate) fn learn_program(&self, account: &str, program: &Program, now: Timestamp) -> Result<bool> {
         let known = |w: &WatchFile| w.programs.get(account).is_some_and(|p| p.iter().any(|k| k.key == program.key()));
         if known(&self.load_watch()) {
             return Ok(false);
