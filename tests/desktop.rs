@@ -525,16 +525,8 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     s.click("[data-test=sign-in-again]").await;
     s.click("[data-test=continue-login]").await;
     s.wait_text("[data-test=account-state]", WAIT, |t| t == "fresh").await;
-    let from_python = d
-        .desktop_command("/usr/bin/python3")
-        .args(["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"])
-        .arg(std::path::Path::new(support::APP).with_file_name("spotoken"))
-        .arg("token")
-        .env("SPOTOKEN_ACCOUNTS_URL", d.sandbox.url())
-        .env("SPOTOKEN_API_URL", d.sandbox.url())
-        .status()
-        .unwrap();
-    assert!(from_python.success());
+    let from_python = token_from_python(&d).wait_with_output().unwrap();
+    assert!(from_python.status.success(), "{}", String::from_utf8_lossy(&from_python.stderr));
     d.wait_until("the new-program notification", WAIT, || daemon.shown().contains("A new program got a token")).await;
     assert!(daemon.shown().contains("python3"), "{}", daemon.shown());
 
@@ -557,7 +549,7 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
 fn token_from_python(d: &Desktop) -> std::process::Child {
     d.desktop_command("/usr/bin/python3")
         .args(["-c", "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"])
-        .arg(std::path::Path::new(support::APP).with_file_name("spotoken"))
+        .arg(support::CLI.as_path())
         .arg("token")
         .env("SPOTOKEN_ACCOUNTS_URL", d.sandbox.url())
         .env("SPOTOKEN_API_URL", d.sandbox.url())
@@ -619,7 +611,7 @@ async fn a_new_program_waits_for_the_person_to_allow_it_once_always_or_deny_it()
 
     // The record says what happened to each; the program the person allowed is no anomaly.
     let out = d
-        .desktop_command(std::path::Path::new(support::APP).with_file_name("spotoken").to_str().unwrap())
+        .desktop_command(support::CLI.to_str().unwrap())
         .args(["activity", "--json"])
         .stdout(std::process::Stdio::piped())
         .output()

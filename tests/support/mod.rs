@@ -15,6 +15,12 @@ use webdriver::Session;
 
 pub const CLIENT_ID: &str = spotify_sandbox::DEMO_CLIENT_ID;
 pub const APP: &str = env!("CARGO_BIN_EXE_spotoken-app");
+/// The `spotoken` command line, built beside the app (`cargo test --workspace` builds it).
+pub static CLI: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
+    let cli = Path::new(APP).with_file_name("spotoken");
+    assert!(cli.exists(), "{} is missing: `cargo build -p spotoken-cli` (scripts/test builds it)", cli.display());
+    cli
+});
 
 /// One app instance per D-Bus session (single-instance): desktop tests take turns.
 pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -335,12 +341,10 @@ impl Desktop {
     /// The `spotoken` command line, built beside the app, against this desktop's
     /// sandbox and folders, started by `sh` as a script would start it.
     pub fn cli_from_shell(&self, args: &[&str]) -> Command {
-        let cli = Path::new(APP).with_file_name("spotoken");
-        assert!(cli.exists(), "{} is missing: `cargo build -p spotoken-cli` (scripts/test builds it)", cli.display());
         let mut cmd = self.desktop_command("sh");
         cmd.arg("-c")
             .arg(r#""$0" "$@"; status=$?; exit $status"#)
-            .arg(cli)
+            .arg(CLI.as_path())
             .args(args)
             .env("SPOTOKEN_ACCOUNTS_URL", self.sandbox.url())
             .env("SPOTOKEN_API_URL", self.sandbox.url())
@@ -358,8 +362,17 @@ impl Desktop {
             .stderr(Stdio::null())
             .spawn()
             .expect("dunst is not installed (scripts/install-deps installs it)");
+        // Asked without starting anything: `dunstctl` would have D-Bus start a second
+        // dunst (its service file) with no display.
+        let owned = || {
+            Command::new("gdbus")
+                .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
+                .args(["--method", "org.freedesktop.DBus.NameHasOwner", "org.freedesktop.Notifications"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
+        };
         let started = Instant::now();
-        while !Command::new("dunstctl").arg("count").output().is_ok_and(|o| o.status.success()) {
+        while !owned() {
             assert!(started.elapsed() < Duration::from_secs(10), "dunst did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
