@@ -628,3 +628,73 @@ async fn a_new_program_waits_for_the_person_to_allow_it_once_always_or_deny_it()
     assert!(report["anomalies"].as_array().unwrap().is_empty(), "{report:#}");
     s.end().await;
 }
+
+/// Holds the session's Secret Service still (SIGSTOP) until dropped (SIGCONT).
+struct FrozenKeychain(u32);
+
+impl FrozenKeychain {
+    fn freeze() -> Self {
+        let out = std::process::Command::new("gdbus")
+            .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
+            .args(["--method", "org.freedesktop.DBus.GetConnectionUnixProcessID", "org.freedesktop.secrets"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid: u32 = text
+            .trim()
+            .trim_start_matches("(uint32 ")
+            .trim_end_matches(",)")
+            .parse()
+            .unwrap_or_else(|_| panic!("no Secret Service on the session bus: {text}"));
+        assert!(std::process::Command::new("kill").args(["-STOP", &pid.to_string()]).status().unwrap().success());
+        Self(pid)
+    }
+}
+
+impl Drop for FrozenKeychain {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-CONT", &self.0.to_string()]).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keychain_that_stopped_answering_holds_up_neither_the_window_nor_the_tray() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("frozen-keychain", Some(&settings("loopback", 0))).await;
+    let s = d.session().await;
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+
+    let frozen = FrozenKeychain::freeze();
+    // Two hand-outs wait on the keychain: the window's Copy and the tray's.
+    s.click("[data-test=copy]").await;
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!d.app_log().contains("access token copied"), "the keychain was meant to be stopped");
+
+    // Meanwhile the window answers: the Activity view loads (an async command), the
+    // tray's Log in… navigates the window (the main thread).
+    let started = std::time::Instant::now();
+    s.click("[data-test=nav-activity]").await;
+    s.wait_for("[data-test=activity] [data-test=timeline]", Duration::from_secs(10)).await;
+    let activity_after = started.elapsed();
+    d.open_tray_menu();
+    d.shot(None, "keychain-stopped-tray-menu").await;
+    d.keys(&["Down", "Down", "Down", "Down", "Return"]);
+    s.wait_for("[data-test=login-panel]", Duration::from_secs(10)).await;
+    eprintln!(
+        "with the keychain stopped: Activity view in {activity_after:?}, tray → window in {:?}",
+        started.elapsed()
+    );
+    d.shot(None, "keychain-stopped-window-answers").await;
+    assert!(!d.app_log().contains("access token copied"), "no copy can finish while the keychain is stopped");
+
+    // The keychain comes back: the waiting copies finish.
+    drop(frozen);
+    d.wait_until("both copies", WAIT, || d.app_log().matches("access token copied to the clipboard").count() == 2)
+        .await;
+    assert!(d.clipboard().starts_with("BQ"));
+    s.end().await;
+}

@@ -111,6 +111,19 @@ impl Engine {
         self
     }
 
+    /// Runs a keychain call on the blocking pool: a keychain that does not answer (locked,
+    /// stopped, asking the person) then holds up only that call, bounded by the keychain
+    /// timeout, never an async worker that other work is waiting for.
+    pub(crate) async fn on_keychain<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Keychain) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let keychain = self.keychain.clone();
+        tokio::task::spawn_blocking(move || work(&keychain))
+            .await
+            .map_err(|e| Error::Keychain(format!("the keychain call stopped: {e}")))?
+    }
+
     /// Checks that the keychain can take tokens now (asking to unlock it if needed):
     /// before a login sends anyone to Spotify.
     pub fn check_keychain(&self) -> Result<()> {
@@ -257,7 +270,8 @@ impl Engine {
             refresh_fingerprint: tokens.refresh_token.as_ref().map(crate::activity::fingerprint),
         };
         // Tokens first: an account in the file always has tokens behind it.
-        self.keychain.write(&record.id, &tokens)?;
+        let (id, stored) = (record.id.clone(), tokens.clone());
+        self.on_keychain(move |k| k.write(&id, &stored)).await?;
         self.accounts.upsert(record.clone())?;
         self.activity.record(&Event::sign_in(now, &record.id, &tokens.access_token, previous.is_some()));
         if let Some(before) = &previous {

@@ -128,7 +128,8 @@ impl Engine {
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
             |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
-        let before = self.keychain.read(&record.id)?;
+        let id = record.id.clone();
+        let before = self.on_keychain(move |k| k.read(&id)).await?;
         if is_fresh(&before, self.clock.now()) {
             tracing::debug!("stored access token is fresh enough");
             self.heal_expiry(record, &before);
@@ -141,7 +142,8 @@ impl Engine {
         // Someone may have refreshed, or been told the token is dead, while we waited.
         let record = self.accounts.get(&record.id)?;
         ensure_signed_in(&record)?;
-        let current = self.keychain.read(&record.id)?;
+        let id = record.id.clone();
+        let current = self.on_keychain(move |k| k.read(&id)).await?;
         // A forced refresh is satisfied by any refresh that happened while it waited; the
         // access token changes with every refresh (timestamps can tie within a second).
         let refreshed_meanwhile = current.access_token != before.access_token;
@@ -184,7 +186,8 @@ impl Engine {
         let endpoint = self.token_endpoint(&record.client_id)?;
         // Ready before Spotify is asked: a keychain that cannot take the answer means no
         // refresh is sent, and the answer is stored in one call.
-        let prepared = self.keychain.prepare_write(&record.id)?;
+        let id = record.id.clone();
+        let prepared = std::sync::Arc::new(self.on_keychain(move |k| k.prepare_write(&id)).await?);
         let mut failures = 0;
         // What is left of the hand-out's deadline, if it has one.
         let left = || self.retry.deadline.map(|d| d.saturating_sub(started.elapsed()));
@@ -224,12 +227,16 @@ impl Engine {
                     // and let no SIGINT/SIGTERM/SIGHUP end the process half way.
                     {
                         let _guard = crate::shutdown::CommitGuard::enter();
-                        if let Err(e) = prepared.commit(&tokens) {
-                            // The keyring may have restarted under us: one more try on a
-                            // fresh connection before the new token is given up.
-                            tracing::warn!(error = %e, "the prepared keychain write failed; trying a fresh connection");
-                            self.keychain.write(&record.id, &tokens)?;
-                        }
+                        let (id, stored, prepared) = (record.id.clone(), tokens.clone(), prepared.clone());
+                        self.on_keychain(move |k| {
+                            prepared.commit(&stored).or_else(|e| {
+                                // The keyring may have restarted under us: one more try on a
+                                // fresh connection before the new token is given up.
+                                tracing::warn!(error = %e, "the prepared keychain write failed; trying a fresh connection");
+                                k.write(&id, &stored)
+                            })
+                        })
+                        .await?;
                     }
                     let mut scopes_before = None;
                     self.accounts.modify(&record.id, |r| {

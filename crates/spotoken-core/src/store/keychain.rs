@@ -455,6 +455,10 @@ fn classify_text(detail: &str, timeout: Duration, no_storage_access: bool) -> Er
         || lower.contains("connection refused")
     {
         Error::KeychainNoBus(detail)
+    } else if lower.contains("did not receive a reply") {
+        // libdbus's NoReply text, as the keyring crate passes it on without the name:
+        // a keychain that stopped answering (hung, stopped, busy with a prompt).
+        Error::KeychainTimeout(timeout)
     } else if word("locked") || word("prompt") || no_storage_access {
         Error::KeychainLocked
     } else {
@@ -531,6 +535,9 @@ mod tests {
                         send a reply, the message bus security policy blocked the reply, the reply timeout expired, or \
                         the network connection was broken. (org.freedesktop.DBus.Error.NoReply)";
         assert!(matches!(classify_t("a", platform(no_reply)), Error::KeychainTimeout(_)));
+        // The same text without the name, as a stopped gnome-keyring gives it.
+        let nameless = no_reply.trim_end_matches(" (org.freedesktop.DBus.Error.NoReply)");
+        assert!(matches!(classify_t("a", platform(nameless)), Error::KeychainTimeout(_)));
         assert!(matches!(
             classify_t("a", platform("Cannot unlock (org.freedesktop.Secret.Error.IsLocked)")),
             Error::KeychainLocked
