@@ -698,3 +698,28 @@ async fn a_keychain_that_stopped_answering_holds_up_neither_the_window_nor_the_t
     assert!(d.clipboard().starts_with("BQ"));
     s.end().await;
 }
+
+/// A Client ID from `SPOTOKEN_CLIENT_ID` is used and shown, and saving Settings leaves
+/// the settings file without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_id_from_the_environment_is_not_written_to_the_settings() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        settings: Some("redirect = \"loopback\"\n"),
+        env: vec![("SPOTOKEN_CLIENT_ID", CLIENT_ID.to_string())],
+        ..Setup::default()
+    };
+    let d = Desktop::start_with("client-id-from-env", setup).await;
+    let s = d.session().await;
+    s.wait_for("[data-test=log-in-empty]", WAIT).await;
+    s.click("[data-test=nav-settings]").await;
+    assert_eq!(s.property("[data-test=client-id]", "value").await, CLIENT_ID);
+    assert_eq!(s.property("[data-test=client-id]", "disabled").await, "true");
+    s.type_into("[data-test=clear-secs]", "45").await;
+    s.click("[data-test=save-settings]").await;
+    s.wait_text("[data-test=toast]", WAIT, |t| t.contains("Settings saved")).await;
+    let saved = std::fs::read_to_string(d.dir.path().join("config/spotoken/settings.toml")).unwrap();
+    assert!(saved.contains("clipboard_clear_secs = 45"), "{saved}");
+    assert!(!saved.contains("client_id"), "the environment's Client ID was written to the file:\n{saved}");
+    s.end().await;
+}

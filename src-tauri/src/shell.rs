@@ -84,9 +84,13 @@ impl Shell {
     }
 
     pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), UiError> {
-        let client_id = validate_client_id(&input.client_id)?;
+        // A Client ID from SPOTOKEN_CLIENT_ID is shown, not saved: the file keeps its own.
+        let client_id = match self.engine.client_id_from_env() {
+            Some(_) => self.engine.settings().client_id,
+            None => Some(validate_client_id(&input.client_id)?),
+        };
         let settings = Settings {
-            client_id: Some(client_id),
+            client_id,
             scopes: input.scopes,
             redirect: input.redirect.into(),
             clipboard_clear_secs: Some(input.clipboard_clear_secs),

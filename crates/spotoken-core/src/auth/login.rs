@@ -150,6 +150,8 @@ mod tests {
         let debug = format!("{login:?}");
         assert!(!debug.contains(login.state.secret().as_str()));
         assert!(!debug.contains(login.verifier().secret().as_str()));
-        assert!(!debug.contains("code_challenge"));
+        // The fields are there, redacted; the consent URL (which carries `state`) is not.
+        assert!(debug.contains("state: [redacted]") && debug.contains("verifier: [redacted]"), "{debug}");
+        assert!(!debug.contains(login.authorize_url().query().unwrap()), "{debug}");
     }
 }
