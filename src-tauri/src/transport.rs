@@ -83,7 +83,14 @@ pub struct AccountView {
     pub last_refresh_at: Option<String>,
     pub scopes: ScopeSet,
     pub last_error: Option<UiError>,
+    /// What to act on soon, other than missing scopes (shown as chips).
     pub warnings: Vec<String>,
+    /// How long the refresh token lives in all, for its meter.
+    pub refresh_lifetime_secs: i64,
+    /// Under this much left, the refresh token's meter turns amber.
+    pub refresh_warning_secs: i64,
+    /// The background refresher renews the access token this long before it ends.
+    pub refresh_lead_secs: i64,
     /// Anomalies not acknowledged yet.
     pub anomalies: Vec<AnomalyView>,
     /// A program new to the account waits for the person's answer before it gets a token.
@@ -243,7 +250,10 @@ impl From<AccountStatus> for AccountView {
             last_refresh_at: a.last_refresh_at,
             scopes: ScopeSet { requested: a.scopes.requested, granted: a.scopes.granted, missing: a.scopes.missing },
             last_error: a.last_error.map(UiError::from),
-            warnings: a.warnings,
+            warnings: a.refresh_warning.into_iter().collect(),
+            refresh_lifetime_secs: a.refresh_lifetime_secs,
+            refresh_warning_secs: spotoken_core::status::REFRESH_WARNING_SECS,
+            refresh_lead_secs: spotoken_core::background::DEFAULT_LEAD.as_secs() as i64,
             anomalies: a.anomalies.into_iter().map(AnomalyView::from).collect(),
             asks_before_new_program: false,
         }

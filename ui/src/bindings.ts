@@ -9,7 +9,23 @@ export type State = "ok" | "needs_sign_in" | "error";
 
 export type ScopeSet = { requested: Array<string>, granted: Array<string>, missing: Array<string>, };
 
-export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, warnings: Array<string>, 
+export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, 
+/**
+ * What to act on soon, other than missing scopes (shown as chips).
+ */
+warnings: Array<string>, 
+/**
+ * How long the refresh token lives in all, for its meter.
+ */
+refresh_lifetime_secs: number, 
+/**
+ * Under this much left, the refresh token's meter turns amber.
+ */
+refresh_warning_secs: number, 
+/**
+ * The background refresher renews the access token this long before it ends.
+ */
+refresh_lead_secs: number, 
 /**
  * Anomalies not acknowledged yet.
  */

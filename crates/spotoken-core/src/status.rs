@@ -69,6 +69,13 @@ pub struct AccountStatus {
     pub last_error: Option<Diagnosis>,
     /// Things to act on soon, in words.
     pub warnings: Vec<String>,
+    /// The one of `warnings` about the refresh token's end, for views that show the
+    /// missing scopes their own way.
+    #[serde(skip)]
+    pub refresh_warning: Option<String>,
+    /// How long this account's refresh token lives in all (six calendar months).
+    #[serde(skip)]
+    pub refresh_lifetime_secs: i64,
     /// What the keychain holds for the account, when it was looked at (`spotoken status`
     /// does; the window does not, so a locked keychain cannot hold it up).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,15 +120,17 @@ impl AccountStatus {
             AccountState::Ok
         };
         let missing = scopes::missing(&record.requested_scopes, &record.granted_scopes);
-        let mut warnings = Vec::new();
-        if !record.needs_sign_in && refresh.seconds_left <= 0 {
-            warnings.push("The refresh token's 6 months have run out: sign in again.".to_string());
+        let refresh_warning = if !record.needs_sign_in && refresh.seconds_left <= 0 {
+            Some("The refresh token's 6 months have run out: sign in again.".to_string())
         } else if !record.needs_sign_in && refresh.seconds_left < REFRESH_WARNING_SECS {
-            warnings.push(format!(
+            Some(format!(
                 "The refresh token ends in {}: sign in again before then.",
                 crate::clock::human_duration(refresh.seconds_left)
-            ));
-        }
+            ))
+        } else {
+            None
+        };
+        let mut warnings: Vec<String> = refresh_warning.iter().cloned().collect();
         if !missing.is_empty() {
             warnings.push(format!("Not granted: {}.", missing.join(", ")));
         }
@@ -142,6 +151,8 @@ impl AccountStatus {
             last_error: record.last_error.clone(),
             anomalies: Vec::new(),
             warnings,
+            refresh_warning,
+            refresh_lifetime_secs: record.refresh_expires_at().secs_after(record.authorized_at),
             keychain: None,
         }
     }
@@ -178,10 +189,14 @@ mod tests {
         assert_eq!(status.scopes.missing, ["user-read-email"]);
         assert_eq!(status.refresh_token.expires_at, "2026-07-15T12:00:00Z");
         assert_eq!(status.warnings, ["Not granted: user-read-email."]);
+        assert_eq!(status.refresh_warning, None);
+        // 15 Jan to 15 Jul: 181 days.
+        assert_eq!(status.refresh_lifetime_secs, 181 * 86_400);
 
         let late = Timestamp(record.refresh_expires_at().0 - 3 * 86_400);
         let status = AccountStatus::new(&record, late);
         assert!(status.warnings[0].contains("ends in 3d"), "{:?}", status.warnings);
+        assert_eq!(status.refresh_warning.as_deref(), Some(status.warnings[0].as_str()));
 
         record.needs_sign_in = true;
         let report = StatusReport::new(&[record], now);
