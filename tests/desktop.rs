@@ -8,6 +8,14 @@ use support::{CLIENT_ID, Desktop, ONE_AT_A_TIME, Setup};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+/// From the empty window: Log in…, Continue in the browser (the test browser consents),
+/// until the account's card shows.
+async fn sign_in(s: &support::webdriver::Session) {
+    s.click("[data-test=log-in-empty]").await;
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+}
+
 fn settings(redirect: &str, clear_secs: u64) -> String {
     format!("client_id = \"{CLIENT_ID}\"\nredirect = \"{redirect}\"\nclipboard_clear_secs = {clear_secs}\n")
 }
@@ -109,9 +117,7 @@ async fn loopback_login_and_the_tray_copies_a_fresh_token() {
     let d = Desktop::start("tray", Some(&settings("loopback", 3))).await;
     let s = d.session().await;
 
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
     let page = std::fs::read_to_string(d.dir.path().join("callback-page.html")).unwrap();
     assert!(page.contains("Signed in as"), "the browser tab should say the login worked: {page}");
     assert!(d.app_log().contains("callback received, state matched"));
@@ -253,9 +259,7 @@ async fn deep_link_through_gio_from_a_moved_binary_with_a_space_in_its_path() {
     d.shot(Some(&s), "link-tested").await;
     s.click("[data-test=nav-accounts]").await;
 
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
     assert!(d.app_log().contains("deep link received, state matched"));
     assert_eq!(d.sandbox.token_requests("authorization_code").len(), 1);
     d.shot(Some(&s), "signed-in-through-gio").await;
@@ -330,9 +334,7 @@ async fn autostart_starts_the_tray_which_refreshes_in_the_background() {
     // Tokens that live 5 min 20 s: due for a background refresh 20 s after each one.
     d.sandbox.control(spotify_sandbox::Control { access_ttl_secs: Some(320), ..Default::default() });
     let s = d.session().await;
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
 
     s.click("[data-test=nav-settings]").await;
     assert_eq!(s.property("[data-test=autostart]", "checked").await, "false");
@@ -442,9 +444,7 @@ async fn activity_records_every_channel_and_anomalies_reach_the_card_the_tray_an
     let d = Desktop::start("activity", Some(&settings("loopback", 0))).await;
     let daemon = d.notification_daemon();
     let s = d.session().await;
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
 
     // Hand-outs through each of the app's channels.
     s.click("[data-test=copy]").await;
@@ -564,9 +564,7 @@ async fn a_new_program_waits_for_the_person_to_allow_it_once_always_or_deny_it()
     let _turn = ONE_AT_A_TIME.lock().await;
     let d = Desktop::start("ask", Some(&settings("loopback", 0))).await;
     let s = d.session().await;
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
     s.click("[data-test=ask-new-programs]").await;
     let settings_file = d.dir.path().join("config/spotoken/settings.toml");
     d.wait_until("the setting to be saved", WAIT, || {
@@ -634,12 +632,7 @@ struct FrozenKeychain(u32);
 
 impl FrozenKeychain {
     fn freeze() -> Self {
-        let out = std::process::Command::new("gdbus")
-            .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
-            .args(["--method", "org.freedesktop.DBus.GetConnectionUnixProcessID", "org.freedesktop.secrets"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = support::ask_bus("GetConnectionUnixProcessID", "org.freedesktop.secrets");
         let pid: u32 = text
             .trim()
             .trim_start_matches("(uint32 ")
@@ -662,9 +655,7 @@ async fn a_keychain_that_stopped_answering_holds_up_neither_the_window_nor_the_t
     let _turn = ONE_AT_A_TIME.lock().await;
     let d = Desktop::start("frozen-keychain", Some(&settings("loopback", 0))).await;
     let s = d.session().await;
-    s.click("[data-test=log-in-empty]").await;
-    s.click("[data-test=continue-login]").await;
-    s.wait_for("[data-test=account]", WAIT).await;
+    sign_in(&s).await;
 
     let frozen = FrozenKeychain::freeze();
     // Two hand-outs wait on the keychain: the window's Copy and the tray's.

@@ -5,6 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod webdriver;
+pub mod xvfb;
 
 use spotify_sandbox::{Sandbox, SandboxConfig, User};
 use std::path::{Path, PathBuf};
@@ -56,50 +57,6 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Whether X display `:n` can be taken: no lock, or a lock left by an X server that is
-/// gone (its socket and lock are removed then).
-fn display_free(n: u32) -> bool {
-    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
-    match std::fs::read_to_string(&lock) {
-        Err(_) => !Path::new(&socket).exists(),
-        Ok(pid) => {
-            let alive = pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-            if !alive {
-                let _ = std::fs::remove_file(&lock);
-                let _ = std::fs::remove_file(&socket);
-            }
-            !alive
-        }
-    }
-}
-
-fn start_xvfb() -> (Child, String) {
-    for n in 90..200 {
-        if !display_free(n) {
-            continue;
-        }
-        let mut child = Command::new("Xvfb")
-            .args([&format!(":{n}"), "-screen", "0", "1280x860x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb is not installed (scripts/install-deps installs it)");
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(10) {
-            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                return (child, format!(":{n}"));
-            }
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("no free X display for Xvfb");
-}
-
 impl Desktop {
     /// A fresh home, a sandbox whose user is `name`, Xvfb, a tray host and tauri-driver.
     /// `settings` is written as the app's settings.toml when given.
@@ -142,7 +99,7 @@ impl Desktop {
         .unwrap();
         Command::new("chmod").args(["+x", browser.to_str().unwrap()]).status().unwrap();
 
-        let (xvfb, display) = start_xvfb();
+        let (xvfb, display) = xvfb::start_xvfb(90..200, "1280x860x24");
         // A window manager, as on a desktop: it draws title bars and forwards close requests.
         let wm = Command::new("openbox")
             .env("DISPLAY", &display)
@@ -364,13 +321,7 @@ impl Desktop {
             .expect("dunst is not installed (scripts/install-deps installs it)");
         // Asked without starting anything: `dunstctl` would have D-Bus start a second
         // dunst (its service file) with no display.
-        let owned = || {
-            Command::new("gdbus")
-                .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
-                .args(["--method", "org.freedesktop.DBus.NameHasOwner", "org.freedesktop.Notifications"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("true"))
-        };
+        let owned = || ask_bus("NameHasOwner", "org.freedesktop.Notifications").contains("true");
         let started = Instant::now();
         while !owned() {
             assert!(started.elapsed() < Duration::from_secs(10), "dunst did not start");
@@ -386,6 +337,17 @@ impl Desktop {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// Asks the session bus itself (`org.freedesktop.DBus.METHOD NAME`, e.g. who owns a
+/// name) without starting any service; its answer as gdbus prints it.
+pub fn ask_bus(method: &str, name: &str) -> String {
+    let out = Command::new("gdbus")
+        .args(["call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"])
+        .args(["--method", &format!("org.freedesktop.DBus.{method}"), name])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A running dunst; stopped when dropped.

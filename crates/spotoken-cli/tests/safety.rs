@@ -38,12 +38,7 @@ async fn no_secret_in_trace_output_or_any_file() {
     assert!(files.iter().any(|f| f.ends_with("accounts.json")), "metadata file expected: {files:?}");
     let record = files.iter().any(|f| f.to_string_lossy().contains("/activity/events-"));
     assert!(record, "the activity record is among the files scanned: {files:?}");
-    for file in files {
-        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
-        for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "a secret was written to {}", file.display());
-        }
-    }
+    support::assert_no_secret_in(&h, &files);
 }
 
 #[tokio::test(flavor = "multi_thread")]

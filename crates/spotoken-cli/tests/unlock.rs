@@ -7,7 +7,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{BareBus, Harness, printed_token, stderr};
@@ -25,27 +24,8 @@ struct Display {
 
 impl Display {
     fn start() -> Self {
-        for n in 210..260 {
-            if !support::display_free(n) {
-                continue;
-            }
-            let mut xvfb = Command::new("Xvfb")
-                .args([&format!(":{n}"), "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb (scripts/install-deps installs it)");
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(10) {
-                if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-                    return Self { xvfb, name: format!(":{n}") };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = xvfb.kill();
-            let _ = xvfb.wait();
-        }
-        panic!("no free X display");
+        let (xvfb, name) = support::start_xvfb(210..260, "1024x768x24");
+        Self { xvfb, name }
     }
 
     fn xdotool(&self, args: &[&str]) -> String {

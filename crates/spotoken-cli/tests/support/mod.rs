@@ -2,6 +2,11 @@
 //! real Secret Service of the session `scripts/test` starts.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../../../tests/support/xvfb.rs"]
+mod xvfb;
+#[allow(unused_imports)] // Not every test binary uses them.
+pub use xvfb::{start_xvfb, stop_politely};
+
 use spotify_sandbox::{Control, Sandbox, SandboxConfig, User};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -212,6 +217,18 @@ impl Harness {
     }
 }
 
+/// Fails if any of `files` holds any secret the sandbox issued or received.
+pub fn assert_no_secret_in(h: &Harness, files: &[PathBuf]) {
+    let secrets = h.sandbox.secrets();
+    assert!(!secrets.is_empty(), "the sandbox should have seen secrets");
+    for file in files {
+        let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned();
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret was written to {}", file.display());
+        }
+    }
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -297,35 +314,4 @@ impl Drop for BareBus {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Whether X display `:n` can be taken: no lock, or a lock left by an X server that is
-/// gone (its socket and lock are removed then).
-pub fn display_free(n: u32) -> bool {
-    let (lock, socket) = (format!("/tmp/.X{n}-lock"), format!("/tmp/.X11-unix/X{n}"));
-    match std::fs::read_to_string(&lock) {
-        Err(_) => !Path::new(&socket).exists(),
-        Ok(pid) => {
-            let alive = pid.trim().parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-            if !alive {
-                let _ = std::fs::remove_file(&lock);
-                let _ = std::fs::remove_file(&socket);
-            }
-            !alive
-        }
-    }
-}
-
-/// Ends a server with SIGTERM, so it removes its own lock and socket; SIGKILL after 5 s.
-pub fn stop_politely(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
-        if let Ok(Some(_)) = child.try_wait() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
