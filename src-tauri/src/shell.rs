@@ -170,16 +170,13 @@ pub fn activity_view(engine: &Engine, query: &crate::transport::ActivityQuery) -
     let now = engine.clock().now();
     let timeline =
         engine.activity().timeline(query.account.as_deref(), query.channel.as_deref(), query.program.as_deref(), now);
-    let mut anomalies = engine.activity().anomalies();
-    anomalies.retain(|a| query.account.as_deref().is_none_or(|id| a.account == id));
-    anomalies.sort_by_key(|a| (a.acknowledged, std::cmp::Reverse(a.at)));
     let more = timeline.events.len().saturating_sub(ACTIVITY_PAGE);
     ActivityView {
         events: timeline.events.into_iter().take(ACTIVITY_PAGE).map(Into::into).collect(),
         more,
         per_hour: timeline.per_hour,
         per_hour_from: timeline.per_hour_from.0,
-        anomalies: anomalies.into_iter().map(AnomalyView::from).collect(),
+        anomalies: timeline.anomalies.into_iter().map(AnomalyView::from).collect(),
         accounts: timeline.accounts,
         channels: timeline.channels,
         programs: timeline.programs,

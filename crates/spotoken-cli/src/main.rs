@@ -278,11 +278,7 @@ async fn run(command: Command) -> Result<u8, Error> {
             let record = engine.login_loopback_or_pasted(&options, show, &mut pasted, refused).await?;
             let status = spotoken_core::AccountStatus::new(&record, engine.clock().now());
             println!("Logged in as {} ({}).", record.name(), record.id);
-            let raised_now = |a: &spotoken_core::activity::Anomaly| a.at >= record.authorized_at;
-            for a in engine.activity().open_anomalies(None).iter().filter(|a| raised_now(a)) {
-                let clean = spotoken_core::text::clean;
-                eprintln!("spotoken: WARNING: {} {}", clean(&a.message), clean(&a.fix));
-            }
+            warn_of_anomalies_since(&engine, None, record.authorized_at, false);
             println!("Granted scopes: {}", list_or_none(&status.scopes.granted));
             if !status.scopes.missing.is_empty() {
                 println!("Not granted: {}", status.scopes.missing.join(", "));
@@ -301,12 +297,7 @@ async fn run(command: Command) -> Result<u8, Error> {
                 Ok(token) => token,
                 Err(e) => {
                     // An alert raised by this very attempt is said along with the failure.
-                    for a in engine.activity().open_anomalies(account.as_deref()) {
-                        if a.at >= started && a.severity == spotoken_core::activity::Severity::Alert {
-                            let clean = spotoken_core::text::clean;
-                            eprintln!("spotoken: WARNING: {} {}", clean(&a.message), clean(&a.fix));
-                        }
-                    }
+                    warn_of_anomalies_since(&engine, account.as_deref(), started, true);
                     return Err(e);
                 }
             };
@@ -377,6 +368,17 @@ async fn run(command: Command) -> Result<u8, Error> {
                  (an access token already handed out can keep working for up to an hour)."
             );
             Ok(0)
+        }
+    }
+}
+
+/// Prints, as warnings on stderr, the open anomalies (of `account`, or all) raised at
+/// or after `since`: only alerts when `alerts_only`.
+fn warn_of_anomalies_since(engine: &Engine, account: Option<&str>, since: spotoken_core::Timestamp, alerts_only: bool) {
+    let clean = spotoken_core::text::clean;
+    for a in engine.activity().open_anomalies(account) {
+        if a.at >= since && (!alerts_only || a.severity == spotoken_core::activity::Severity::Alert) {
+            eprintln!("spotoken: WARNING: {} {}", clean(&a.message), clean(&a.fix));
         }
     }
 }

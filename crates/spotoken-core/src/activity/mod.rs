@@ -638,6 +638,8 @@ pub struct Timeline {
     pub per_hour: Vec<u32>,
     /// When the first hour of `per_hour` starts.
     pub per_hour_from: Timestamp,
+    /// The anomalies of the chosen account (or all): open first, newest first within each.
+    pub anomalies: Vec<Anomaly>,
     pub accounts: Vec<String>,
     pub channels: Vec<String>,
     pub programs: Vec<String>,
@@ -675,7 +677,18 @@ impl Activity {
         let per_hour = handouts_per_hour(&events, now, CHART_HOURS);
         let first_hour = now.0.div_euclid(3600) - (CHART_HOURS as i64 - 1);
         events.reverse();
-        Timeline { events, per_hour, per_hour_from: Timestamp(first_hour * 3600), accounts, channels, programs }
+        let mut anomalies = self.anomalies();
+        anomalies.retain(|a| account.is_none_or(|id| a.account == id));
+        anomalies.sort_by_key(|a| (a.acknowledged, std::cmp::Reverse(a.at)));
+        Timeline {
+            events,
+            per_hour,
+            per_hour_from: Timestamp(first_hour * 3600),
+            anomalies,
+            accounts,
+            channels,
+            programs,
+        }
     }
 }
 

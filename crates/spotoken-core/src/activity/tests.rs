@@ -308,4 +308,14 @@ fn the_timeline_filters_and_lists_what_it_can_filter_by() {
     assert_eq!(bob.events.len(), 1);
     assert_eq!(bob.events[0].outcome.as_deref(), Some("refreshed"));
     assert_eq!(activity.timeline(None, None, Some("sh"), NOON).events.len(), 1);
+    // Anomalies: the chosen account's, open first, newest first.
+    let p = |n: &str| Program { name: n.into(), path: None };
+    let older = activity.check_handout(&sample("bob"), Some(&p("a")), NOON.plus_secs(-60), 30).remove(0);
+    activity.check_handout(&sample("bob"), Some(&p("b")), NOON, 30);
+    activity.check_handout(&sample("alice"), Some(&p("a")), NOON, 30);
+    activity.acknowledge(Some(&older.id), None, NOON).unwrap();
+    activity.check_handout(&sample("bob"), Some(&p("c")), NOON.plus_secs(-30), 30);
+    let bob = activity.timeline(Some("bob"), None, None, NOON).anomalies;
+    let order: Vec<(&str, bool)> = bob.iter().map(|a| (a.program.as_deref().unwrap(), a.acknowledged)).collect();
+    assert_eq!(order, [("b", false), ("c", false), ("a", true)]);
 }
