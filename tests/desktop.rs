@@ -222,6 +222,70 @@ async fn closing_the_window_leaves_the_app_in_the_tray() {
     s.end().await;
 }
 
+/// This process's children by name, e.g. WebKit's helpers.
+fn children_of(pid: &str) -> Vec<String> {
+    let out = std::process::Command::new("pgrep").args(["-l", "-P", pid]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().nth(1)).map(String::from).collect()
+}
+
+/// A closed window leaves a small process: the app restarts itself tray-only (same
+/// PID, no WebKit helpers), keeping what the person copied, and waits while a copied
+/// token is on the clipboard.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_window_leaves_a_tray_only_process_and_nothing_is_lost() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let setup = Setup {
+        settings: Some(&settings("loopback", 8)),
+        env: vec![("SPOTOKEN_TRAY_RESTART_SECS", "1".to_string())],
+        ..Setup::default()
+    };
+    let d = Desktop::start_with("tray-only", setup).await;
+    let s = d.session().await;
+    sign_in(&s).await;
+    let pid = d.x("pgrep", &["-f", support::APP]).lines().next().expect("the app's pid").to_string();
+    assert!(children_of(&pid).iter().any(|c| c.starts_with("WebKit")), "{:?}", children_of(&pid));
+    let restarts = |d: &Desktop| d.app_log().matches("restarted as a tray-only process").count();
+
+    // Text put on the clipboard in the window is still there after the restart.
+    s.click("[data-test=nav-settings]").await;
+    s.click("[data-test=copy-uri-loopback]").await;
+    d.wait_until("the redirect URI on the clipboard", WAIT, || d.clipboard() == "http://127.0.0.1/callback").await;
+    d.x("wmctrl", &["-c", "Spotoken"]);
+    d.wait_until("the tray-only restart", WAIT, || restarts(&d) == 1).await;
+    assert_eq!(d.x("pgrep", &["-f", support::APP]).lines().collect::<Vec<_>>(), [pid.as_str()]);
+    assert!(!children_of(&pid).iter().any(|c| c.starts_with("WebKit")), "{:?}", children_of(&pid));
+    assert_eq!(d.clipboard(), "http://127.0.0.1/callback");
+    d.shot(None, "restarted").await;
+
+    // The restarted tray copies a working token; the window comes back from it.
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    d.wait_until("the token on the clipboard", WAIT, || d.clipboard().starts_with("BQ")).await;
+    assert_eq!(d.me_status(&d.clipboard()).await, 200);
+    let windows = |d: &Desktop| d.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
+    d.open_tray_menu();
+    d.keys(&["Down", "Down", "Down", "Return"]);
+    d.wait_until("the window to come back", WAIT, || !windows(&d).trim().is_empty()).await;
+    d.shot(None, "reopened").await;
+    assert!(children_of(&pid).iter().any(|c| c.starts_with("WebKit")));
+
+    // Closed again while the copied token is on the clipboard: the restart waits for
+    // the clear (it would take the token with it), then happens.
+    d.x("wmctrl", &["-c", "Spotoken"]);
+    d.wait_until("the second restart", Duration::from_secs(40), || restarts(&d) == 2).await;
+    let log = d.app_log();
+    let waited = log.find("once this is done why=a copied token is on the clipboard").expect("no wait for the token");
+    let cleared = log.find("cleared the copied token from the clipboard").expect("the token was not cleared");
+    let second = log.rfind("the window is closed: restarting as a tray-only process").unwrap();
+    assert!(waited < cleared && cleared < second, "restarted before the token was cleared");
+    assert_eq!(d.x("pgrep", &["-f", support::APP]).lines().collect::<Vec<_>>(), [pid.as_str()]);
+    assert!(!children_of(&pid).iter().any(|c| c.starts_with("WebKit")));
+    for secret in d.sandbox.secrets() {
+        assert!(!log.contains(&secret), "a secret reached the app's log");
+    }
+    s.end().await;
+}
+
 /// GNOME's way (xdg-open delegates to gio, which parses Exec by the spec), from a
 /// binary whose path has a space, after the binary moved: the app re-points the
 /// handler at itself on start, through a bare symlink that every reader can run.

@@ -131,7 +131,7 @@ pub async fn paste_redirect<R: Runtime>(
 #[tauri::command]
 pub fn copy_login_address<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<(), UiError> {
     let pending = shell.login.pending().ok_or_else(|| UiError::from(spotoken_core::Error::NoLoginPending))?;
-    crate::shell::copy_text(&app, pending.address.into_secret())
+    crate::clipboard::copy_text(&app, pending.address.into_secret())
 }
 
 /// The person has seen the notice (a failed tray copy).
@@ -147,7 +147,7 @@ pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<A
     let engine = shell.engine.clone();
     tauri::async_runtime::spawn_blocking(move || crate::shell::activity_view(&engine, &query)).await.map_err(|e| {
         UiError {
-            code: "activity_unreadable".into(),
+            code: spotoken_core::Code::ActivityUnreadable,
             message: format!("The activity record could not be read ({e})."),
             fix: "Try again; `spotoken activity` reads the same record.".into(),
         }

@@ -12,6 +12,8 @@ pub mod deep_link;
 pub mod shell;
 pub mod transport;
 pub mod tray;
+#[cfg(target_os = "linux")]
+pub mod tray_only;
 pub mod window;
 
 use shell::Shell;
@@ -102,6 +104,9 @@ pub fn run() -> Result<(), StartError> {
     let engine = Engine::from_env().map_err(|e| StartError::Other(e.diagnose().to_string()))?;
     let engine = Arc::new(engine.with_interactive_keychain());
     let start_in_tray = std::env::args().any(|a| a == "--tray");
+    let context = tauri::generate_context!();
+    #[cfg(target_os = "linux")]
+    let restarted = tray_only::restarted(&context.config().identifier);
 
     let app = tauri::Builder::default()
         // First, so a second launch hands its arguments (a spotoken:// URL) over and exits.
@@ -148,6 +153,10 @@ pub fn run() -> Result<(), StartError> {
             let deep_link_chosen = engine.settings().redirect == spotoken_core::RedirectKind::DeepLink;
             app.manage(Shell::new(engine.clone(), LoginFlow::new(engine, login_timeout(), on_done), wake));
             app.manage(deep_link::SelfTest::default());
+            // The window first: WebKit starts its processes while the rest is set up.
+            if !start_in_tray {
+                window::show(&handle)?;
+            }
             if deep_link_chosen {
                 deep_link::register_in_background(&handle);
             }
@@ -156,6 +165,10 @@ pub fn run() -> Result<(), StartError> {
             // A refreshed token being stored finishes before SIGTERM or SIGINT ends the app.
             tauri::async_runtime::spawn(async { spotoken_core::shutdown::install() });
             tray::create(&handle)?;
+            #[cfg(target_os = "linux")]
+            if restarted {
+                tray_only::restore(&handle);
+            }
             anomalies::watch(&handle);
             anomalies::notify_new(&handle);
             let events = handle.clone();
@@ -167,19 +180,19 @@ pub fn run() -> Result<(), StartError> {
             if let Ok(Some(urls)) = app.deep_link().get_current() {
                 deep_link::deliver(&handle, urls);
             }
-            if !start_in_tray {
-                window::show(&handle)?;
-            }
             Ok(())
         })
-        .build(tauri::generate_context!())
+        .build(context)
         .map_err(|e| StartError::Other(format!("cannot start the app: {e}")))?;
 
-    app.run(|_app, event| {
+    app.run(|app, event| match event {
         // Closing the window leaves the app in the tray; only Quit (exit with a code) ends it.
-        if let RunEvent::ExitRequested { api, code: None, .. } = event {
-            api.prevent_exit();
+        RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        #[cfg(target_os = "linux")]
+        RunEvent::WindowEvent { label, event: tauri::WindowEvent::Destroyed, .. } if label == window::LABEL => {
+            tray_only::window_closed(app);
         }
+        _ => {}
     });
     Ok(())
 }

@@ -12,7 +12,6 @@ use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
 use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret, Settings};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
-use tauri_plugin_clipboard_manager::ClipboardExt;
 use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_opener::OpenerExt;
 use tokio::sync::Notify;
@@ -156,7 +155,7 @@ impl Shell {
         let token = self.hand_out(app, account, channel).await?;
         let clear = self.engine.settings().clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS);
         crate::clipboard::copy(app, account, token, clear).map_err(|why| UiError {
-            code: "clipboard_error".into(),
+            code: spotoken_core::Code::ClipboardError,
             message: format!("The clipboard refused the token ({why})."),
             fix: "Try again.".into(),
         })
@@ -222,21 +221,13 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
 
 pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Result<(), UiError> {
     let uris = Overview::redirect_uris();
-    copy_text(
+    crate::clipboard::copy_text(
         app,
         match which {
             Redirect::DeepLink => uris.deep_link,
             Redirect::Loopback => uris.loopback,
         },
     )
-}
-
-pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), UiError> {
-    app.clipboard().write_text(text).map_err(|e| UiError {
-        code: "clipboard_error".into(),
-        message: format!("The clipboard refused the text ({e})."),
-        fix: "Select the address and copy it by hand.".into(),
-    })
 }
 
 pub fn open_link<R: Runtime>(app: &AppHandle<R>, link: Link) -> Result<(), UiError> {
@@ -252,7 +243,7 @@ fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str, fix: &str) -> Resu
     spotoken_core::browser::open_with_env(url)
         .unwrap_or_else(|| app.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()))
         .map_err(|why| UiError {
-            code: "browser_unavailable".into(),
+            code: spotoken_core::Code::BrowserUnavailable,
             message: format!("No browser could be opened ({why})."),
             fix: fix.into(),
         })

@@ -13,9 +13,10 @@ use spotoken_core::{Diagnosis, Error, RedirectKind, Settings, scopes};
 use ts_rs::TS;
 
 /// An error as the UI shows it: a stable code to branch on, a sentence, the next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct UiError {
-    pub code: String,
+    #[ts(type = "ErrorCode")]
+    pub code: spotoken_core::Code,
     pub message: String,
     pub fix: String,
 }
@@ -453,6 +454,9 @@ pub fn typescript() -> String {
         "// Generated from src-tauri/src/transport.rs by ts-rs. Do not edit: run\n\
          // `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.\n\n",
     );
+    // The codes, from the engine's one list (with the few only the app reports).
+    let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
+    out.push_str(&format!("export type ErrorCode = {} | \"unknown\";\n\n", codes.join(" | ")));
     let decls = [
         UiError::decl(&cfg),
         Redirect::decl(&cfg),

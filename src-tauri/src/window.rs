@@ -40,12 +40,16 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         .visible(false)
         .build()?;
     // A form and a few cards need no GPU compositing; without it WebKit's web process is
-    // tens of MB smaller (measured by scripts/bench-app).
+    // tens of MB smaller (measured by scripts/bench-app). Nor a browser's page caches:
+    // the app loads one local page.
     #[cfg(target_os = "linux")]
     window.with_webview(|webview| {
-        use webkit2gtk::{HardwareAccelerationPolicy, SettingsExt, WebViewExt};
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
         if let Some(settings) = webview.inner().settings() {
             settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = webview.inner().context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
         }
     })?;
     tracing::info!("window created");
@@ -82,7 +86,7 @@ pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
         tracing::info!(ms = created.elapsed().as_millis() as u64, since_start, "first paint");
     }
     window.show().and_then(|()| window.set_focus()).map_err(|e| UiError {
-        code: "window_error".into(),
+        code: spotoken_core::Code::WindowError,
         message: format!("The window could not be shown ({e})."),
         fix: "Open Spotoken again from the tray.".into(),
     })

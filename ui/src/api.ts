@@ -66,7 +66,7 @@ export function onActivity(handler: () => void): Promise<UnlistenFn> {
 /** Commands reject with a UiError; anything else becomes one. */
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === "object" && "code" in e && "message" in e && "fix" in e) return e as UiError;
-  return { code: "unexpected", message: String(e), fix: "Try again." };
+  return { code: "ipc_error", message: `The window could not reach the app (${String(e)}).`, fix: "Try again; if it repeats, restart Spotoken." };
 }
 
 export const CLIENT_ID = /^[0-9a-fA-F]{32}$/;

@@ -20,12 +20,6 @@ use std::time::Duration;
 mod exit {
     pub const NEEDS_SIGN_IN_IN_STATUS: u8 = 1;
     pub const OTHER: u8 = 1;
-    pub const CONFIG: u8 = 3;
-    pub const SIGN_IN: u8 = 4;
-    pub const UNAVAILABLE: u8 = 5;
-    pub const KEYCHAIN: u8 = 6;
-    pub const LOGIN_FAILED: u8 = 7;
-    pub const NOT_ALLOWED: u8 = 8;
 }
 
 /// Spotify Web API tokens for scripts: log in once, then `spotoken token` prints a fresh
@@ -182,32 +176,10 @@ fn init_tracing(verbose: bool) {
         .init();
 }
 
+/// Each code carries its exit class (`spotoken_core::Code`), so the exit code follows
+/// the code printed beside it.
 fn exit_code(e: &Error) -> u8 {
-    use Error as E;
-    match e {
-        E::NotConfigured | E::InvalidClientId { .. } | E::UnknownScope(_) | E::Settings { .. } => exit::CONFIG,
-        E::NoAccount
-        | E::AmbiguousAccount(_)
-        | E::UnknownAccount(_)
-        | E::NeedsSignIn { .. }
-        | E::KeychainEntryMissing(_) => exit::SIGN_IN,
-        E::RateLimited { .. } | E::ServerError { .. } | E::Network(_) | E::LockTimeout(_) => exit::UNAVAILABLE,
-        E::KeychainNoService(_) | E::KeychainNoBus(_) | E::KeychainLocked | E::KeychainTimeout(_) | E::Keychain(_) => {
-            exit::KEYCHAIN
-        }
-        E::InvalidCallback(_)
-        | E::StateMismatch
-        | E::AccessDenied
-        | E::AuthorizationError { .. }
-        | E::LoginTimeout(_)
-        | E::LoginCancelled
-        | E::NoLoginPending
-        | E::Loopback(_)
-        | E::TokenEndpoint { .. }
-        | E::WebApi { .. } => exit::LOGIN_FAILED,
-        E::ApprovalUnavailable { .. } | E::HandOutDenied { .. } => exit::NOT_ALLOWED,
-        E::UnexpectedResponse { .. } | E::Io { .. } => exit::OTHER,
-    }
+    e.diagnose().code.exit_class().exit_code()
 }
 
 async fn run(command: Command) -> Result<u8, Error> {

@@ -55,6 +55,9 @@ fn spawn(program: &str, args: &[String]) -> Result<(), String> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .map(|_child| ())
+        .map(|mut child| {
+            // Reaped when it ends (a browser may run for hours), so it never lingers as a zombie.
+            std::thread::spawn(move || child.wait());
+        })
         .map_err(|e| format!("{program}: {e}"))
 }

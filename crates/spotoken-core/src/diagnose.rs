@@ -11,18 +11,165 @@ use serde::{Deserialize, Serialize};
 pub const DASHBOARD_URL: &str = "https://developer.spotify.com/dashboard";
 pub const REVOKE_URL: &str = "https://www.spotify.com/account/apps/";
 
+/// The kinds of failure behind the command line's exit codes (README, *Exit codes*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ExitClass {
+    /// 1: unexpected, or only the desktop app reports it.
+    Other,
+    /// 3: settings, Client ID, scopes.
+    Config,
+    /// 4: sign in (again).
+    SignIn,
+    /// 5: Spotify unreachable, failing or rate limiting; nothing lost.
+    Unavailable,
+    /// 6: the keychain.
+    Keychain,
+    /// 7: a login (or what Spotify said of a token) failed.
+    LoginFailed,
+    /// 8: a hand-out was not allowed.
+    NotAllowed,
+}
+
+impl ExitClass {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Other => 1,
+            Self::Config => 3,
+            Self::SignIn => 4,
+            Self::Unavailable => 5,
+            Self::Keychain => 6,
+            Self::LoginFailed => 7,
+            Self::NotAllowed => 8,
+        }
+    }
+}
+
+macro_rules! codes {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal => $class:ident,)*) => {
+        /// Every failure's stable code, declared once with its exit class: the README's
+        /// table, the command line's exit code and the UI's type come from here.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Code {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)*
+            /// A code this version does not know (written by a newer one).
+            #[serde(other, rename = "unknown")]
+            Unknown,
+        }
+
+        impl Code {
+            /// Every code but [`Code::Unknown`].
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                    Code::Unknown => "unknown",
+                }
+            }
+
+            pub fn exit_class(self) -> ExitClass {
+                match self {
+                    $(Code::$variant => ExitClass::$class,)*
+                    Code::Unknown => ExitClass::Other,
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    NotConfigured = "not_configured" => Config,
+    ClientIdInvalid = "client_id_invalid" => Config,
+    ScopeUnknown = "scope_unknown" => Config,
+    SettingsInvalid = "settings_invalid" => Config,
+    NoAccount = "no_account" => SignIn,
+    AccountAmbiguous = "account_ambiguous" => SignIn,
+    AccountUnknown = "account_unknown" => SignIn,
+    NeedsSignIn = "needs_sign_in" => SignIn,
+    KeychainEntryMissing = "keychain_entry_missing" => SignIn,
+    RateLimited = "rate_limited" => Unavailable,
+    SpotifyUnavailable = "spotify_unavailable" => Unavailable,
+    NetworkDown = "network_down" => Unavailable,
+    LockTimeout = "lock_timeout" => Unavailable,
+    KeychainUnavailable = "keychain_unavailable" => Keychain,
+    KeychainNoSessionBus = "keychain_no_session_bus" => Keychain,
+    KeychainLocked = "keychain_locked" => Keychain,
+    KeychainTimeout = "keychain_timeout" => Keychain,
+    KeychainError = "keychain_error" => Keychain,
+    CallbackInvalid = "callback_invalid" => LoginFailed,
+    CallbackStateMismatch = "callback_state_mismatch" => LoginFailed,
+    LoginDenied = "login_denied" => LoginFailed,
+    LoginError = "login_error" => LoginFailed,
+    LoginTimeout = "login_timeout" => LoginFailed,
+    LoginCancelled = "login_cancelled" => LoginFailed,
+    LoginNotPending = "login_not_pending" => LoginFailed,
+    LoopbackUnavailable = "loopback_unavailable" => LoginFailed,
+    CodeInvalid = "code_invalid" => LoginFailed,
+    CodeExpired = "code_expired" => LoginFailed,
+    PkceMismatch = "pkce_mismatch" => LoginFailed,
+    RedirectUriMismatch = "redirect_uri_mismatch" => LoginFailed,
+    RefreshRevoked = "refresh_revoked" => LoginFailed,
+    ClientInvalid = "client_invalid" => LoginFailed,
+    TokenEndpointError = "token_endpoint_error" => LoginFailed,
+    AccessTokenExpired = "access_token_expired" => LoginFailed,
+    AccessTokenInvalid = "access_token_invalid" => LoginFailed,
+    ScopeMissing = "scope_missing" => LoginFailed,
+    UserNotRegistered = "user_not_registered" => LoginFailed,
+    PremiumRequired = "premium_required" => LoginFailed,
+    WebApiError = "web_api_error" => LoginFailed,
+    ApprovalUnavailable = "approval_unavailable" => NotAllowed,
+    HandoutDenied = "handout_denied" => NotAllowed,
+    UnexpectedResponse = "unexpected_response" => Other,
+    IoError = "io_error" => Other,
+    /// Desktop app only, as are the five below.
+    BrowserUnavailable = "browser_unavailable" => Other,
+    ClipboardError = "clipboard_error" => Other,
+    WindowError = "window_error" => Other,
+    AutostartError = "autostart_error" => Other,
+    ActivityUnreadable = "activity_unreadable" => Other,
+    /// The window's call did not reach the app (set by the UI itself).
+    IpcError = "ipc_error" => Other,
+}
+
+impl Code {
+    /// Reported only by the desktop app.
+    pub fn app_only(self) -> bool {
+        matches!(
+            self,
+            Self::BrowserUnavailable
+                | Self::ClipboardError
+                | Self::WindowError
+                | Self::AutostartError
+                | Self::ActivityUnreadable
+                | Self::IpcError
+        )
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// What went wrong and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// Stable, `snake_case`; documented in the README.
-    pub code: String,
+    pub code: Code,
     pub message: String,
     pub fix: String,
 }
 
 impl Diagnosis {
-    fn new(code: &str, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { code: code.to_string(), message: message.into(), fix: fix.into() }
+    pub fn new(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { code, message: message.into(), fix: fix.into() }
     }
 }
 
@@ -37,58 +184,60 @@ impl Error {
         use Error as E;
         match self {
             E::NotConfigured => Diagnosis::new(
-                "not_configured",
+                Code::NotConfigured,
                 "No Spotify Client ID is set.",
                 format!("Create an app at {DASHBOARD_URL}, then pass --client-id or set SPOTOKEN_CLIENT_ID."),
             ),
             E::InvalidClientId { .. } => Diagnosis::new(
-                "client_id_invalid",
+                Code::ClientIdInvalid,
                 "That is not a Spotify Client ID.",
                 "Copy the 32-character Client ID from your app's page on the Spotify dashboard.",
             ),
             E::UnknownScope(scope) => Diagnosis::new(
-                "scope_unknown",
+                Code::ScopeUnknown,
                 format!("Spotify has no scope called \"{scope}\"."),
                 "Run `spotoken login --help` for the list of scopes.",
             ),
             E::Settings { path, reason } => Diagnosis::new(
-                "settings_invalid",
+                Code::SettingsInvalid,
                 format!("The settings file {} cannot be read: {reason}.", path.display()),
                 "Fix or delete that file; Spotoken writes a new one on the next login.",
             ),
-            E::NoAccount => Diagnosis::new("no_account", "No Spotify account is signed in.", "Run `spotoken login`."),
+            E::NoAccount => {
+                Diagnosis::new(Code::NoAccount, "No Spotify account is signed in.", "Run `spotoken login`.")
+            }
             E::AmbiguousAccount(ids) => Diagnosis::new(
-                "account_ambiguous",
+                Code::AccountAmbiguous,
                 format!("Several accounts are signed in: {}.", ids.join(", ")),
                 "Name one with --account ID.",
             ),
             E::UnknownAccount(id) => Diagnosis::new(
-                "account_unknown",
+                Code::AccountUnknown,
                 format!("No signed-in account has the id \"{id}\"."),
                 "Run `spotoken status` to list the accounts, or `spotoken login` to add one.",
             ),
             E::NeedsSignIn { account, reason } => Diagnosis::new(
-                "needs_sign_in",
+                Code::NeedsSignIn,
                 format!("Spotify no longer accepts the sign-in of {account}: {reason}."),
                 "Sign in again with `spotoken login` (access was revoked, or the 6-month limit ran out).",
             ),
             E::InvalidCallback(why) => Diagnosis::new(
-                "callback_invalid",
+                Code::CallbackInvalid,
                 format!("The redirect from Spotify was not understood: {why}."),
                 "Start the login again; if it keeps happening, check the redirect URI registered on the dashboard.",
             ),
             E::StateMismatch => Diagnosis::new(
-                "callback_state_mismatch",
+                Code::CallbackStateMismatch,
                 "A redirect arrived that does not belong to this login (its state did not match), so it was refused.",
                 "Finish the login in the browser tab Spotoken opened, or start the login again.",
             ),
             E::AccessDenied => Diagnosis::new(
-                "login_denied",
+                Code::LoginDenied,
                 "Access was declined on Spotify's consent page.",
                 "Start the login again and choose Agree.",
             ),
             E::AuthorizationError { error, description } => Diagnosis::new(
-                "login_error",
+                Code::LoginError,
                 format!(
                     "Spotify's consent page answered \"{error}\"{}.",
                     description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
@@ -96,37 +245,37 @@ impl Error {
                 "Check the Client ID, the scopes and the redirect URIs registered on the dashboard, then log in again.",
             ),
             E::LoginTimeout(waited) => Diagnosis::new(
-                "login_timeout",
+                Code::LoginTimeout,
                 format!("No answer came back from Spotify within {}.", human_duration(waited.as_secs() as i64)),
                 "Start the login again and finish it in the browser; if the browser showed \"INVALID_CLIENT: Invalid redirect URI\", register http://127.0.0.1/callback on the dashboard.",
             ),
             E::NoLoginPending => Diagnosis::new(
-                "login_not_pending",
+                Code::LoginNotPending,
                 "A redirect from Spotify arrived, but no login is waiting for it (it finished, timed out or was cancelled).",
                 "Click Log in and finish in the browser tab Spotoken opens.",
             ),
             E::ApprovalUnavailable { program, why } => Diagnosis::new(
-                "approval_unavailable",
+                Code::ApprovalUnavailable,
                 format!("This account asks before a new program gets a token, and {program} is new to it: {why}."),
                 "Start the Spotoken app (its window asks you) and run this again; or turn off \"Ask before a new program gets a token\" on the account's card.",
             ),
             E::HandOutDenied { program } => Diagnosis::new(
-                "handout_denied",
+                Code::HandoutDenied,
                 format!("A token for {program} was denied in the Spotoken window."),
                 "Run it again and choose Allow if you meant it to have one.",
             ),
             E::LoginCancelled => {
-                Diagnosis::new("login_cancelled", "The login was cancelled.", "Log in again when ready.")
+                Diagnosis::new(Code::LoginCancelled, "The login was cancelled.", "Log in again when ready.")
             }
             E::Loopback(why) => Diagnosis::new(
-                "loopback_unavailable",
+                Code::LoopbackUnavailable,
                 format!("Cannot listen on 127.0.0.1 for Spotify's redirect: {why}."),
                 "Free the port, choose another with --port, or use the desktop app's deep link.",
             ),
             E::TokenEndpoint { error, description, .. } => token_endpoint(error, description),
             E::WebApi { status, message } => web_api(*status, message),
             E::RateLimited { retry_after } => Diagnosis::new(
-                "rate_limited",
+                Code::RateLimited,
                 format!(
                     "Spotify is rate limiting this Client ID{}.",
                     retry_after.map(|d| format!(" (retry after {} s)", d.as_secs())).unwrap_or_default()
@@ -134,37 +283,37 @@ impl Error {
                 "Wait and try again; the quota is shared by all of one developer's apps.",
             ),
             E::ServerError { status } => Diagnosis::new(
-                "spotify_unavailable",
+                Code::SpotifyUnavailable,
                 format!("Spotify's accounts service is failing (HTTP {status}). Your sign-in is kept."),
                 "Try again in a minute.",
             ),
             E::Network(why) => Diagnosis::new(
-                "network_down",
+                Code::NetworkDown,
                 format!("Spotify cannot be reached: {why}. Your sign-in is kept."),
                 "Check the network connection and try again.",
             ),
             E::UnexpectedResponse { what, detail } => Diagnosis::new(
-                "unexpected_response",
+                Code::UnexpectedResponse,
                 format!("{what} sent an answer Spotoken does not understand: {detail}."),
                 "Try again; if SPOTOKEN_ACCOUNTS_URL or SPOTOKEN_API_URL is set, check it points at Spotify.",
             ),
             E::KeychainNoService(_) => Diagnosis::new(
-                "keychain_unavailable",
+                Code::KeychainUnavailable,
                 "No keychain (Secret Service) is running in this session.",
                 "Install and start one, e.g. gnome-keyring or KeePassXC with Secret Service enabled; in a headless session run `echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`.",
             ),
             E::KeychainNoBus(_) => Diagnosis::new(
-                "keychain_no_session_bus",
+                Code::KeychainNoSessionBus,
                 "There is no D-Bus session bus, so the keychain cannot be reached.",
                 "Run inside a desktop session, or start one with `dbus-run-session -- SHELL` and unlock gnome-keyring in it.",
             ),
             E::KeychainLocked => Diagnosis::new(
-                "keychain_locked",
+                Code::KeychainLocked,
                 "The keychain is locked.",
                 "Unlock it (log in to the desktop, or open your keyring manager) and try again.",
             ),
             E::KeychainTimeout(waited) => Diagnosis::new(
-                "keychain_timeout",
+                Code::KeychainTimeout,
                 format!(
                     "The keychain did not answer within {} s; it is probably locked and waiting for a password prompt.",
                     waited.as_secs()
@@ -172,22 +321,22 @@ impl Error {
                 "Unlock the keyring (in a headless session: `echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`) and try again.",
             ),
             E::KeychainEntryMissing(id) => Diagnosis::new(
-                "keychain_entry_missing",
+                Code::KeychainEntryMissing,
                 format!("The keychain holds no tokens for {id} (it was deleted or this is another keychain)."),
                 "Sign in again with `spotoken login`.",
             ),
             E::Keychain(why) => Diagnosis::new(
-                "keychain_error",
+                Code::KeychainError,
                 format!("The keychain failed: {why}."),
                 "Check that the keyring is unlocked and working (`secret-tool search service spotoken`).",
             ),
             E::LockTimeout(id) => Diagnosis::new(
-                "lock_timeout",
+                Code::LockTimeout,
                 format!("Another Spotoken process kept refreshing {id} for too long."),
                 "Try again; if it persists, look for a stuck spotoken process.",
             ),
             E::Io { action, path, source } => Diagnosis::new(
-                "io_error",
+                Code::IoError,
                 format!("Could not {action} {}: {source}.", path.display()),
                 "Check the permissions and free space of that folder.",
             ),
@@ -199,37 +348,37 @@ fn token_endpoint(error: &str, description: &str) -> Diagnosis {
     let said = format!("Spotify said \"{error}: {description}\".");
     match (error, description) {
         ("invalid_grant", "Invalid authorization code") => Diagnosis::new(
-            "code_invalid",
+            Code::CodeInvalid,
             format!("{said} The code was already used, expired, or belongs to another login."),
             "Start the login again.",
         ),
         ("invalid_grant", "Authorization code expired") => Diagnosis::new(
-            "code_expired",
+            Code::CodeExpired,
             format!("{said} The consent took too long."),
             "Start the login again and finish it promptly.",
         ),
         ("invalid_grant", "code_verifier was incorrect") => Diagnosis::new(
-            "pkce_mismatch",
+            Code::PkceMismatch,
             format!("{said} The redirect belongs to a different login attempt."),
             "Start the login again and use only the newest browser tab.",
         ),
         ("invalid_grant", "Invalid redirect URI") => Diagnosis::new(
-            "redirect_uri_mismatch",
+            Code::RedirectUriMismatch,
             format!("{said} The redirect URI differs from the one the login started with."),
             "Start the login again; register http://127.0.0.1/callback and spotoken://callback on the dashboard.",
         ),
         ("invalid_grant", "Invalid refresh token" | "Refresh token revoked") => Diagnosis::new(
-            "refresh_revoked",
+            Code::RefreshRevoked,
             format!("{said} Access was revoked, or the 6-month limit ran out."),
             "Sign in again with `spotoken login`.",
         ),
         ("invalid_client", _) => Diagnosis::new(
-            "client_invalid",
+            Code::ClientInvalid,
             format!("{said} The Client ID is wrong or the app was deleted."),
             format!("Copy the Client ID from your app at {DASHBOARD_URL}."),
         ),
         _ => Diagnosis::new(
-            "token_endpoint_error",
+            Code::TokenEndpointError,
             said,
             "Start the login again; if it repeats, check the app on the Spotify dashboard.",
         ),
@@ -240,25 +389,27 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
     let said = format!("Spotify's Web API said \"{message}\" (HTTP {status}).");
     match (status, message) {
         (401, "The access token expired") => {
-            Diagnosis::new("access_token_expired", said, "Run `spotoken token` again; it refreshes first.")
+            Diagnosis::new(Code::AccessTokenExpired, said, "Run `spotoken token` again; it refreshes first.")
         }
-        (401, _) => Diagnosis::new("access_token_invalid", said, "Sign in again with `spotoken login`."),
+        (401, _) => Diagnosis::new(Code::AccessTokenInvalid, said, "Sign in again with `spotoken login`."),
         (403, "Insufficient client scope") => Diagnosis::new(
-            "scope_missing",
+            Code::ScopeMissing,
             format!("{said} A scope this call needs was not granted."),
             "Log in again with the missing --scope; Spotoken asks Spotify to show the consent page again.",
         ),
         (403, "User not registered in the Developer Dashboard") => Diagnosis::new(
-            "user_not_registered",
+            Code::UserNotRegistered,
             format!("{said} The app is in development mode and this person is not on its list."),
             format!("Add the person's Spotify email under User Management at {DASHBOARD_URL} (up to 5 users)."),
         ),
         (403, "Active premium subscription required for the owner of the app") => Diagnosis::new(
-            "premium_required",
+            Code::PremiumRequired,
             format!("{said} Development-mode apps need a Premium owner."),
             "The dashboard owner of this Client ID needs an active Premium subscription.",
         ),
-        _ => Diagnosis::new("web_api_error", said, "Try again; if it repeats, check the app on the Spotify dashboard."),
+        _ => {
+            Diagnosis::new(Code::WebApiError, said, "Try again; if it repeats, check the app on the Spotify dashboard.")
+        }
     }
 }
 
@@ -268,7 +419,10 @@ mod tests {
     use std::time::Duration;
 
     fn endpoint(error: &str, description: &str) -> String {
-        Error::TokenEndpoint { status: 400, error: error.into(), description: description.into() }.diagnose().code
+        Error::TokenEndpoint { status: 400, error: error.into(), description: description.into() }
+            .diagnose()
+            .code
+            .to_string()
     }
 
     #[test]
@@ -307,6 +461,20 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_written_as_their_names_and_an_unknown_one_reads_as_unknown() {
+        let mut seen = std::collections::HashSet::new();
+        for &code in Code::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{code}\""));
+            assert_eq!(serde_json::from_str::<Code>(&json).unwrap(), code);
+        }
+        assert_eq!(serde_json::from_str::<Code>("\"from_a_newer_version\"").unwrap(), Code::Unknown);
+        let stored = r#"{"code":"from_a_newer_version","message":"m","fix":"f"}"#;
+        assert_eq!(serde_json::from_str::<Diagnosis>(stored).unwrap().code, Code::Unknown);
+    }
+
+    #[test]
     fn transient_failures_say_the_sign_in_is_kept() {
         for e in [Error::ServerError { status: 503 }, Error::Network("connection refused".into())] {
             assert!(e.is_transient());
@@ -320,7 +488,7 @@ mod tests {
 
     #[test]
     fn keychain_failures_are_told_apart() {
-        let codes: Vec<String> = [
+        let codes: Vec<Code> = [
             Error::KeychainNoService("x".into()),
             Error::KeychainNoBus("x".into()),
             Error::KeychainLocked,
@@ -330,8 +498,8 @@ mod tests {
         .iter()
         .map(|e| e.diagnose().code)
         .collect();
-        let unique: std::collections::BTreeSet<&String> = codes.iter().collect();
+        let unique: std::collections::HashSet<&Code> = codes.iter().collect();
         assert_eq!(unique.len(), codes.len(), "{codes:?}");
-        assert!(codes.iter().all(|c| c.starts_with("keychain_")));
+        assert!(codes.iter().all(|c| c.as_str().starts_with("keychain_")));
     }
 }

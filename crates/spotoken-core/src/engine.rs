@@ -236,6 +236,7 @@ impl Engine {
     pub async fn complete_login(&self, login: &PendingLogin, code: &Secret<String>) -> Result<AccountRecord> {
         let request = login.request();
         let now = self.clock.now();
+        let _work = crate::shutdown::WorkGuard::enter();
         let grant = self
             .token_endpoint(&request.client_id)?
             .exchange_code(code, login.verifier(), &request.redirect_uri, now)

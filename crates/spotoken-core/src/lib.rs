@@ -40,7 +40,7 @@ pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{Endpoints, Paths, RedirectKind, Settings};
-pub use diagnose::Diagnosis;
+pub use diagnose::{Code, Diagnosis, ExitClass};
 pub use engine::{Engine, LoopbackLogin, SignedOut};
 pub use error::{Error, Result};
 pub use refresh::{FreshToken, RetryPolicy};

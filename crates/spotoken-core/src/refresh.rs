@@ -152,7 +152,9 @@ impl Engine {
             self.heal_expiry(&record, &current);
             return Ok(handed_out(&record.id, current, false));
         }
+        let work = crate::shutdown::WorkGuard::enter();
         let result = self.refresh_locked(&record, current, started).await;
+        drop(work);
         let done = result.as_ref().map(|(tokens, outcome)| (&tokens.access_token, *outcome));
         self.activity.record(&Event::refresh(self.clock.now(), &record.id, by, done));
         Ok(handed_out(&record.id, result?.0, true))

@@ -6,10 +6,18 @@
 //! process as they would have. (SIGKILL cannot be held; [`crate::store::keychain::
 //! PreparedWrite`] makes that step one D-Bus call instead.) Front ends call [`install`]
 //! once at start; without it, signals keep their default action.
+//!
+//! A process that replaces itself (the app going back to a tray-only process after its
+//! window closed) waits for more: no token exchange or refresh may be under way at all,
+//! since one cut off after Spotify answered loses a rotated refresh token. Such work
+//! holds a [`WorkGuard`]; [`quiesce`] succeeds only when none is held, and holds new
+//! work back until the process is replaced (or the attempt is given up).
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 
 static IN_COMMIT: AtomicUsize = AtomicUsize::new(0);
+static IN_WORK: AtomicUsize = AtomicUsize::new(0);
+static QUIESCED: AtomicBool = AtomicBool::new(false);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// The signal that arrived during a commit, 0 if none.
 static PENDING: AtomicI32 = AtomicI32::new(0);
@@ -34,6 +42,53 @@ impl Drop for CommitGuard {
                 std::process::exit(128 + signal);
             }
         }
+    }
+}
+
+/// Held from asking Spotify for tokens until they are stored.
+#[derive(Debug)]
+pub struct WorkGuard(());
+
+impl WorkGuard {
+    /// Waits (briefly: only while the process is being replaced) if [`quiesce`] holds.
+    pub fn enter() -> Self {
+        loop {
+            IN_WORK.fetch_add(1, Ordering::SeqCst);
+            if !QUIESCED.load(Ordering::SeqCst) {
+                return Self(());
+            }
+            IN_WORK.fetch_sub(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        IN_WORK.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// While held, no [`WorkGuard`] can be entered: the process may be replaced.
+#[derive(Debug)]
+pub struct Quiet(());
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        QUIESCED.store(false, Ordering::SeqCst);
+    }
+}
+
+/// [`Quiet`] when no token work is under way, else `None` (try again later).
+pub fn quiesce() -> Option<Quiet> {
+    if QUIESCED.swap(true, Ordering::SeqCst) {
+        return None;
+    }
+    if IN_WORK.load(Ordering::SeqCst) == 0 && IN_COMMIT.load(Ordering::SeqCst) == 0 {
+        Some(Quiet(()))
+    } else {
+        QUIESCED.store(false, Ordering::SeqCst);
+        None
     }
 }
 

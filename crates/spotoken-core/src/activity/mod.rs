@@ -200,7 +200,7 @@ impl Event {
             }
             Err(e) => {
                 event.outcome = Some("failed".into());
-                event.code = Some(e.diagnose().code);
+                event.code = Some(e.diagnose().code.to_string());
             }
         }
         event
@@ -222,7 +222,7 @@ impl Event {
             }
             Err(e) => {
                 event.outcome = Some("failed".into());
-                event.code = Some(e.diagnose().code);
+                event.code = Some(e.diagnose().code.to_string());
             }
         }
         event
