@@ -228,6 +228,17 @@ fn children_of(pid: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_whitespace().nth(1)).map(String::from).collect()
 }
 
+/// What a process's descriptors point at that only a process that ran WebKit opens
+/// (its memory monitor's files): after a restart, none may have been inherited.
+fn webkit_descriptors(pid: &str) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .map(|t| t.display().to_string())
+        .filter(|t| t == "/proc/meminfo" || t == "/proc/zoneinfo" || t.starts_with("/sys/fs/cgroup/"))
+        .collect()
+}
+
 /// A closed window leaves a small process: the app restarts itself tray-only (same
 /// PID, no WebKit helpers), keeping what the person copied, and waits while a copied
 /// token is on the clipboard.
@@ -255,6 +266,7 @@ async fn a_closed_window_leaves_a_tray_only_process_and_nothing_is_lost() {
     assert_eq!(d.x("pgrep", &["-f", support::APP]).lines().collect::<Vec<_>>(), [pid.as_str()]);
     assert!(!children_of(&pid).iter().any(|c| c.starts_with("WebKit")), "{:?}", children_of(&pid));
     assert_eq!(d.clipboard(), "http://127.0.0.1/callback");
+    assert_eq!(webkit_descriptors(&pid), Vec::<String>::new(), "descriptors leaked into the restart");
     d.shot(None, "restarted").await;
 
     // The restarted tray copies a working token; the window comes back from it.
@@ -280,6 +292,7 @@ async fn a_closed_window_leaves_a_tray_only_process_and_nothing_is_lost() {
     assert!(waited < cleared && cleared < second, "restarted before the token was cleared");
     assert_eq!(d.x("pgrep", &["-f", support::APP]).lines().collect::<Vec<_>>(), [pid.as_str()]);
     assert!(!children_of(&pid).iter().any(|c| c.starts_with("WebKit")));
+    assert_eq!(webkit_descriptors(&pid), Vec::<String>::new(), "descriptors leaked into the restart");
     for secret in d.sandbox.secrets() {
         assert!(!log.contains(&secret), "a secret reached the app's log");
     }

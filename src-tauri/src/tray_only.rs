@@ -129,6 +129,7 @@ fn restart<R: Runtime>(app: &AppHandle<R>, quiet: shutdown::Quiet) -> std::io::E
     end_webkit_helpers();
     let others: Vec<String> = children().into_iter().map(|(pid, _)| pid.to_string()).collect();
     command.env(CHILDREN_VAR, others.join(","));
+    close_on_exec();
     tracing::info!("the window is closed: restarting as a tray-only process");
     let error = command.exec();
     drop(quiet);
@@ -149,23 +150,37 @@ fn restart_args(args: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 fn end_webkit_helpers() {
-    use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
+    use nix::sys::signal::{Signal, kill};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    use nix::unistd::Pid;
     let helpers: Vec<Pid> =
-        children().into_iter().filter(|(_, name)| is_webkit(name)).filter_map(|(pid, _)| Pid::from_raw(pid)).collect();
+        children().into_iter().filter(|(_, name)| is_webkit(name)).map(|(pid, _)| Pid::from_raw(pid)).collect();
     for &pid in &helpers {
-        let _ = kill_process(pid, Signal::TERM);
+        let _ = kill(pid, Signal::SIGTERM);
     }
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     for &pid in &helpers {
         // GLib may reap it first (then ECHILD): either way it is gone.
-        while let Ok(None) = waitpid(Some(pid), WaitOptions::NOHANG) {
+        while let Ok(WaitStatus::StillAlive) = waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
             if std::time::Instant::now() > deadline {
-                let _ = kill_process(pid, Signal::KILL);
-                let _ = waitpid(Some(pid), WaitOptions::empty());
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+}
+
+/// Libraries (WebKit's memory monitor, GTK) open descriptors without close-on-exec:
+/// each restart would inherit them, one more set each time. All but stdin, stdout and
+/// stderr are marked close-on-exec first.
+fn close_on_exec() {
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else { return };
+    let fds: Vec<i32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    for fd in fds.into_iter().filter(|&fd| fd > 2) {
+        let _ = fcntl(fd, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
     }
 }
 
@@ -200,8 +215,8 @@ pub fn restore<R: Runtime>(app: &AppHandle<R>) {
         tracing::warn!(error = %e.message, "could not put the copied text back on the clipboard");
     }
     let inherited = std::env::var(CHILDREN_VAR).unwrap_or_default();
-    for pid in inherited.split(',').filter_map(|p| p.parse().ok()).filter_map(rustix::process::Pid::from_raw) {
-        std::thread::spawn(move || rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()));
+    for pid in inherited.split(',').filter_map(|p| p.parse().ok()).map(nix::unistd::Pid::from_raw) {
+        std::thread::spawn(move || nix::sys::wait::waitpid(pid, None));
     }
     tracing::info!("restarted as a tray-only process");
 }
