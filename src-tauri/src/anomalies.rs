@@ -4,7 +4,7 @@
 //! the kinds the settings choose (by default only a refresh token refused early).
 
 use crate::shell::{Shell, changed};
-use crate::transport::EVENT_ACTIVITY;
+use crate::ui_types::EVENT_ACTIVITY;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use std::time::Duration;

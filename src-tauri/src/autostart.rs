@@ -2,7 +2,7 @@
 //! entry of [`spotoken_core::desktop_entry`]).
 
 use crate::shell::Shell;
-use crate::transport::UiError;
+use crate::ui_types::UiError;
 use tauri::{AppHandle, Manager, Runtime};
 
 #[cfg(target_os = "linux")]

@@ -1,12 +1,12 @@
 //! Copying to the clipboard, wiping a copied token a while later if it is still there,
 //! and knowing whether what this process put there still is (the clipboard's content
-//! lives in its owner: see [`crate::tray_only`]).
+//! lives in its owner, so a process that replaces itself must know).
 //!
 //! The token goes from the engine straight to the clipboard in Rust; the web UI never
 //! sees it for a copy. Only the newest copy's timer clears: an older timer finds its
 //! generation outdated and leaves the clipboard alone.
 
-use crate::transport::{Copied, UiError};
+use crate::ui_types::{Copied, UiError};
 use spotoken_core::Secret;
 use spotoken_core::activity::fingerprint;
 use std::sync::Mutex;
@@ -14,8 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_clipboard_manager::ClipboardExt;
-
-pub const DEFAULT_CLEAR_SECS: u64 = 60;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 

@@ -5,7 +5,7 @@
 //! here, in Rust.
 
 use crate::shell::{Shell, changed};
-use crate::transport::{
+use crate::ui_types::{
     ActivityQuery, ActivityView, Approval, Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput,
     UiError,
 };

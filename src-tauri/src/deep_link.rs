@@ -7,7 +7,7 @@
 //! the app, which single-instance hands to this one. Nothing shorter would prove it.
 
 use crate::shell::Shell;
-use crate::transport::LinkCheck;
+use crate::ui_types::LinkCheck;
 use std::sync::Mutex;
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};

@@ -2,7 +2,7 @@
 //!
 //! It wires the window, the tray, the deep link and the background refresher to the
 //! engine; commands are adapters ([`commands`]) and the types the UI sees live in
-//! [`transport`]. Logic about tokens does not belong here.
+//! [`ui_types`]. Logic about tokens does not belong here.
 
 pub mod anomalies;
 pub mod autostart;
@@ -10,10 +10,10 @@ pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
 pub mod shell;
-pub mod transport;
 pub mod tray;
 #[cfg(target_os = "linux")]
 pub mod tray_only;
+pub mod ui_types;
 pub mod window;
 
 use shell::Shell;
@@ -171,6 +171,15 @@ pub fn run() -> Result<(), StartError> {
             }
             anomalies::watch(&handle);
             anomalies::notify_new(&handle);
+            // One signal, two views: the tray and the window redraw whenever the shell
+            // says something changed (neither knows the other).
+            let mut changes = app.state::<Shell>().subscribe();
+            let views = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                while changes.changed().await.is_ok() {
+                    redraw(&views);
+                }
+            });
             let events = handle.clone();
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
 
@@ -195,6 +204,16 @@ pub fn run() -> Result<(), StartError> {
         _ => {}
     });
     Ok(())
+}
+
+/// Redraws the tray and the window, and notifies anomalies not yet notified.
+fn redraw<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
+    use tauri::Emitter;
+    tray::update(app);
+    anomalies::notify_new(app);
+    if let Ok(overview) = app.state::<Shell>().overview() {
+        let _ = app.emit(ui_types::EVENT_OVERVIEW, overview);
+    }
 }
 
 fn on_refresh_event<R: tauri::Runtime>(app: &tauri::AppHandle<R>, event: RefreshEvent) {

@@ -1,9 +1,8 @@
 //! The app's state and the few steps that need Tauri's plugins (browser, clipboard,
 //! notifications, deep-link registration). Everything about tokens is the engine's.
 
-use crate::transport::{
-    EVENT_LOGIN_FINISHED, EVENT_OVERVIEW, Link, LoginFinished, LoginView, Overview, Redirect, SettingsInput,
-    SettingsView, UiError,
+use crate::ui_types::{
+    EVENT_LOGIN_FINISHED, Link, LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError,
 };
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
@@ -29,6 +28,8 @@ pub struct Shell {
     pub notice: Mutex<Option<UiError>>,
     /// Held while the app runs, so `spotoken token` knows it can ask here.
     pub asker: Mutex<Option<spotoken_core::activity::approval::Asker>>,
+    /// "State changed": bumped by [`Shell::changed`], watched by whoever draws it.
+    changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Shell {
@@ -40,7 +41,19 @@ impl Shell {
                 None
             }
         };
-        Self { engine, login, wake, notice: Mutex::new(None), asker: Mutex::new(asker) }
+        let changes = tokio::sync::watch::Sender::new(0);
+        Self { engine, login, wake, notice: Mutex::new(None), asker: Mutex::new(asker), changes }
+    }
+
+    /// Something the window or tray shows may have changed; also wakes the refresher.
+    pub fn changed(&self) {
+        self.wake.notify_one();
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// The "state changed" signal (bursts coalesce into one).
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     pub fn overview(&self) -> Result<Overview, UiError> {
@@ -59,7 +72,7 @@ impl Shell {
                 .into_iter()
                 .map(|a| {
                     let asks = settings.ask_before_new_program.contains(&a.id);
-                    crate::transport::AccountView { asks_before_new_program: asks, ..a.into() }
+                    crate::ui_types::AccountView { asks_before_new_program: asks, ..a.into() }
                 })
                 .collect(),
             login: self.login.pending().map(|p| LoginView {
@@ -151,9 +164,9 @@ impl Shell {
         app: &AppHandle<R>,
         account: &str,
         channel: Channel,
-    ) -> Result<crate::transport::Copied, UiError> {
+    ) -> Result<crate::ui_types::Copied, UiError> {
         let token = self.hand_out(app, account, channel).await?;
-        let clear = self.engine.settings().clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS);
+        let clear = self.engine.settings().clipboard_clear();
         crate::clipboard::copy(app, account, token, clear).map_err(|why| UiError {
             code: spotoken_core::Code::ClipboardError,
             message: format!("The clipboard refused the token ({why})."),
@@ -162,10 +175,10 @@ impl Shell {
     }
 }
 
-/// The Activity view for `query`: at most [`crate::transport::ACTIVITY_PAGE`] events,
+/// The Activity view for `query`: at most [`crate::ui_types::ACTIVITY_PAGE`] events,
 /// anomalies open first.
-pub fn activity_view(engine: &Engine, query: &crate::transport::ActivityQuery) -> crate::transport::ActivityView {
-    use crate::transport::{ACTIVITY_PAGE, ActivityView, AnomalyView};
+pub fn activity_view(engine: &Engine, query: &crate::ui_types::ActivityQuery) -> crate::ui_types::ActivityView {
+    use crate::ui_types::{ACTIVITY_PAGE, ActivityView, AnomalyView};
     let now = engine.clock().now();
     let timeline =
         engine.activity().timeline(query.account.as_deref(), query.channel.as_deref(), query.program.as_deref(), now);
@@ -182,17 +195,12 @@ pub fn activity_view(engine: &Engine, query: &crate::transport::ActivityQuery) -
     }
 }
 
-/// After any change: tell the window, redraw the tray, wake the refresher.
+/// After any change: wake the refresher and signal it (the composition root redraws the
+/// tray and the window on the signal); the overview, for commands that return it.
 pub fn changed<R: Runtime>(app: &AppHandle<R>) -> Result<Overview, UiError> {
     let shell = app.state::<Shell>();
-    shell.wake.notify_one();
-    let overview = shell.overview();
-    crate::tray::update(app);
-    crate::anomalies::notify_new(app);
-    if let Ok(o) = &overview {
-        let _ = app.emit(EVENT_OVERVIEW, o);
-    }
-    overview
+    shell.changed();
+    shell.overview()
 }
 
 /// Tells the window how a login ended and brings it forward.

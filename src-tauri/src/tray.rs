@@ -114,7 +114,7 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         // the tray's icon and menu, and the window's next opening say it too.
                         tracing::warn!(code = %e.code, "the tray could not copy a token");
                         crate::shell::notify(&app, "Could not copy the token", &format!("{} {}", e.message, e.fix));
-                        shell.set_notice(Some(crate::transport::UiError {
+                        shell.set_notice(Some(crate::ui_types::UiError {
                             message: format!("Copy from the tray failed: {}", e.message),
                             ..e
                         }));
@@ -135,8 +135,8 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
         }
         Action::Open | Action::Login | Action::Activity => {
             let page = match action {
-                Action::Login => Some(crate::transport::Page::Login),
-                Action::Activity => Some(crate::transport::Page::Activity),
+                Action::Login => Some(crate::ui_types::Page::Login),
+                Action::Activity => Some(crate::ui_types::Page::Activity),
                 _ => None,
             };
             if let Err(e) = crate::window::open(&app, page) {

@@ -15,7 +15,7 @@
 //! `SPOTOKEN_TRAY_RESTART_SECS` sets the delay; `off` keeps the process as it is.
 
 use crate::shell::Shell;
-use crate::transport::UiError;
+use crate::ui_types::UiError;
 use spotoken_core::shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The one window. It is created on demand and destroyed when closed, so an app that
 //! lives in the tray holds no web view (WebKit's web process exits with it).
 
-use crate::transport::{EVENT_NAVIGATE, Page, UiError};
+use crate::ui_types::{EVENT_NAVIGATE, Page, UiError};
 use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const LABEL: &str = "main";

@@ -38,7 +38,8 @@ pub struct Settings {
     pub redirect: RedirectKind,
     /// Fixed loopback port; 0 or absent picks a free one each time.
     pub loopback_port: u16,
-    /// Seconds before a copied token is wiped from the clipboard; 0 disables it.
+    /// Seconds before a copied token is wiped from the clipboard; 0 disables it
+    /// (absent: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]; read it through [`Settings::clipboard_clear`]).
     pub clipboard_clear_secs: Option<u64>,
     /// More hand-outs than this for one account within a minute is a burst anomaly
     /// (default [`crate::activity::rules::DEFAULT_BURST_PER_MINUTE`]).
@@ -51,7 +52,15 @@ pub struct Settings {
     pub ask_before_new_program: Vec<String>,
 }
 
+/// A copied token is wiped from the clipboard after this long unless settings say otherwise.
+pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u64 = 60;
+
 impl Settings {
+    /// Seconds before a copied token is wiped from the clipboard; 0: never.
+    pub fn clipboard_clear(&self) -> u64 {
+        self.clipboard_clear_secs.unwrap_or(DEFAULT_CLIPBOARD_CLEAR_SECS)
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         match std::fs::read_to_string(path) {
             Ok(text) => toml::from_str(&text)

@@ -10,7 +10,7 @@ use crate::auth::loopback::LoopbackListener;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Endpoints, Paths, Settings, validate_client_id};
 use crate::error::{Error, Result};
-use crate::refresh::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::scopes;
 use crate::secret::Secret;
 use crate::spotify::accounts::TokenEndpoint;

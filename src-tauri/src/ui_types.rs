@@ -294,7 +294,7 @@ impl SettingsView {
             client_id: client_id_from_env.or(settings.client_id.clone()),
             redirect: settings.redirect.into(),
             scopes: settings.scopes_or_default(),
-            clipboard_clear_secs: settings.clipboard_clear_secs.unwrap_or(crate::clipboard::DEFAULT_CLEAR_SECS),
+            clipboard_clear_secs: settings.clipboard_clear(),
             anomaly_kinds: AnomalyCode::ALL
                 .iter()
                 .map(|c| AnomalyKind {
@@ -451,7 +451,7 @@ pub const EVENT_ACTIVITY: &str = "activity";
 pub fn typescript() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");
     let mut out = String::from(
-        "// Generated from src-tauri/src/transport.rs by ts-rs. Do not edit: run\n\
+        "// Generated from src-tauri/src/ui_types.rs by ts-rs. Do not edit: run\n\
          // `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.\n\n",
     );
     // The codes, from the engine's one list (with the few only the app reports).
