@@ -2,31 +2,17 @@
 //! capabilities stay in src-tauri/. Each app command gets an `allow-…` permission, so
 //! the window can call only the commands its capability lists.
 
-const COMMANDS: &[&str] = &[
-    "overview",
-    "scope_catalog",
-    "save_settings",
-    "start_login",
-    "cancel_login",
-    "refresh_now",
-    "copy_token",
-    "reveal_token",
-    "sign_out",
-    "copy_redirect_uri",
-    "open_link",
-    "ui_ready",
-    "check_deep_link",
-    "paste_redirect",
-    "copy_login_address",
-    "dismiss_notice",
-    "set_autostart",
-    "activity",
-    "acknowledge",
-    "answer_request",
-    "set_ask_new_programs",
-];
+macro_rules! app_commands {
+    ($($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// The window's commands, from their one declaration.
+const COMMANDS: &[&str] = include!("src/command_list.rs");
 
 fn main() {
+    println!("cargo::rerun-if-changed=src-tauri/src/command_list.rs");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("./src-tauri/capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

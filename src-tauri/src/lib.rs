@@ -25,6 +25,16 @@ use std::time::Instant;
 use tauri::{Manager, RunEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
+/// The window's commands' names, from their one declaration (`command_list.rs`).
+pub const COMMANDS: &[&str] = {
+    macro_rules! app_commands {
+        ($($name:ident),* $(,)?) => {
+            &[$(stringify!($name)),*]
+        };
+    }
+    include!("command_list.rs")
+};
+
 /// When the process started, for the first-paint figure.
 pub static STARTED: OnceLock<Instant> = OnceLock::new();
 
@@ -119,29 +129,14 @@ pub fn run() -> Result<(), StartError> {
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_opener::init())
-        .invoke_handler(tauri::generate_handler![
-            commands::overview,
-            commands::scope_catalog,
-            commands::save_settings,
-            commands::start_login,
-            commands::cancel_login,
-            commands::refresh_now,
-            commands::copy_token,
-            commands::reveal_token,
-            commands::sign_out,
-            commands::copy_redirect_uri,
-            commands::open_link,
-            commands::ui_ready,
-            commands::check_deep_link,
-            commands::paste_redirect,
-            commands::copy_login_address,
-            commands::dismiss_notice,
-            commands::set_autostart,
-            commands::activity,
-            commands::acknowledge,
-            commands::answer_request,
-            commands::set_ask_new_programs,
-        ])
+        .invoke_handler({
+            macro_rules! app_commands {
+                ($($name:ident),* $(,)?) => {
+                    tauri::generate_handler![$(commands::$name),*]
+                };
+            }
+            include!("command_list.rs")
+        })
         .setup(move |app| {
             let handle = app.handle().clone();
             let on_done = {

@@ -454,6 +454,11 @@ pub fn typescript() -> String {
         "// Generated from src-tauri/src/ui_types.rs by ts-rs. Do not edit: run\n\
          // `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.\n\n",
     );
+    let names: Vec<String> = crate::COMMANDS.iter().map(|c| format!("\"{c}\"")).collect();
+    out.push_str(&format!(
+        "/** The window's commands (src-tauri/src/command_list.rs). */\nexport type CommandName = {};\n\n",
+        names.join(" | ")
+    ));
     // The codes, from the engine's one list (with the few only the app reports).
     let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
     out.push_str(&format!("export type ErrorCode = {} | \"unknown\";\n\n", codes.join(" | ")));
@@ -510,5 +515,23 @@ mod tests {
             committed == fresh,
             "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings`"
         );
+    }
+
+    /// The window may call exactly the declared commands: one missing from the
+    /// capability would be refused at run time, one extra would be allowed for nothing.
+    #[test]
+    fn the_capability_grants_exactly_the_declared_commands() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities/main.json");
+        let capability: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(str::to_string))
+            .collect();
+        let mut declared: Vec<String> = crate::COMMANDS.iter().map(|c| c.replace('_', "-")).collect();
+        granted.sort();
+        declared.sort();
+        assert_eq!(granted, declared, "src-tauri/capabilities/main.json against src-tauri/src/command_list.rs");
     }
 }

@@ -1,5 +1,5 @@
 // Typed calls into the Rust shell. Types come from bindings.ts, generated from Rust.
-import { invoke } from "@tauri-apps/api/core";
+import { invoke as tauriInvoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import {
   EVENT_ACTIVITY,
@@ -7,6 +7,7 @@ import {
   EVENT_NAVIGATE,
   EVENT_OVERVIEW,
   type ActivityQuery,
+  type CommandName,
   type ActivityView,
   type Approval,
   type Copied,
@@ -20,6 +21,9 @@ import {
   type SettingsInput,
   type UiError,
 } from "./bindings";
+
+/** Only the declared commands (a misspelt name fails `npm run check`). */
+const invoke = <T>(command: CommandName, args?: InvokeArgs) => tauriInvoke<T>(command, args);
 
 export const api = {
   overview: () => invoke<Overview>("overview"),
