@@ -151,7 +151,10 @@ async fn loopback_login_and_the_tray_copies_a_fresh_token() {
     d.open_tray_menu();
     d.shot(None, "tray-menu-after-failed-copy").await;
     d.keys(&["Escape"]);
-    s.click("[data-test=error][data-code=keychain_entry_missing] button").await;
+    // The engine's next step is a button here ("Sign in again…"), the fix's words a command in the CLI.
+    let step = s.attribute("[data-test=error][data-code=keychain_entry_missing] [data-test=next-step]", "data-step");
+    assert_eq!(step.await.as_deref(), Some("sign_in"));
+    s.click("[data-test=error][data-code=keychain_entry_missing] button[aria-label=Dismiss]").await;
     s.wait_gone("[data-test=error][data-code=keychain_entry_missing]", WAIT).await;
 
     // "Log in…" in the tray opens the window at the login page.

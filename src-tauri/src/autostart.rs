@@ -29,10 +29,12 @@ pub fn enabled(engine: &spotoken_core::Engine) -> Option<bool> {
 }
 
 pub fn set<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiError> {
-    let failed = |why: String| UiError {
-        code: spotoken_core::Code::AutostartError,
-        message: format!("Spotoken could not change whether it starts at login ({why})."),
-        fix: "Check that your config folder is writable, then try again.".into(),
+    let failed = |why: String| {
+        UiError::app(
+            spotoken_core::Code::AutostartError,
+            format!("Spotoken could not change whether it starts at login ({why})."),
+            "Check that your config folder is writable, then try again.",
+        )
     };
     #[cfg(target_os = "linux")]
     {

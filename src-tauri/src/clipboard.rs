@@ -61,10 +61,12 @@ pub fn holding<R: Runtime>(app: &AppHandle<R>) -> Holding {
 
 /// Puts text that is no secret on the clipboard.
 pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), UiError> {
-    app.clipboard().write_text(text.clone()).map_err(|e| UiError {
-        code: spotoken_core::Code::ClipboardError,
-        message: format!("The clipboard refused the text ({e})."),
-        fix: "Select the address and copy it by hand.".into(),
+    app.clipboard().write_text(text.clone()).map_err(|e| {
+        UiError::app(
+            spotoken_core::Code::ClipboardError,
+            format!("The clipboard refused the text ({e})."),
+            "Select the address and copy it by hand.",
+        )
     })?;
     GENERATION.fetch_add(1, Ordering::SeqCst);
     place(Some(Placed::Text(text)));

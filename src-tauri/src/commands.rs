@@ -6,10 +6,10 @@
 
 use crate::shell::{Shell, changed};
 use crate::ui_types::{
-    ActivityQuery, ActivityView, Approval, Copied, Link, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput,
-    UiError,
+    ActivityQuery, ActivityView, Approval, Copied, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError,
 };
 use spotoken_core::activity::{Actor, Channel};
+use spotoken_core::diagnose::WebPage;
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
 #[tauri::command]
@@ -100,7 +100,7 @@ pub fn copy_redirect_uri<R: Runtime>(app: AppHandle<R>, which: Redirect) -> Resu
 }
 
 #[tauri::command]
-pub fn open_link<R: Runtime>(app: AppHandle<R>, link: Link) -> Result<(), UiError> {
+pub fn open_link<R: Runtime>(app: AppHandle<R>, link: WebPage) -> Result<(), UiError> {
     crate::shell::open_link(&app, link)
 }
 
@@ -146,11 +146,11 @@ pub fn dismiss_notice<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) ->
 pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<ActivityView, UiError> {
     let engine = shell.engine.clone();
     tauri::async_runtime::spawn_blocking(move || crate::shell::activity_view(&engine, &query)).await.map_err(|e| {
-        UiError {
-            code: spotoken_core::Code::ActivityUnreadable,
-            message: format!("The activity record could not be read ({e})."),
-            fix: "Try again; `spotoken activity` reads the same record.".into(),
-        }
+        UiError::app(
+            spotoken_core::Code::ActivityUnreadable,
+            format!("The activity record could not be read ({e})."),
+            "Try again; `spotoken activity` reads the same record.",
+        )
     })
 }
 

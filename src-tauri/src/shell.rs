@@ -2,12 +2,12 @@
 //! notifications, deep-link registration). Everything about tokens is the engine's.
 
 use crate::ui_types::{
-    EVENT_LOGIN_FINISHED, Link, LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError,
+    EVENT_LOGIN_FINISHED, LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError,
 };
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::config::validate_client_id;
-use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
+use spotoken_core::diagnose::WebPage;
 use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret, Settings};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
@@ -167,10 +167,12 @@ impl Shell {
     ) -> Result<crate::ui_types::Copied, UiError> {
         let token = self.hand_out(app, account, channel).await?;
         let clear = self.engine.settings().clipboard_clear();
-        crate::clipboard::copy(app, account, token, clear).map_err(|why| UiError {
-            code: spotoken_core::Code::ClipboardError,
-            message: format!("The clipboard refused the token ({why})."),
-            fix: "Try again.".into(),
+        crate::clipboard::copy(app, account, token, clear).map_err(|why| {
+            UiError::app(
+                spotoken_core::Code::ClipboardError,
+                format!("The clipboard refused the token ({why})."),
+                "Try again.",
+            )
         })
     }
 }
@@ -238,11 +240,8 @@ pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Re
     )
 }
 
-pub fn open_link<R: Runtime>(app: &AppHandle<R>, link: Link) -> Result<(), UiError> {
-    let url = match link {
-        Link::Dashboard => DASHBOARD_URL,
-        Link::RevokeAccess => REVOKE_URL,
-    };
+pub fn open_link<R: Runtime>(app: &AppHandle<R>, page: WebPage) -> Result<(), UiError> {
+    let url = page.url();
     open_in_browser(app, url, &format!("Open {url} yourself."))
 }
 
@@ -250,9 +249,7 @@ pub fn open_link<R: Runtime>(app: &AppHandle<R>, link: Link) -> Result<(), UiErr
 fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str, fix: &str) -> Result<(), UiError> {
     spotoken_core::browser::open_with_env(url)
         .unwrap_or_else(|| app.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()))
-        .map_err(|why| UiError {
-            code: spotoken_core::Code::BrowserUnavailable,
-            message: format!("No browser could be opened ({why})."),
-            fix: fix.into(),
+        .map_err(|why| {
+            UiError::app(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
         })
 }

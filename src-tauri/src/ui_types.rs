@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 use spotoken_core::activity::{Anomaly, AnomalyCode, Event, Severity};
 use spotoken_core::config::{DEEP_LINK_REDIRECT, LOOPBACK_REDIRECT_TO_REGISTER};
+use spotoken_core::diagnose::WebPage;
 use spotoken_core::status::{AccountState, AccountStatus};
-use spotoken_core::{Diagnosis, Error, RedirectKind, Settings, scopes};
+use spotoken_core::{Diagnosis, Error, NextStep, RedirectKind, Settings, scopes};
 use ts_rs::TS;
 
 /// An error as the UI shows it: a stable code to branch on, a sentence, the next step.
@@ -19,11 +20,21 @@ pub struct UiError {
     pub code: spotoken_core::Code,
     pub message: String,
     pub fix: String,
+    /// The fix as a step the window offers as a button, when it is one.
+    #[serde(default)]
+    pub next: Option<NextStep>,
+}
+
+impl UiError {
+    /// An error the app itself reports, with no step to offer.
+    pub fn app(code: spotoken_core::Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { code, message: message.into(), fix: fix.into(), next: None }
+    }
 }
 
 impl From<Diagnosis> for UiError {
     fn from(d: Diagnosis) -> Self {
-        Self { code: d.code, message: d.message, fix: d.fix }
+        Self { code: d.code, message: d.message, fix: d.fix, next: d.next }
     }
 }
 
@@ -424,14 +435,6 @@ pub struct Copied {
     pub clears_in_secs: Option<u64>,
 }
 
-/// Links the UI may open; the URLs themselves stay in Rust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum Link {
-    Dashboard,
-    RevokeAccess,
-}
-
 /// A part of the window the tray can open directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
@@ -486,7 +489,8 @@ pub fn typescript() -> String {
         Preset::decl(&cfg),
         ScopeCatalog::decl(&cfg),
         Copied::decl(&cfg),
-        Link::decl(&cfg),
+        WebPage::decl(&cfg),
+        NextStep::decl(&cfg),
         Page::decl(&cfg),
     ];
     for decl in decls {

@@ -85,9 +85,11 @@ pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
         let since_start = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64);
         tracing::info!(ms = created.elapsed().as_millis() as u64, since_start, "first paint");
     }
-    window.show().and_then(|()| window.set_focus()).map_err(|e| UiError {
-        code: spotoken_core::Code::WindowError,
-        message: format!("The window could not be shown ({e})."),
-        fix: "Open Spotoken again from the tray.".into(),
+    window.show().and_then(|()| window.set_focus()).map_err(|e| {
+        UiError::app(
+            spotoken_core::Code::WindowError,
+            format!("The window could not be shown ({e})."),
+            "Open Spotoken again from the tray.",
+        )
     })
 }

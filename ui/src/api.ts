@@ -11,7 +11,6 @@ import {
   type ActivityView,
   type Approval,
   type Copied,
-  type Link,
   type LinkCheck,
   type LoginFinished,
   type Overview,
@@ -20,6 +19,7 @@ import {
   type ScopeCatalog,
   type SettingsInput,
   type UiError,
+  type WebPage,
 } from "./bindings";
 
 /** Only the declared commands (a misspelt name fails `npm run check`). */
@@ -37,7 +37,7 @@ export const api = {
   revealToken: (account: string) => invoke<string>("reveal_token", { account }),
   signOut: (account: string) => invoke<Overview>("sign_out", { account }),
   copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
-  openLink: (link: Link) => invoke<null>("open_link", { link }),
+  openLink: (link: WebPage) => invoke<null>("open_link", { link }),
   uiReady: () => invoke<null>("ui_ready"),
   checkDeepLink: () => invoke<LinkCheck>("check_deep_link"),
   pasteRedirect: (address: string) => invoke<Overview>("paste_redirect", { address }),
@@ -70,7 +70,12 @@ export function onActivity(handler: () => void): Promise<UnlistenFn> {
 /** Commands reject with a UiError; anything else becomes one. */
 export function asUiError(e: unknown): UiError {
   if (e && typeof e === "object" && "code" in e && "message" in e && "fix" in e) return e as UiError;
-  return { code: "ipc_error", message: `The window could not reach the app (${String(e)}).`, fix: "Try again; if it repeats, restart Spotoken." };
+  return {
+    code: "ipc_error",
+    message: `The window could not reach the app (${String(e)}).`,
+    fix: "Try again; if it repeats, restart Spotoken.",
+    next: null,
+  };
 }
 
 export const CLIENT_ID = /^[0-9a-fA-F]{32}$/;

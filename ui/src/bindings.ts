@@ -6,7 +6,11 @@ export type CommandName = "overview" | "scope_catalog" | "save_settings" | "star
 
 export type ErrorCode = "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
-export type UiError = { code: ErrorCode, message: string, fix: string, };
+export type UiError = { code: ErrorCode, message: string, fix: string, 
+/**
+ * The fix as a step the window offers as a button, when it is one.
+ */
+next: NextStep | null, };
 
 export type Redirect = "loopback" | "deep-link";
 
@@ -172,7 +176,9 @@ export type Copied = { account: string,
  */
 clears_in_secs: number | null, };
 
-export type Link = "dashboard" | "revoke-access";
+export type WebPage = "dashboard" | "account_apps";
+
+export type NextStep = { "step": "sign_in", account: string | null, } | { "step": "add_scopes", account: string | null, } | { "step": "set_client_id" } | { "step": "choose_account", accounts: Array<string>, } | { "step": "show_accounts" } | { "step": "show_scopes" } | { "step": "open", page: WebPage, };
 
 export type Page = "login" | "activity";
 

@@ -157,7 +157,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let d = e.diagnose();
             let clean = spotoken_core::text::clean;
-            eprintln!("spotoken: {} Fix: {} [{}]", clean(&d.message), clean(&d.fix), d.code);
+            eprintln!("spotoken: {} Fix: {} [{}]", clean(&d.message), clean(&d.fix_for_command_line()), d.code);
             ExitCode::from(exit_code(&e))
         }
     }
@@ -244,7 +244,9 @@ async fn run(command: Command) -> Result<u8, Error> {
             let refused = |d: &spotoken_core::Diagnosis| {
                 eprintln!(
                     "That address was refused: {} {} [{}] Still waiting; paste the right one.",
-                    d.message, d.fix, d.code
+                    d.message,
+                    d.fix_for_command_line(),
+                    d.code
                 );
             };
             let record = engine.login_loopback_or_pasted(&options, show, &mut pasted, refused).await?;
@@ -454,12 +456,17 @@ fn print_status(report: &spotoken_core::StatusReport) {
             match &check.problem {
                 None => println!("  keychain       ok (the tokens are there)"),
                 Some(d) => {
-                    println!("  keychain       {}: {} {}", check.state.to_uppercase(), clean(&d.message), clean(&d.fix))
+                    println!(
+                        "  keychain       {}: {} {}",
+                        check.state.to_uppercase(),
+                        clean(&d.message),
+                        clean(&d.fix_for_command_line())
+                    )
                 }
             }
         }
         if let Some(e) = &a.last_error {
-            println!("  last error     {} {}", clean(&e.message), clean(&e.fix));
+            println!("  last error     {} {}", clean(&e.message), clean(&e.fix_for_command_line()));
         }
         for w in &a.warnings {
             println!("  warning        {w}");

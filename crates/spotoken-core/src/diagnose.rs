@@ -158,18 +158,98 @@ impl PartialEq<&str> for Code {
     }
 }
 
+/// A page a next step opens (only these: the window opens no address it is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum WebPage {
+    /// The Spotify developer dashboard.
+    Dashboard,
+    /// The person's list of apps with access, where access is revoked.
+    AccountApps,
+}
+
+impl WebPage {
+    pub fn url(self) -> &'static str {
+        match self {
+            Self::Dashboard => DASHBOARD_URL,
+            Self::AccountApps => REVOKE_URL,
+        }
+    }
+}
+
+/// The next step, typed: the command line words it as a command ([`NextStep::command`]),
+/// the window as a button. The `fix` sentence beside it says what to do in words that
+/// suit both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum NextStep {
+    /// Sign in (again), as this account when it is known.
+    SignIn { account: Option<String> },
+    /// Grant more scopes by signing in again with the consent page shown.
+    AddScopes { account: Option<String> },
+    /// Give Spotoken a Client ID.
+    SetClientId,
+    /// Name one of several accounts.
+    ChooseAccount { accounts: Vec<String> },
+    /// See which accounts are signed in.
+    ShowAccounts,
+    /// See Spotify's scopes.
+    ShowScopes,
+    /// Open a page in the browser.
+    Open { page: WebPage },
+}
+
+impl NextStep {
+    /// The step as the command line says it, if there is more to say than the `fix`
+    /// (a page's address is in the `fix` already).
+    pub fn command(&self) -> Option<String> {
+        Some(match self {
+            Self::SignIn { account: None } => "Run `spotoken login`.".into(),
+            Self::SignIn { account: Some(id) } => format!("Run `spotoken login --account {id}`."),
+            Self::AddScopes { account } => format!(
+                "Run `spotoken login{} --scope SCOPE` (`spotoken login --help` lists them).",
+                account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default()
+            ),
+            Self::SetClientId => "Run `spotoken login --client-id ID`, or set SPOTOKEN_CLIENT_ID.".into(),
+            Self::ChooseAccount { accounts } => format!("Add `--account ID`, one of: {}.", accounts.join(", ")),
+            Self::ShowAccounts => "Run `spotoken status` to list them, or `spotoken login` to add one.".into(),
+            Self::ShowScopes => "Run `spotoken login --help` for the list of scopes.".into(),
+            Self::Open { .. } => return None,
+        })
+    }
+}
+
 /// What went wrong and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// Stable, `snake_case`; documented in the README.
     pub code: Code,
     pub message: String,
+    /// What to do, in words for any front end.
     pub fix: String,
+    /// The same as a step a front end can offer: a command, a button.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<NextStep>,
 }
 
 impl Diagnosis {
     pub fn new(code: Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { code, message: message.into(), fix: fix.into() }
+        Self { code, message: message.into(), fix: fix.into(), next: None }
+    }
+
+    fn then(mut self, next: NextStep) -> Self {
+        self.next = Some(next);
+        self
+    }
+
+    /// `fix`, then the next step as a command: what the command line prints.
+    pub fn fix_for_command_line(&self) -> String {
+        match self.next.as_ref().and_then(NextStep::command) {
+            Some(command) => format!("{} {command}", self.fix),
+            None => self.fix.clone(),
+        }
     }
 }
 
@@ -186,8 +266,9 @@ impl Error {
             E::NotConfigured => Diagnosis::new(
                 Code::NotConfigured,
                 "No Spotify Client ID is set.",
-                format!("Create an app at {DASHBOARD_URL}, then pass --client-id or set SPOTOKEN_CLIENT_ID."),
-            ),
+                format!("Create an app at {DASHBOARD_URL} and give Spotoken its Client ID."),
+            )
+            .then(NextStep::SetClientId),
             E::InvalidClientId { .. } => Diagnosis::new(
                 Code::ClientIdInvalid,
                 "That is not a Spotify Client ID.",
@@ -196,31 +277,34 @@ impl Error {
             E::UnknownScope(scope) => Diagnosis::new(
                 Code::ScopeUnknown,
                 format!("Spotify has no scope called \"{scope}\"."),
-                "Run `spotoken login --help` for the list of scopes.",
-            ),
+                "Choose one of Spotify's scopes.",
+            )
+            .then(NextStep::ShowScopes),
             E::Settings { path, reason } => Diagnosis::new(
                 Code::SettingsInvalid,
                 format!("The settings file {} cannot be read: {reason}.", path.display()),
                 "Fix or delete that file; Spotoken writes a new one on the next login.",
             ),
-            E::NoAccount => {
-                Diagnosis::new(Code::NoAccount, "No Spotify account is signed in.", "Run `spotoken login`.")
-            }
+            E::NoAccount => Diagnosis::new(Code::NoAccount, "No Spotify account is signed in.", "Sign in first.")
+                .then(NextStep::SignIn { account: None }),
             E::AmbiguousAccount(ids) => Diagnosis::new(
                 Code::AccountAmbiguous,
                 format!("Several accounts are signed in: {}.", ids.join(", ")),
-                "Name one with --account ID.",
-            ),
+                "Name the one you mean.",
+            )
+            .then(NextStep::ChooseAccount { accounts: ids.clone() }),
             E::UnknownAccount(id) => Diagnosis::new(
                 Code::AccountUnknown,
                 format!("No signed-in account has the id \"{id}\"."),
-                "Run `spotoken status` to list the accounts, or `spotoken login` to add one.",
-            ),
+                "Check the id against the accounts signed in, or sign that account in.",
+            )
+            .then(NextStep::ShowAccounts),
             E::NeedsSignIn { account, reason } => Diagnosis::new(
                 Code::NeedsSignIn,
                 format!("Spotify no longer accepts the sign-in of {account}: {reason}."),
-                "Sign in again with `spotoken login` (access was revoked, or the 6-month limit ran out).",
-            ),
+                "Sign in again (access was revoked, or the 6-month limit ran out).",
+            )
+            .then(NextStep::SignIn { account: Some(account.clone()) }),
             E::InvalidCallback(why) => Diagnosis::new(
                 Code::CallbackInvalid,
                 format!("The redirect from Spotify was not understood: {why}."),
@@ -323,8 +407,9 @@ impl Error {
             E::KeychainEntryMissing(id) => Diagnosis::new(
                 Code::KeychainEntryMissing,
                 format!("The keychain holds no tokens for {id} (it was deleted or this is another keychain)."),
-                "Sign in again with `spotoken login`.",
-            ),
+                "Sign in again.",
+            )
+            .then(NextStep::SignIn { account: Some(id.clone()) }),
             E::Keychain(why) => Diagnosis::new(
                 Code::KeychainError,
                 format!("The keychain failed: {why}."),
@@ -370,13 +455,15 @@ fn token_endpoint(error: &str, description: &str) -> Diagnosis {
         ("invalid_grant", "Invalid refresh token" | "Refresh token revoked") => Diagnosis::new(
             Code::RefreshRevoked,
             format!("{said} Access was revoked, or the 6-month limit ran out."),
-            "Sign in again with `spotoken login`.",
-        ),
+            "Sign in again.",
+        )
+        .then(NextStep::SignIn { account: None }),
         ("invalid_client", _) => Diagnosis::new(
             Code::ClientInvalid,
             format!("{said} The Client ID is wrong or the app was deleted."),
             format!("Copy the Client ID from your app at {DASHBOARD_URL}."),
-        ),
+        )
+        .then(NextStep::SetClientId),
         _ => Diagnosis::new(
             Code::TokenEndpointError,
             said,
@@ -391,17 +478,21 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
         (401, "The access token expired") => {
             Diagnosis::new(Code::AccessTokenExpired, said, "Run `spotoken token` again; it refreshes first.")
         }
-        (401, _) => Diagnosis::new(Code::AccessTokenInvalid, said, "Sign in again with `spotoken login`."),
+        (401, _) => {
+            Diagnosis::new(Code::AccessTokenInvalid, said, "Sign in again.").then(NextStep::SignIn { account: None })
+        }
         (403, "Insufficient client scope") => Diagnosis::new(
             Code::ScopeMissing,
             format!("{said} A scope this call needs was not granted."),
-            "Log in again with the missing --scope; Spotoken asks Spotify to show the consent page again.",
-        ),
+            "Sign in again granting the missing scope; Spotoken asks Spotify to show the consent page again.",
+        )
+        .then(NextStep::AddScopes { account: None }),
         (403, "User not registered in the Developer Dashboard") => Diagnosis::new(
             Code::UserNotRegistered,
             format!("{said} The app is in development mode and this person is not on its list."),
             format!("Add the person's Spotify email under User Management at {DASHBOARD_URL} (up to 5 users)."),
-        ),
+        )
+        .then(NextStep::Open { page: WebPage::Dashboard }),
         (403, "Active premium subscription required for the owner of the app") => Diagnosis::new(
             Code::PremiumRequired,
             format!("{said} Development-mode apps need a Premium owner."),
@@ -472,6 +563,31 @@ mod tests {
         assert_eq!(serde_json::from_str::<Code>("\"from_a_newer_version\"").unwrap(), Code::Unknown);
         let stored = r#"{"code":"from_a_newer_version","message":"m","fix":"f"}"#;
         assert_eq!(serde_json::from_str::<Diagnosis>(stored).unwrap().code, Code::Unknown);
+    }
+
+    #[test]
+    fn a_next_step_is_a_command_on_the_command_line_and_words_for_everyone_else() {
+        let d = Error::NeedsSignIn { account: "ann".into(), reason: "revoked".into() }.diagnose();
+        assert_eq!(d.next, Some(NextStep::SignIn { account: Some("ann".into()) }));
+        assert!(!d.fix.contains("spotoken"), "{}", d.fix);
+        assert!(
+            d.fix_for_command_line().ends_with("Run `spotoken login --account ann`."),
+            "{}",
+            d.fix_for_command_line()
+        );
+
+        let d = Error::AmbiguousAccount(vec!["ann".into(), "bob".into()]).diagnose();
+        assert!(d.fix_for_command_line().contains("`--account ID`, one of: ann, bob"), "{}", d.fix_for_command_line());
+
+        // A page's address is in the fix already: the command line adds nothing.
+        let d =
+            Error::WebApi { status: 403, message: "User not registered in the Developer Dashboard".into() }.diagnose();
+        assert_eq!(d.next, Some(NextStep::Open { page: WebPage::Dashboard }));
+        assert_eq!(d.fix_for_command_line(), d.fix);
+
+        // Stored before next steps existed: still read.
+        let old = r#"{"code":"needs_sign_in","message":"m","fix":"f"}"#;
+        assert_eq!(serde_json::from_str::<Diagnosis>(old).unwrap().next, None);
     }
 
     #[test]

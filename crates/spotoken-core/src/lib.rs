@@ -41,7 +41,7 @@ pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use config::{Endpoints, Paths, RedirectKind, Settings};
-pub use diagnose::{Code, Diagnosis, ExitClass};
+pub use diagnose::{Code, Diagnosis, ExitClass, NextStep};
 pub use engine::{Engine, LoopbackLogin, SignedOut};
 pub use error::{Error, Result};
 pub use refresh::FreshToken;
