@@ -6,9 +6,8 @@ use crate::ui_types::{
 };
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
-use spotoken_core::config::validate_client_id;
 use spotoken_core::diagnose::WebPage;
-use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret, Settings};
+use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -96,22 +95,17 @@ impl Shell {
     }
 
     pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), UiError> {
-        // A Client ID from SPOTOKEN_CLIENT_ID is shown, not saved: the file keeps its own.
-        let client_id = match self.engine.client_id_from_env() {
-            Some(_) => self.engine.settings().client_id,
-            None => Some(validate_client_id(&input.client_id)?),
-        };
-        let settings = Settings {
-            client_id,
-            scopes: input.scopes,
-            redirect: input.redirect.into(),
-            clipboard_clear_secs: Some(input.clipboard_clear_secs),
-            notify_anomalies: Some(input.notify_anomalies),
-            burst_per_minute: Some(input.burst_per_minute.max(1)),
-            ..self.engine.settings()
-        };
-        let deep_link = settings.redirect == RedirectKind::DeepLink;
-        self.engine.save_settings(settings)?;
+        // A Client ID from SPOTOKEN_CLIENT_ID is shown, not saved: the engine keeps the file's.
+        let saved = self.engine.update_settings(|settings| {
+            settings.client_id = Some(input.client_id);
+            settings.scopes = input.scopes;
+            settings.redirect = input.redirect.into();
+            settings.clipboard_clear_secs = Some(input.clipboard_clear_secs);
+            settings.notify_anomalies = Some(input.notify_anomalies);
+            settings.burst_per_minute = Some(input.burst_per_minute.max(1));
+            Ok(())
+        })?;
+        let deep_link = saved.redirect == RedirectKind::DeepLink;
         if deep_link {
             crate::deep_link::register_in_background(app);
         }

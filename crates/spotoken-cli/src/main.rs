@@ -200,10 +200,11 @@ async fn run(command: Command) -> Result<u8, Error> {
         Command::Login { scopes, presets, no_browser, client_id, show_dialog, timeout, port, account } => {
             if let Some(id) = client_id {
                 let id = validate_client_id(&id)?;
-                let mut settings = engine.settings();
-                if settings.client_id.as_deref() != Some(id.as_str()) {
-                    settings.client_id = Some(id.clone());
-                    engine.save_settings(settings)?;
+                if engine.settings().client_id.as_deref() != Some(id.as_str()) {
+                    engine.update_settings(|settings| {
+                        settings.client_id = Some(id.clone());
+                        Ok(())
+                    })?;
                     eprintln!("Saved the Client ID to {}.", engine.paths().settings_file().display());
                 }
                 engine = engine.with_client_id_override(Some(id));

@@ -157,24 +157,41 @@ impl Engine {
         self.clock.as_ref()
     }
 
-    pub fn save_settings(&self, settings: Settings) -> Result<()> {
+    /// Changes the settings: reads the file afresh, applies `change`, checks and writes
+    /// the result, all under a lock shared with every Spotoken process, so two changes
+    /// (the window's Settings, `spotoken login --client-id`, a card's switch) never undo
+    /// each other. The Client ID from `SPOTOKEN_CLIENT_ID` is not written back.
+    pub fn update_settings(&self, change: impl FnOnce(&mut Settings) -> Result<()>) -> Result<Settings> {
+        let path = self.paths.settings_file();
+        let _lock = crate::store::lock::FileLock::exclusive(&self.paths.locks_dir().join("settings.lock"))?;
+        let mut memory = self.settings.write().unwrap_or_else(|p| p.into_inner());
+        let mut settings = if path.exists() { Settings::load(&path)? } else { memory.clone() };
+        let stored_client_id = settings.client_id.clone();
+        change(&mut settings)?;
+        // The window shows (and sends back) the Client ID in force; one that came from
+        // the environment stays there.
+        if settings.client_id != stored_client_id && settings.client_id.as_deref() == self.client_id_from_env() {
+            settings.client_id = stored_client_id;
+        }
         if let Some(id) = &settings.client_id {
-            validate_client_id(id)?;
+            settings.client_id = Some(validate_client_id(id)?);
         }
         scopes::validate(&settings.scopes)?;
-        settings.save(&self.paths.settings_file())?;
-        *self.settings.write().unwrap_or_else(|p| p.into_inner()) = settings;
-        Ok(())
+        settings.save(&path)?;
+        *memory = settings.clone();
+        Ok(settings)
     }
 
     /// Whether a program new to `account` must be allowed in the app before it gets a token.
     pub fn set_ask_before_new_program(&self, account: &str, enabled: bool) -> Result<()> {
-        let mut settings = self.settings();
-        settings.ask_before_new_program.retain(|a| a != account);
-        if enabled {
-            settings.ask_before_new_program.push(account.to_string());
-        }
-        self.save_settings(settings)
+        self.update_settings(|settings| {
+            settings.ask_before_new_program.retain(|a| a != account);
+            if enabled {
+                settings.ask_before_new_program.push(account.to_string());
+            }
+            Ok(())
+        })
+        .map(drop)
     }
 
     /// The Client ID from `SPOTOKEN_CLIENT_ID` (or given for this run), which wins over the settings.

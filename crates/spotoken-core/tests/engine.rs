@@ -239,3 +239,61 @@ async fn the_background_refresher_wakes_when_told_and_backs_off_after_a_failure(
     task.abort();
     engine.logout(&user.id).unwrap();
 }
+
+/// Settings changes are read-modify-writes under one lock: engines in parallel (as the
+/// window, a card's switch and `spotoken login --client-id` are) lose none of each
+/// other's changes, and the Client ID from the environment is never written back.
+#[test]
+fn settings_changes_from_several_engines_at_once_are_all_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = |env_id: Option<&str>| {
+        Engine::new(
+            Paths::under(dir.path()),
+            Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap(),
+            Keychain::default(),
+            Arc::new(spotoken_core::SystemClock),
+        )
+        .unwrap()
+        .with_client_id_override(env_id.map(str::to_string))
+    };
+    let stored = "0123456789abcdef0123456789abcdef";
+    engine(None)
+        .update_settings(|s| {
+            s.client_id = Some(stored.into());
+            Ok(())
+        })
+        .unwrap();
+
+    let from_env = "fedcba9876543210fedcba9876543210";
+    std::thread::scope(|scope| {
+        for n in 0..8 {
+            let engine = engine(Some(from_env));
+            scope.spawn(move || {
+                for k in 0..10 {
+                    engine
+                        .update_settings(|s| {
+                            s.ask_before_new_program.push(format!("account-{n}-{k}"));
+                            // What the window sends back: the Client ID it shows, the env's.
+                            s.client_id = Some(from_env.into());
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let settings = spotoken_core::Settings::load(&Paths::under(dir.path()).settings_file()).unwrap();
+    assert_eq!(settings.ask_before_new_program.len(), 80, "{:?}", settings.ask_before_new_program);
+    assert_eq!(settings.client_id.as_deref(), Some(stored), "the environment's Client ID was written");
+
+    // A Client ID given explicitly (not the environment's) is saved.
+    let other = "00000000000000000000000000000000";
+    engine(Some(from_env))
+        .update_settings(|s| {
+            s.client_id = Some(other.into());
+            Ok(())
+        })
+        .unwrap();
+    let settings = spotoken_core::Settings::load(&Paths::under(dir.path()).settings_file()).unwrap();
+    assert_eq!(settings.client_id.as_deref(), Some(other));
+}
