@@ -18,6 +18,7 @@ use crate::spotify::{api, http_client};
 use crate::status::StatusReport;
 use crate::store::accounts::{AccountRecord, AccountStore};
 use crate::store::keychain::{Keychain, StoredTokens};
+use crate::store::tokens::TokenStore;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -28,7 +29,7 @@ pub struct Engine {
     settings: RwLock<Settings>,
     pub(crate) client_id_override: Option<String>,
     pub(crate) endpoints: Endpoints,
-    pub(crate) keychain: Keychain,
+    pub(crate) keychain: Arc<dyn TokenStore>,
     pub(crate) accounts: AccountStore,
     pub(crate) activity: Activity,
     pub(crate) clock: Arc<dyn Clock>,
@@ -71,7 +72,13 @@ pub struct SignedOut {
 }
 
 impl Engine {
-    pub fn new(paths: Paths, endpoints: Endpoints, keychain: Keychain, clock: Arc<dyn Clock>) -> Result<Self> {
+    /// An engine keeping tokens in `keychain` (the OS keychain, [`Keychain`], outside tests).
+    pub fn new(
+        paths: Paths,
+        endpoints: Endpoints,
+        keychain: impl TokenStore + 'static,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self> {
         // Files from versions that wrote them world-readable: 0600 now, folders 0700.
         crate::store::tighten(&[&paths.config_dir, &paths.data_dir, &paths.state_dir]);
         let settings = Settings::load(&paths.settings_file())?;
@@ -82,7 +89,7 @@ impl Engine {
             settings: RwLock::new(settings),
             client_id_override: None,
             endpoints,
-            keychain,
+            keychain: Arc::new(keychain),
             accounts,
             activity,
             clock,
@@ -107,7 +114,9 @@ impl Engine {
     /// For a person who can answer the keychain's unlock prompt: see
     /// [`Keychain::interactive`].
     pub fn with_interactive_keychain(mut self) -> Self {
-        self.keychain = self.keychain.interactive();
+        if let Some(store) = self.keychain.for_a_person() {
+            self.keychain = store;
+        }
         self
     }
 
@@ -116,10 +125,10 @@ impl Engine {
     /// timeout, never an async worker that other work is waiting for.
     pub(crate) async fn on_keychain<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Keychain) -> Result<T> + Send + 'static,
+        work: impl FnOnce(&dyn TokenStore) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let keychain = self.keychain.clone();
-        tokio::task::spawn_blocking(move || work(&keychain))
+        tokio::task::spawn_blocking(move || work(keychain.as_ref()))
             .await
             .map_err(|e| Error::Keychain(format!("the keychain call stopped: {e}")))?
     }

@@ -50,3 +50,4 @@ pub use secret::Secret;
 pub use status::{AccountState, AccountStatus, StatusReport};
 pub use store::accounts::AccountRecord;
 pub use store::keychain::Keychain;
+pub use store::tokens::{MemoryStore, TokenStore};

@@ -1,11 +1,12 @@
-//! The engine driven directly, as the desktop app will drive it: the deep-link path,
-//! a clock the test controls, and concurrent callers inside one process. Real HTTP to
-//! the sandbox on 127.0.0.1 and the real Secret Service of `scripts/test`'s session.
+//! The engine driven directly, as the desktop app drives it: the deep-link path, a
+//! clock the test controls, and concurrent callers inside one process. Real HTTP to the
+//! sandbox on 127.0.0.1; tokens in a `MemoryStore`, so these need no Secret Service (the
+//! keychain is tested through `spotoken` and the app).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use spotify_sandbox::{Sandbox, SandboxConfig, User};
 use spotoken_core::activity::Actor;
-use spotoken_core::{Endpoints, Engine, Error, Keychain, ManualClock, Paths, Timestamp};
+use spotoken_core::{Endpoints, Engine, Error, ManualClock, MemoryStore, Paths, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ async fn setup(name: &str) -> Setup {
     let engine = Engine::new(
         Paths::under(dir.path()),
         Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-        Keychain::default(),
+        MemoryStore::default(),
         Arc::new(clock.clone()),
     )
     .unwrap()
@@ -129,7 +130,7 @@ fn wall_clock_engine(sandbox: &Sandbox, dir: &tempfile::TempDir) -> Engine {
     Engine::new(
         Paths::under(dir.path()),
         Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-        Keychain::default(),
+        MemoryStore::default(),
         Arc::new(spotoken_core::SystemClock),
     )
     .unwrap()
@@ -250,7 +251,7 @@ fn settings_changes_from_several_engines_at_once_are_all_kept() {
         Engine::new(
             Paths::under(dir.path()),
             Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap(),
-            Keychain::default(),
+            MemoryStore::default(),
             Arc::new(spotoken_core::SystemClock),
         )
         .unwrap()

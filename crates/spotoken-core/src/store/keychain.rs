@@ -244,6 +244,38 @@ impl Keychain {
     }
 }
 
+impl super::tokens::TokenStore for Keychain {
+    fn check_ready(&self) -> Result<()> {
+        Keychain::check_ready(self)
+    }
+
+    fn read(&self, account: &str) -> Result<StoredTokens> {
+        Keychain::read(self, account)
+    }
+
+    fn write(&self, account: &str, tokens: &StoredTokens) -> Result<()> {
+        Keychain::write(self, account, tokens)
+    }
+
+    fn prepare_write(&self, account: &str) -> Result<Box<dyn super::tokens::PreparedStore>> {
+        Ok(Box::new(Keychain::prepare_write(self, account)?))
+    }
+
+    fn delete(&self, account: &str) -> Result<bool> {
+        Keychain::delete(self, account)
+    }
+
+    fn for_a_person(&self) -> Option<std::sync::Arc<dyn super::tokens::TokenStore>> {
+        Some(std::sync::Arc::new(self.clone().interactive()))
+    }
+}
+
+impl super::tokens::PreparedStore for PreparedWrite {
+    fn commit(&self, tokens: &StoredTokens) -> Result<()> {
+        PreparedWrite::commit(self, tokens)
+    }
+}
+
 /// The pause before asking a keychain again that did not answer in D-Bus's time.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
 

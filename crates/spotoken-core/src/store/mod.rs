@@ -1,12 +1,13 @@
 //! Where tokens and what is known about accounts are kept.
 //!
-//! Tokens go only to the OS keychain ([`keychain`]); the non-secret facts about each
+//! Tokens go only to the OS keychain ([`keychain`], behind [`tokens::TokenStore`]); the non-secret facts about each
 //! account go to a JSON file ([`accounts`]); [`lock`] keeps processes from refreshing
 //! the same account at once. There is no plaintext fallback for tokens, on purpose.
 
 pub mod accounts;
 pub mod keychain;
 pub mod lock;
+pub mod tokens;
 
 use crate::error::{Error, Result};
 use std::io::Write;
