@@ -19,6 +19,8 @@ use std::time::Duration;
 /// Exit codes, documented in the README.
 mod exit {
     pub const NEEDS_SIGN_IN_IN_STATUS: u8 = 1;
+    /// `scopes`: the account cannot make the call (a scope missing, or withdrawn).
+    pub const CANNOT_CALL: u8 = 9;
     pub const OTHER: u8 = 1;
 }
 
@@ -102,6 +104,25 @@ enum Command {
         /// Acknowledge the anomaly with this id (from the list), or `all`.
         #[arg(long, value_name = "ID")]
         ack: Option<String>,
+    },
+    /// Which scopes a Web API call needs, and whether each account has them, from
+    /// Spotify's own list of operations. Exits 0 when the account can make the call, 9
+    /// when it cannot (a scope missing, or the call withdrawn for development-mode apps).
+    Scopes {
+        /// The call: `GET /me/player/queue`, a path alone (every method on it), with or
+        /// without `/v1`, a query or the `https://api.spotify.com` in front.
+        #[arg(value_name = "[METHOD] PATH", num_args = 1..=2, required_unless_present = "list")]
+        call: Vec<String>,
+        /// Only this account (Spotify user id); without it, every account is shown and
+        /// the exit code says whether any of them can make the call.
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// Print one JSON object (version 1) instead.
+        #[arg(long)]
+        json: bool,
+        /// Print every operation with the scopes it needs.
+        #[arg(long, conflicts_with = "call")]
+        list: bool,
     },
     /// Forget an account's tokens and records on this computer.
     Logout {
@@ -321,6 +342,7 @@ async fn run(command: Command) -> Result<u8, Error> {
             }
             Ok(0)
         }
+        Command::Scopes { call, account, json, list } => scopes_command(&engine, &call, account.as_deref(), json, list),
         Command::Logout { account, all } => {
             let ids: Vec<String> = if all {
                 engine.accounts()?.into_iter().map(|a| a.id).collect()
@@ -479,4 +501,114 @@ fn print_status(report: &spotoken_core::StatusReport) {
             println!("                 (`spotoken activity` lists them; `spotoken activity --ack all` acknowledges)");
         }
     }
+}
+
+/// `spotoken scopes`: the operations `call` names, the scopes they need, and what each
+/// account (or the one named) lacks.
+fn scopes_command(
+    engine: &Engine,
+    call: &[String],
+    account: Option<&str>,
+    json: bool,
+    list: bool,
+) -> Result<u8, Error> {
+    use spotoken_core::catalog;
+    if list {
+        let ops = catalog::operations();
+        if json {
+            let text = serde_json::json!({ "version": 1, "operations": ops });
+            println!("{text:#}");
+        } else {
+            for op in ops {
+                let scopes = if op.scopes.is_empty() { "-".to_string() } else { op.scopes.join(",") };
+                let withdrawn = if op.deprecated { "  (withdrawn for development-mode apps)" } else { "" };
+                println!("{:<7}{:<45}{scopes}{withdrawn}", op.method, op.path);
+            }
+        }
+        return Ok(0);
+    }
+    let (method, path) = match call {
+        [path] => (None, path.as_str()),
+        [method, path, ..] => (Some(method.as_str()), path.as_str()),
+        [] => return Err(Error::UnknownEndpoint(String::new())),
+    };
+    let ops = catalog::find(method, path);
+    if ops.is_empty() {
+        return Err(Error::UnknownEndpoint(call.join(" ")));
+    }
+    let accounts = match account {
+        Some(id) => vec![engine.resolve_account(Some(id))?],
+        None => engine.accounts()?,
+    };
+    let withdrawn = ops.iter().any(|o| o.deprecated);
+    let mut needed: Vec<&str> = Vec::new();
+    for scope in ops.iter().flat_map(|o| o.required()) {
+        if !needed.contains(&scope.as_str()) {
+            needed.push(scope);
+        }
+    }
+    let verdicts: Vec<(&spotoken_core::AccountRecord, Vec<&str>)> = accounts
+        .iter()
+        .map(|a| (a, needed.iter().copied().filter(|s| !a.granted_scopes.iter().any(|g| g == s)).collect()))
+        .collect();
+    let add_scopes = |a: &spotoken_core::AccountRecord, missing: &[&str]| {
+        let mut scopes: Vec<&str> = a.granted_scopes.iter().map(String::as_str).collect();
+        scopes.extend(missing);
+        let flags: String = scopes.iter().map(|s| format!(" --scope {s}")).collect();
+        format!("spotoken login --account {} --show-dialog{flags}", a.id)
+    };
+    let can_call = !withdrawn && verdicts.iter().any(|(_, missing)| missing.is_empty());
+    if json {
+        let text = serde_json::json!({
+            "version": 1,
+            "operations": ops.iter().map(|o| serde_json::json!({
+                "method": o.method, "path": o.path, "operation_id": o.operation_id, "summary": o.summary,
+                "scopes": o.required(), "optional_scopes": o.widening(), "withdrawn": o.deprecated,
+                "reference": o.reference_url(),
+                "replacement": catalog::replacement(o).map(|r| serde_json::json!({"method": r.method, "path": r.path})),
+            })).collect::<Vec<_>>(),
+            "accounts": verdicts.iter().map(|(a, missing)| serde_json::json!({
+                "id": a.id, "display_name": a.display_name, "can_call": !withdrawn && missing.is_empty(),
+                "missing": missing, "fix": (!missing.is_empty()).then(|| add_scopes(a, missing)),
+            })).collect::<Vec<_>>(),
+            "can_call": can_call,
+        });
+        println!("{text:#}");
+    } else {
+        let clean = spotoken_core::text::clean;
+        for op in &ops {
+            println!("{} {} — {}", op.method, op.path, op.summary);
+            let scopes =
+                if op.required().is_empty() { "no scope (any access token)".into() } else { op.required().join(", ") };
+            println!("  needs        {scopes}");
+            if !op.widening().is_empty() {
+                println!("  optional     {} (each adds fields to the answer)", op.widening().join(", "));
+            }
+            if op.deprecated {
+                match catalog::replacement(op) {
+                    Some(r) => {
+                        println!("  WITHDRAWN    for development-mode apps; use {} {} instead", r.method, r.path)
+                    }
+                    None => {
+                        println!("  WITHDRAWN    for development-mode apps (only apps with extended quota may call it)")
+                    }
+                }
+            }
+            println!("  reference    {}", op.reference_url());
+        }
+        if verdicts.is_empty() {
+            println!("No account is signed in. Run `spotoken login`.");
+        }
+        for (a, missing) in &verdicts {
+            let who = format!("{} ({})", clean(a.name()), a.id);
+            match (withdrawn, missing.is_empty()) {
+                (_, false) => println!("✗ {who}: missing {}. Run `{}`.", missing.join(", "), add_scopes(a, missing)),
+                (true, true) => {
+                    println!("✗ {who}: has the scopes, but the call is withdrawn for development-mode apps")
+                }
+                (false, true) => println!("✓ {who}: can call it"),
+            }
+        }
+    }
+    Ok(if can_call { 0 } else { exit::CANNOT_CALL })
 }

@@ -16,6 +16,8 @@ pub const REVOKE_URL: &str = "https://www.spotify.com/account/apps/";
 pub enum ExitClass {
     /// 1: unexpected, or only the desktop app reports it.
     Other,
+    /// 2: wrong arguments.
+    Usage,
     /// 3: settings, Client ID, scopes.
     Config,
     /// 4: sign in (again).
@@ -34,6 +36,7 @@ impl ExitClass {
     pub fn exit_code(self) -> u8 {
         match self {
             Self::Other => 1,
+            Self::Usage => 2,
             Self::Config => 3,
             Self::SignIn => 4,
             Self::Unavailable => 5,
@@ -78,6 +81,7 @@ macro_rules! codes {
 }
 
 codes! {
+    EndpointUnknown = "endpoint_unknown" => Usage,
     NotConfigured = "not_configured" => Config,
     ClientIdInvalid = "client_id_invalid" => Config,
     ScopeUnknown = "scope_unknown" => Config,
@@ -293,6 +297,11 @@ impl Error {
                 "Name the one you mean.",
             )
             .then(NextStep::ChooseAccount { accounts: ids.clone() }),
+            E::UnknownEndpoint(path) => Diagnosis::new(
+                Code::EndpointUnknown,
+                format!("No Spotify Web API operation matches \"{path}\"."),
+                "Check the path against Spotify's Web API reference (paths like /me/player/queue or /v1/playlists/ID/items).",
+            ),
             E::UnknownAccount(id) => Diagnosis::new(
                 Code::AccountUnknown,
                 format!("No signed-in account has the id \"{id}\"."),

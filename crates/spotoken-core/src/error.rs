@@ -17,6 +17,8 @@ pub enum Error {
     InvalidClientId { value: String },
     #[error("unknown scope {0:?}")]
     UnknownScope(String),
+    #[error("no Web API operation matches {0:?}")]
+    UnknownEndpoint(String),
     #[error("cannot read settings {path}: {reason}")]
     Settings { path: PathBuf, reason: String },
 

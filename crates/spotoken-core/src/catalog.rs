@@ -1,0 +1,247 @@
+//! Every Spotify Web API operation and the scopes it needs, compiled in from
+//! `data/spotify-endpoints.tsv` (Spotify's OpenAPI spec as fixed by sonallux/spotify-web-api,
+//! MIT; source, commit and license in the file's header, which stays with it).
+//!
+//! Several scopes in one row are all required (the spec's own rule; the file's header
+//! names the two places its prose is narrower). Operations flagged `deprecated` were
+//! withdrawn from development-mode apps (2024-11 and 2026-02).
+
+use std::sync::LazyLock;
+
+/// The file as it is compiled in (header included).
+pub const ENDPOINTS_TSV: &str = include_str!("../data/spotify-endpoints.tsv");
+/// Spotify's scopes with the spec's wording.
+pub const SCOPES_TSV: &str = include_str!("../data/spotify-scopes.tsv");
+
+/// One Web API operation.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Operation {
+    pub method: String,
+    /// Relative to `https://api.spotify.com/v1`, with `{name}` for each parameter.
+    pub path: String,
+    /// Also the slug of its page in Spotify's reference.
+    pub operation_id: String,
+    /// All needed; empty: a token but no scope.
+    pub scopes: Vec<String>,
+    /// Withdrawn for development-mode apps.
+    pub deprecated: bool,
+    pub summary: String,
+}
+
+impl Operation {
+    /// Its page in Spotify's Web API reference.
+    pub fn reference_url(&self) -> String {
+        format!("https://developer.spotify.com/documentation/web-api/reference/{}", self.operation_id)
+    }
+
+    /// The scopes the call cannot do without. All those listed, except where the
+    /// file's header says the spec's prose is narrower: `GET /me` answers without its
+    /// two (they only add fields: email; country, product, explicit content).
+    pub fn required(&self) -> &[String] {
+        if self.operation_id == "get-current-users-profile" { &[] } else { &self.scopes }
+    }
+
+    /// Listed scopes that are not required: they widen the answer.
+    pub fn widening(&self) -> &[String] {
+        if self.required().is_empty() { &self.scopes } else { &[] }
+    }
+
+    /// The required scopes that `granted` lacks.
+    pub fn missing<'a>(&'a self, granted: &[String]) -> Vec<&'a str> {
+        self.required().iter().filter(|s| !granted.contains(s)).map(String::as_str).collect()
+    }
+}
+
+/// The operations, in the spec's order.
+pub fn operations() -> &'static [Operation] {
+    static OPERATIONS: LazyLock<Vec<Operation>> = LazyLock::new(|| parse(ENDPOINTS_TSV));
+    &OPERATIONS
+}
+
+fn parse(tsv: &str) -> Vec<Operation> {
+    tsv.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1) // the column names
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('\t').collect();
+            let [method, path, operation_id, scopes, deprecated, summary] = cells.as_slice() else {
+                return None;
+            };
+            Some(Operation {
+                method: method.to_string(),
+                path: path.to_string(),
+                operation_id: operation_id.to_string(),
+                scopes: scopes.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                deprecated: *deprecated == "true",
+                summary: summary.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `https://api.spotify.com/v1/playlists/37i9…/items?limit=5`, `/v1/me/`, `me/player`:
+/// the path relative to `/v1`, without query, fragment or trailing slash.
+pub fn normalize(path: &str) -> String {
+    let path = path.trim();
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let path = path
+        .strip_prefix("https://api.spotify.com")
+        .or_else(|| path.strip_prefix("http://api.spotify.com"))
+        .unwrap_or(path);
+    let path = path.trim_start_matches('/');
+    let path = path.strip_prefix("v1/").unwrap_or(if path == "v1" { "" } else { path });
+    format!("/{}", path.trim_end_matches('/'))
+}
+
+/// How well a template fits a path: `None` if not at all, else the number of literal
+/// segments (more literal is more specific: `/me/player/queue` over `/me/player/{x}`).
+fn fit(template: &str, path: &str) -> Option<usize> {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    if t.len() != p.len() {
+        return None;
+    }
+    let mut literal = 0;
+    for (t, p) in t.iter().zip(&p) {
+        if t.starts_with('{') && t.ends_with('}') {
+            if p.is_empty() {
+                return None;
+            }
+        } else if t == p {
+            literal += 1;
+        } else {
+            return None;
+        }
+    }
+    Some(literal)
+}
+
+/// The operations `path` can mean, best fit first: with `method`, at most one.
+pub fn find(method: Option<&str>, path: &str) -> Vec<&'static Operation> {
+    let path = normalize(path);
+    let mut fits: Vec<(usize, &Operation)> = operations()
+        .iter()
+        .filter(|o| method.is_none_or(|m| o.method.eq_ignore_ascii_case(m)))
+        .filter_map(|o| fit(&o.path, &path).map(|score| (score, o)))
+        .collect();
+    let best = fits.iter().map(|(score, _)| *score).max();
+    fits.retain(|(score, _)| Some(*score) == best);
+    fits.into_iter().map(|(_, o)| o).collect()
+}
+
+/// For a withdrawn operation, the one that took its place, if any: a playlist's
+/// `/tracks` became `/items`; the type-specific library calls became `/me/library`.
+pub fn replacement(op: &Operation) -> Option<&'static Operation> {
+    if !op.deprecated {
+        return None;
+    }
+    let mut candidates = Vec::new();
+    if let Some(base) = op.path.strip_suffix("/tracks")
+        && base.starts_with("/playlists/")
+    {
+        candidates.push(format!("{base}/items"));
+    }
+    if op.path.starts_with("/me/") && op.path.ends_with("/contains") {
+        candidates.push("/me/library/contains".into());
+    }
+    if op.path.starts_with("/me/") && op.path.matches('/').count() == 2 && op.method != "GET" {
+        candidates.push("/me/library".into());
+    }
+    candidates
+        .iter()
+        .find_map(|path| operations().iter().find(|o| !o.deprecated && o.method == op.method && &o.path == path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(method: &str, path: &str) -> &'static Operation {
+        let found = find(Some(method), path);
+        assert_eq!(found.len(), 1, "{method} {path}: {found:?}");
+        found[0]
+    }
+
+    #[test]
+    fn the_compiled_file_has_every_operation() {
+        let header = ENDPOINTS_TSV.lines().find(|l| l.contains("One row per operation")).unwrap();
+        let count: usize = header.split('(').nth(1).and_then(|s| s.split(')').next()).unwrap().parse().unwrap();
+        assert_eq!(operations().len(), count);
+        assert!(operations().iter().all(|o| o.path.starts_with('/') && !o.summary.is_empty()));
+        let known: Vec<&str> =
+            SCOPES_TSV.lines().filter(|l| !l.starts_with('#')).skip(1).filter_map(|l| l.split('\t').next()).collect();
+        for op in operations() {
+            for scope in &op.scopes {
+                assert!(
+                    known.contains(&scope.as_str()) || crate::scopes::SCOPES.iter().any(|s| s.name == scope),
+                    "{scope}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn paths_match_their_templates_with_or_without_v1_query_or_trailing_slash() {
+        for path in [
+            "/v1/playlists/37i9dQZF1DXcBWIGoYBM5M/items",
+            "/playlists/37i9dQZF1DXcBWIGoYBM5M/items?limit=5",
+            "https://api.spotify.com/v1/playlists/37i9dQZF1DXcBWIGoYBM5M/items/",
+            "playlists/x/items",
+        ] {
+            assert_eq!(one("GET", path).operation_id, "get-playlists-items", "{path}");
+        }
+        assert_eq!(one("GET", "/v1/me/").operation_id, "get-current-users-profile");
+        assert_eq!(one("get", "/me/player/queue").path, "/me/player/queue");
+        assert_eq!(one("GET", "/me/top/artists").path, "/me/top/artists");
+        assert!(find(Some("GET"), "/v1/nothing/here").is_empty());
+        assert!(find(Some("GET"), "/playlists//items").is_empty());
+        // Without a method: every operation on that path.
+        let methods: Vec<&str> = find(None, "/me/player/queue").iter().map(|o| o.method.as_str()).collect();
+        assert_eq!(methods, ["GET", "POST"]);
+    }
+
+    #[test]
+    fn several_scopes_in_a_row_are_all_needed() {
+        let add = one("POST", "/playlists/x/items");
+        assert_eq!(add.scopes, ["playlist-modify-public", "playlist-modify-private"]);
+        assert_eq!(add.missing(&["playlist-modify-public".into()]), ["playlist-modify-private"]);
+        assert!(one("GET", "/albums/x").scopes.is_empty());
+        // GET /me answers without its scopes; they add fields.
+        let me = one("GET", "/me");
+        assert!(me.missing(&[]).is_empty());
+        assert_eq!(me.widening(), ["user-read-private", "user-read-email"]);
+    }
+
+    #[test]
+    fn withdrawn_operations_name_what_replaced_them() {
+        let old = one("GET", "/playlists/x/tracks");
+        assert!(old.deprecated);
+        assert_eq!(replacement(old).unwrap().path, "/playlists/{playlist_id}/items");
+        assert_eq!(replacement(one("PUT", "/me/albums")).unwrap().path, "/me/library");
+        assert_eq!(replacement(one("GET", "/me/tracks/contains")).unwrap().path, "/me/library/contains");
+        assert_eq!(replacement(one("GET", "/albums")), None);
+        assert_eq!(replacement(one("GET", "/me/player/queue")), None);
+    }
+}
+
+/// The compiled-in files against the ones the project keeps beside it (`../shared/`):
+/// a catalog that falls behind its source fails here.
+#[cfg(test)]
+mod source {
+    #[test]
+    fn the_compiled_catalog_is_the_shared_files() {
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+        for (name, compiled) in
+            [("spotify-endpoints.tsv", super::ENDPOINTS_TSV), ("spotify-scopes.tsv", super::SCOPES_TSV)]
+        {
+            let path = shared.join(name);
+            let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!("{} ({e}): the project's shared/ folder is expected beside it", path.display())
+            });
+            assert!(
+                source == compiled,
+                "crates/spotoken-core/data/{name} differs from {}: copy it over",
+                path.display()
+            );
+        }
+    }
+}
