@@ -794,3 +794,47 @@ async fn a_client_id_from_the_environment_is_not_written_to_the_settings() {
     assert!(!saved.contains("client_id"), "the environment's Client ID was written to the file:\n{saved}");
     s.end().await;
 }
+
+/// "Can it call…?" on the card: the engine's catalog against the account's scopes, and
+/// one button to add the missing ones through the consent page.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_card_says_whether_the_account_can_make_a_call_and_adds_the_missing_scopes() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let d = Desktop::start("can-call", Some(&settings("loopback", 60))).await;
+    let s = d.session().await;
+    sign_in(&s).await;
+
+    s.type_into("[data-test=can-call]", "GET /v1/me/player/queue").await;
+    let row = "[data-test=call-check][data-path='/me/player/queue'][data-method=GET]";
+    s.wait_for(row, WAIT).await;
+    assert_eq!(s.attribute(row, "data-ok").await.as_deref(), Some("false"));
+    let said = s.text(row).await;
+    assert!(said.contains("Missing: user-read-currently-playing, user-read-playback-state"), "{said}");
+    d.shot(Some(&s), "cannot-call").await;
+
+    // Words find it too, and a withdrawn call says what replaced it.
+    s.type_into("[data-test=can-call]", "GET /playlists/37i9dQZF1DXcBWIGoYBM5M/tracks").await;
+    let old = "[data-test=call-check][data-path='/playlists/{playlist_id}/tracks']";
+    let said = s.wait_text(old, WAIT, |t| t.contains("Withdrawn")).await;
+    assert!(said.contains("use GET /playlists/{playlist_id}/items"), "{said}");
+
+    // Add these scopes: the login opens with them chosen and asks Spotify to show consent.
+    s.type_into("[data-test=can-call]", "GET /me/player/queue").await;
+    s.wait_for(&format!("{row} [data-test=add-call-scopes]"), WAIT).await;
+    s.click(&format!("{row} [data-test=add-call-scopes]")).await;
+    s.wait_for("[data-test=login-panel]", WAIT).await;
+    for scope in ["user-read-currently-playing", "user-read-playback-state", "user-read-private"] {
+        assert_eq!(s.property(&format!("[data-test=scope-{scope}]"), "checked").await, "true", "{scope}");
+    }
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account]", WAIT).await;
+    let granted = s.wait_text("[data-test=scopes]", WAIT, |t| t.contains("user-read-playback-state")).await;
+    assert!(granted.contains("user-read-currently-playing"), "{granted}");
+    assert_eq!(d.sandbox.token_requests("authorization_code").len(), 2);
+
+    s.type_into("[data-test=can-call]", "GET /me/player/queue").await;
+    let ok = s.wait_text(row, WAIT, |t| !t.contains("Missing")).await;
+    assert_eq!(s.attribute(row, "data-ok").await.as_deref(), Some("true"), "{ok}");
+    d.shot(Some(&s), "can-call").await;
+    s.end().await;
+}

@@ -24,4 +24,5 @@ app_commands![
     acknowledge,
     answer_request,
     set_ask_new_programs,
+    can_call,
 ]

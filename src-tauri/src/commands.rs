@@ -6,7 +6,8 @@
 
 use crate::shell::{Shell, changed};
 use crate::ui_types::{
-    ActivityQuery, ActivityView, Approval, Copied, LinkCheck, Overview, Redirect, ScopeCatalog, SettingsInput, UiError,
+    ActivityQuery, ActivityView, Approval, CallCheck, Copied, LinkCheck, Overview, Redirect, ScopeCatalog,
+    SettingsInput, UiError,
 };
 use spotoken_core::activity::{Actor, Channel};
 use spotoken_core::diagnose::WebPage;
@@ -190,6 +191,17 @@ pub fn set_ask_new_programs<R: Runtime>(
 ) -> Result<Overview, UiError> {
     shell.engine.set_ask_before_new_program(&account, enabled)?;
     changed(&app)
+}
+
+/// The operations `query` names (a path, or words of a summary), each checked against
+/// the account's granted scopes.
+#[tauri::command]
+pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Result<Vec<CallCheck>, UiError> {
+    let record = shell.engine.resolve_account(Some(&account))?;
+    Ok(spotoken_core::catalog::search(&query, 8)
+        .into_iter()
+        .map(|op| CallCheck::new(op, &record.granted_scopes))
+        .collect())
 }
 
 /// Starts Spotoken in the tray when the person logs in, or stops doing so.

@@ -435,6 +435,41 @@ pub struct Copied {
     pub clears_in_secs: Option<u64>,
 }
 
+/// Whether an account can make one Web API call ("Can it call…?" on the card).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct CallCheck {
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    /// Needed for the call.
+    pub required: Vec<String>,
+    /// Of those, the ones the account lacks.
+    pub missing: Vec<String>,
+    /// Listed but not needed: they add fields to the answer.
+    pub optional: Vec<String>,
+    /// Withdrawn for development-mode apps.
+    pub withdrawn: bool,
+    /// What replaced it, as `METHOD /path`.
+    pub replacement: Option<String>,
+    pub reference: String,
+}
+
+impl CallCheck {
+    pub fn new(op: &spotoken_core::catalog::Operation, granted: &[String]) -> Self {
+        Self {
+            method: op.method.clone(),
+            path: op.path.clone(),
+            summary: op.summary.clone(),
+            required: op.required().to_vec(),
+            missing: op.missing(granted).into_iter().map(str::to_string).collect(),
+            optional: op.widening().to_vec(),
+            withdrawn: op.deprecated,
+            replacement: spotoken_core::catalog::replacement(op).map(|r| format!("{} {}", r.method, r.path)),
+            reference: op.reference_url(),
+        }
+    }
+}
+
 /// A part of the window the tray can open directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
@@ -489,6 +524,7 @@ pub fn typescript() -> String {
         Preset::decl(&cfg),
         ScopeCatalog::decl(&cfg),
         Copied::decl(&cfg),
+        CallCheck::decl(&cfg),
         WebPage::decl(&cfg),
         NextStep::decl(&cfg),
         Page::decl(&cfg),

@@ -10,6 +10,7 @@ import {
   type CommandName,
   type ActivityView,
   type Approval,
+  type CallCheck,
   type Copied,
   type LinkCheck,
   type LoginFinished,
@@ -47,6 +48,7 @@ export const api = {
   activity: (query: ActivityQuery) => invoke<ActivityView>("activity", { query }),
   acknowledge: (id: string | null, account: string | null) => invoke<Overview>("acknowledge", { id, account }),
   answerRequest: (id: string, approval: Approval) => invoke<Overview>("answer_request", { id, approval }),
+  canCall: (account: string, query: string) => invoke<CallCheck[]>("can_call", { account, query }),
   setAskNewPrograms: (account: string, enabled: boolean) =>
     invoke<Overview>("set_ask_new_programs", { account, enabled }),
 };

@@ -2,9 +2,9 @@
 // `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.
 
 /** The window's commands (src-tauri/src/command_list.rs). */
-export type CommandName = "overview" | "scope_catalog" | "save_settings" | "start_login" | "cancel_login" | "refresh_now" | "copy_token" | "reveal_token" | "sign_out" | "copy_redirect_uri" | "open_link" | "ui_ready" | "check_deep_link" | "paste_redirect" | "copy_login_address" | "dismiss_notice" | "set_autostart" | "activity" | "acknowledge" | "answer_request" | "set_ask_new_programs";
+export type CommandName = "overview" | "scope_catalog" | "save_settings" | "start_login" | "cancel_login" | "refresh_now" | "copy_token" | "reveal_token" | "sign_out" | "copy_redirect_uri" | "open_link" | "ui_ready" | "check_deep_link" | "paste_redirect" | "copy_login_address" | "dismiss_notice" | "set_autostart" | "activity" | "acknowledge" | "answer_request" | "set_ask_new_programs" | "can_call";
 
-export type ErrorCode = "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
+export type ErrorCode = "endpoint_unknown" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
 export type UiError = { code: ErrorCode, message: string, fix: string, 
 /**
@@ -175,6 +175,28 @@ export type Copied = { account: string,
  * Seconds until the clipboard is cleared, if it will be.
  */
 clears_in_secs: number | null, };
+
+export type CallCheck = { method: string, path: string, summary: string, 
+/**
+ * Needed for the call.
+ */
+required: Array<string>, 
+/**
+ * Of those, the ones the account lacks.
+ */
+missing: Array<string>, 
+/**
+ * Listed but not needed: they add fields to the answer.
+ */
+optional: Array<string>, 
+/**
+ * Withdrawn for development-mode apps.
+ */
+withdrawn: boolean, 
+/**
+ * What replaced it, as `METHOD /path`.
+ */
+replacement: string | null, reference: string, };
 
 export type WebPage = "dashboard" | "account_apps";
 

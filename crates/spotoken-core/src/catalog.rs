@@ -128,6 +128,37 @@ pub fn find(method: Option<&str>, path: &str) -> Vec<&'static Operation> {
     fits.into_iter().map(|(_, o)| o).collect()
 }
 
+/// Operations for what a person types: a path (`/me/player/queue`, with or without a
+/// method before it) by template, else words found in the summary, path or operation id.
+/// Best first, at most `limit`.
+pub fn search(query: &str, limit: usize) -> Vec<&'static Operation> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let (method, rest) = match query.split_once(char::is_whitespace) {
+        Some((m, rest)) if ["GET", "POST", "PUT", "DELETE"].contains(&m.to_ascii_uppercase().as_str()) => {
+            (Some(m), rest.trim())
+        }
+        _ => (None, query),
+    };
+    let mut found = if rest.contains('/') { find(method, rest) } else { Vec::new() };
+    let words: Vec<String> = rest.to_lowercase().split_whitespace().map(str::to_string).collect();
+    for op in operations() {
+        let text = format!("{} {} {}", op.summary, op.path, op.operation_id).to_lowercase();
+        if method.is_none_or(|m| op.method.eq_ignore_ascii_case(m))
+            && words.iter().all(|w| text.contains(w.as_str()))
+            && !found.contains(&op)
+        {
+            found.push(op);
+        }
+    }
+    // Withdrawn ones after the rest, in the spec's order otherwise.
+    found.sort_by_key(|o| o.deprecated);
+    found.truncate(limit);
+    found
+}
+
 /// For a withdrawn operation, the one that took its place, if any: a playlist's
 /// `/tracks` became `/items`; the type-specific library calls became `/me/library`.
 pub fn replacement(op: &Operation) -> Option<&'static Operation> {
@@ -197,6 +228,17 @@ mod tests {
         // Without a method: every operation on that path.
         let methods: Vec<&str> = find(None, "/me/player/queue").iter().map(|o| o.method.as_str()).collect();
         assert_eq!(methods, ["GET", "POST"]);
+    }
+
+    #[test]
+    fn search_takes_a_path_a_method_and_a_path_or_words() {
+        let ids = |q: &str| search(q, 10).iter().map(|o| o.operation_id.as_str()).collect::<Vec<_>>();
+        assert_eq!(ids("GET /v1/me/player/queue"), ["get-queue"]);
+        assert_eq!(ids("/me/player/queue"), ["get-queue", "add-to-queue"]);
+        assert!(ids("queue").contains(&"get-queue"));
+        assert!(ids("playlist items").starts_with(&["get-playlists-items"]), "{:?}", ids("playlist items"));
+        assert!(ids("   ").is_empty());
+        assert_eq!(search("a", 3).len(), 3);
     }
 
     #[test]
