@@ -55,6 +55,8 @@ pub enum Decision {
 pub enum Endpoint {
     Token,
     Me,
+    /// Every other Web API route.
+    Api,
 }
 
 /// One scripted failure, used once, in order.
@@ -72,15 +74,18 @@ pub struct Fault {
     /// endpoint does, instead of an HTML page.
     #[serde(default)]
     pub oauth_error: Option<(String, String)>,
+    /// A 429's `reason` (`QUOTA_EXCEEDED`).
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl Fault {
     pub fn status(endpoint: Endpoint, status: u16) -> Self {
-        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None }
+        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None, reason: None }
     }
 
     pub fn rate_limit(endpoint: Endpoint, retry_after: u64) -> Self {
-        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0, oauth_error: None }
+        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0, oauth_error: None, reason: None }
     }
 
     /// The token endpoint answering `status` with Spotify's error JSON.
@@ -91,7 +96,13 @@ impl Fault {
             retry_after: None,
             delay_ms: 0,
             oauth_error: Some((error.to_string(), description.to_string())),
+            reason: None,
         }
+    }
+
+    /// Spotify's quota answer: 429 with `"reason": "QUOTA_EXCEEDED"`.
+    pub fn quota_exceeded(endpoint: Endpoint, retry_after: u64) -> Self {
+        Self { reason: Some("QUOTA_EXCEEDED".into()), ..Self::rate_limit(endpoint, retry_after) }
     }
 }
 
@@ -105,6 +116,8 @@ pub struct SandboxConfig {
     pub decision: Decision,
     pub access_ttl_secs: i64,
     pub code_ttl_secs: i64,
+    /// How many playlists `/v1/me/playlists` lists (paged as Spotify pages them).
+    pub playlists: usize,
 }
 
 pub const DEMO_CLIENT_ID: &str = "5a0d0b0e5a0d0b0e5a0d0b0e5a0d0b0e";
@@ -118,6 +131,7 @@ impl Default for SandboxConfig {
             decision: Decision::Approve,
             access_ttl_secs: 3600,
             code_ttl_secs: 600,
+            playlists: 7,
         }
     }
 }
@@ -181,6 +195,7 @@ pub(crate) struct RefreshGrant {
 pub(crate) struct AccessGrant {
     pub user: User,
     pub expires_at: i64,
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug)]

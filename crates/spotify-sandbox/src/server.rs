@@ -48,6 +48,14 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/authorize/decide", get(decide))
         .route("/api/token", post(token))
         .route("/v1/me", get(me))
+        // Spotify answers with or without a trailing slash (spotipy calls `/v1/me/`).
+        .route("/v1/me/", get(me))
+        .route("/v1/me/player", get(player))
+        .route("/v1/me/player/queue", get(queue))
+        .route("/v1/me/playlists", get(my_playlists))
+        .route("/v1/playlists/{id}/items", get(playlist_items))
+        .route("/v1/playlists/{id}/tracks", get(withdrawn).post(withdrawn).put(withdrawn).delete(withdrawn))
+        .route("/v1/{*rest}", axum::routing::any(unknown_route))
         .route("/sandbox/control", post(control))
         .route("/sandbox/log", get(log))
         .route("/sandbox/secrets", get(secrets))
@@ -245,7 +253,10 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
     let mut response = if let Some((error, description)) = &fault.oauth_error {
         (status, Json(json!({"error": error, "error_description": description}))).into_response()
     } else if fault.status == 429 {
-        let body = json!({"error": {"status": 429, "message": "Too many requests"}});
+        let mut body = json!({"error": {"status": 429, "message": "Too many requests"}});
+        if let Some(reason) = &fault.reason {
+            body["error"]["reason"] = json!(reason);
+        }
         (status, Json(body)).into_response()
     } else {
         (status, Html("<html><body>upstream error</body></html>")).into_response()
@@ -404,7 +415,8 @@ fn grant_body(s: &mut State, user: &crate::User, scopes: &[String], refresh: Opt
     let access = random("BQ");
     s.secrets.push(access.clone());
     let ttl = s.config.access_ttl_secs;
-    s.access_tokens.insert(access.clone(), AccessGrant { user: user.clone(), expires_at: now() + ttl });
+    s.access_tokens
+        .insert(access.clone(), AccessGrant { user: user.clone(), expires_at: now() + ttl, scopes: scopes.to_vec() });
     let mut body = json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -454,6 +466,167 @@ async fn me(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
     };
     log_entry(&mut s, "me", status).error = Some(message.to_string());
     api_error(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), message)
+}
+
+/// What every scoped Web API route checks first, in Spotify's order: a scripted fault, a
+/// bearer token (401 `No token provided` / `Invalid access token` / `The access token
+/// expired`), then the scopes (403 `Insufficient client scope`). The grant's user and scopes.
+async fn web_api(
+    state: &Shared,
+    headers: &HeaderMap,
+    name: &str,
+    required: &[&str],
+) -> Result<(crate::User, Vec<String>), Response> {
+    if let Some(response) = apply_fault(state, Endpoint::Api, name).await {
+        return Err(response);
+    }
+    let mut s = lock(state);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let (status, message) = match bearer.as_ref().map(|t| s.access_tokens.get(t)) {
+        None => (401, "No token provided"),
+        Some(None) => (401, "Invalid access token"),
+        Some(Some(grant)) if grant.expires_at <= now() => (401, "The access token expired"),
+        Some(Some(grant)) if required.iter().any(|r| !grant.scopes.iter().any(|g| g == r)) => {
+            (403, "Insufficient client scope")
+        }
+        Some(Some(grant)) => {
+            let found = (grant.user.clone(), grant.scopes.clone());
+            log_entry(&mut s, name, 200);
+            return Ok(found);
+        }
+    };
+    log_entry(&mut s, name, status).error = Some(message.to_string());
+    Err(api_error(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), message))
+}
+
+async fn player(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
+    match web_api(&state, &headers, "player", &["user-read-playback-state"]).await {
+        Err(response) => response,
+        Ok(_) => Json(json!({
+            "device": {"id": "sandbox-device", "is_active": true, "name": "Sandbox Speaker", "type": "Speaker", "volume_percent": 50},
+            "repeat_state": "off", "shuffle_state": false, "is_playing": true, "progress_ms": 1000,
+            "currently_playing_type": "track", "item": track(0),
+        }))
+        .into_response(),
+    }
+}
+
+async fn queue(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
+    let scopes = ["user-read-currently-playing", "user-read-playback-state"];
+    match web_api(&state, &headers, "queue", &scopes).await {
+        Err(response) => response,
+        Ok(_) => Json(json!({"currently_playing": track(0), "queue": [track(1), track(2)]})).into_response(),
+    }
+}
+
+fn track(n: usize) -> serde_json::Value {
+    json!({"type": "track", "id": format!("sandboxtrack{n}"), "name": format!("Sandbox Track {n}"),
+           "uri": format!("spotify:track:sandboxtrack{n}"), "duration_ms": 180_000})
+}
+
+/// `limit` (1–50, default 20) and `offset` (default 0), as Spotify reads them; a bad one
+/// is Spotify's 400.
+fn page_params(query: &HashMap<String, String>) -> Result<(usize, usize), &'static str> {
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None => 20,
+        Some(Ok(l)) if (1..=50).contains(&l) => l,
+        Some(_) => return Err("Invalid limit"),
+    };
+    let offset = match query.get("offset").map(|o| o.parse::<usize>()) {
+        None => 0,
+        Some(Ok(o)) => o,
+        Some(Err(_)) => return Err("Invalid offset"),
+    };
+    Ok((limit, offset))
+}
+
+/// A Spotify paging object over `total` items made by `item`, with `next`/`previous`
+/// pointing back at this sandbox.
+fn paging(
+    headers: &HeaderMap,
+    path: &str,
+    (limit, offset): (usize, usize),
+    total: usize,
+    item: impl Fn(usize) -> serde_json::Value,
+) -> serde_json::Value {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let href = |offset: usize| format!("http://{host}{path}?offset={offset}&limit={limit}");
+    let end = (offset + limit).min(total);
+    json!({
+        "href": href(offset),
+        "items": (offset.min(total)..end).map(item).collect::<Vec<_>>(),
+        "limit": limit,
+        "offset": offset,
+        "total": total,
+        "next": (end < total).then(|| href(end)),
+        "previous": (offset > 0).then(|| href(offset.saturating_sub(limit))),
+    })
+}
+
+async fn my_playlists(
+    Ax(state): Ax<Shared>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let (user, _) = match web_api(&state, &headers, "playlists", &["playlist-read-private"]).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let params = match page_params(&query) {
+        Ok(p) => p,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
+    };
+    let total = lock(&state).config.playlists;
+    Json(paging(&headers, "/v1/me/playlists", params, total, |n| {
+        json!({"type": "playlist", "id": format!("sandboxlist{n}"), "name": format!("Sandbox Playlist {n}"),
+               "owner": {"id": user.id, "display_name": user.display_name}, "public": false,
+               "items": {"href": null, "total": 3}})
+    }))
+    .into_response()
+}
+
+async fn playlist_items(
+    Ax(state): Ax<Shared>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Err(response) = web_api(&state, &headers, "playlist-items", &["playlist-read-private"]).await {
+        return response;
+    }
+    let params = match page_params(&query) {
+        Ok(p) => p,
+        Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
+    };
+    if !id.starts_with("sandboxlist") {
+        return api_error(StatusCode::NOT_FOUND, "Resource not found");
+    }
+    Json(paging(
+        &headers,
+        &format!("/v1/playlists/{id}/items"),
+        params,
+        3,
+        |n| json!({"added_at": "2026-01-01T00:00:00Z", "is_local": false, "item": track(n)}),
+    ))
+    .into_response()
+}
+
+/// A playlist's `/tracks`, withdrawn from development-mode apps (Feb 2026): Spotify's 403
+/// `Forbidden`, after the token checks.
+async fn withdrawn(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
+    if let Err(response) = web_api(&state, &headers, "playlist-tracks", &[]).await {
+        return response;
+    }
+    log_entry(&mut lock(&state), "playlist-tracks", 403).error = Some("Forbidden".into());
+    api_error(StatusCode::FORBIDDEN, "Forbidden")
+}
+
+async fn unknown_route() -> Response {
+    api_error(StatusCode::NOT_FOUND, "Service not found")
 }
 
 async fn control(Ax(state): Ax<Shared>, Json(control): Json<Control>) -> StatusCode {

@@ -13,6 +13,7 @@ use spotoken_core::config::{LOOPBACK_REDIRECT_TO_REGISTER, validate_client_id};
 use spotoken_core::diagnose::{DASHBOARD_URL, REVOKE_URL};
 use spotoken_core::{AccountState, Engine, Error, LoopbackLogin, scopes};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ mod exit {
     pub const NEEDS_SIGN_IN_IN_STATUS: u8 = 1;
     /// `scopes`: the account cannot make the call (a scope missing, or withdrawn).
     pub const CANNOT_CALL: u8 = 9;
+    /// `exec`: the command could not be started (as a shell's 127).
+    pub const CANNOT_RUN: u8 = 127;
     pub const OTHER: u8 = 1;
 }
 
@@ -123,6 +126,54 @@ enum Command {
         /// Print every operation with the scopes it needs.
         #[arg(long, conflicts_with = "call")]
         list: bool,
+    },
+    /// Call the Web API with a fresh token and print the answer, in the manner of
+    /// `gh api`. Refreshes once if Spotify says the token expired, waits out a short
+    /// Retry-After, and says which scope is missing when Spotify refuses for one.
+    Api {
+        /// The path (/me, /v1/me/player/queue, me/playlists?limit=5) or a URL on
+        /// https://api.spotify.com.
+        path: String,
+        /// The HTTP method.
+        #[arg(short = 'X', long = "method", value_name = "METHOD", default_value = "GET")]
+        method: String,
+        /// A string field, key=value: a query parameter for GET and DELETE, a member of
+        /// the JSON body otherwise. Repeat for several.
+        #[arg(short = 'f', long = "raw-field", value_name = "KEY=VALUE")]
+        raw_fields: Vec<String>,
+        /// A typed field: numbers, true, false and null as JSON, key=@file for a file's
+        /// contents (@- for standard input).
+        #[arg(short = 'F', long = "field", value_name = "KEY=VALUE")]
+        fields: Vec<String>,
+        /// The request body, from a file (- for standard input).
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["raw_fields", "fields"])]
+        input: Option<PathBuf>,
+        /// An extra header, "Name: value".
+        #[arg(short = 'H', long = "header", value_name = "HEADER")]
+        headers: Vec<String>,
+        /// Follow `next` through every page and print one JSON array of all `items`.
+        #[arg(long)]
+        paginate: bool,
+        /// Print the status line and the response headers before the body.
+        #[arg(short = 'i', long)]
+        include: bool,
+        /// Spotify user id of the account (optional when only one is signed in).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+    },
+    /// Run a command with SPOTIFY_ACCESS_TOKEN set to a token valid for at least
+    /// --min-valid seconds; exits with the command's exit code. For short jobs: a
+    /// program that runs longer should call `spotoken token` whenever it needs one.
+    Exec {
+        /// Spotify user id of the account (optional when only one is signed in).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// The token is valid for at least this many seconds when the command starts.
+        #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+        min_valid: u64,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "COMMAND")]
+        command: Vec<String>,
     },
     /// Forget an account's tokens and records on this computer.
     Logout {
@@ -341,6 +392,30 @@ async fn run(command: Command) -> Result<u8, Error> {
                 print_activity(&report);
             }
             Ok(0)
+        }
+        Command::Api { path, method, raw_fields, fields, input, headers, paginate, include, account } => {
+            let options = ApiOptions { method, raw_fields, fields, input, headers, paginate, include, account };
+            api_command(&engine, &path, options).await
+        }
+        Command::Exec { account, min_valid, command } => {
+            let to = spotoken_core::activity::Recipient::cli_as(spotoken_core::activity::Channel::CliExec);
+            let token = engine.hand_out(account.as_deref(), Duration::from_secs(min_valid), &to).await?;
+            let status = std::process::Command::new(&command[0])
+                .args(&command[1..])
+                .env("SPOTIFY_ACCESS_TOKEN", token.access_token.secret())
+                .status();
+            match status {
+                Ok(status) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    // As a shell reports it: the code, or 128 + the signal that ended it.
+                    let code = status.code().or_else(|| status.signal().map(|s| 128 + s));
+                    Ok(code.and_then(|c| u8::try_from(c).ok()).unwrap_or(exit::OTHER))
+                }
+                Err(e) => {
+                    eprintln!("spotoken: cannot run {}: {e}. Fix: check the command's name and PATH.", command[0]);
+                    Ok(exit::CANNOT_RUN)
+                }
+            }
         }
         Command::Scopes { call, account, json, list } => scopes_command(&engine, &call, account.as_deref(), json, list),
         Command::Logout { account, all } => {
@@ -611,4 +686,147 @@ fn scopes_command(
         }
     }
     Ok(if can_call { 0 } else { exit::CANNOT_CALL })
+}
+
+/// `spotoken api`'s options beside the path.
+#[derive(Debug)]
+struct ApiOptions {
+    method: String,
+    raw_fields: Vec<String>,
+    fields: Vec<String>,
+    input: Option<PathBuf>,
+    headers: Vec<String>,
+    paginate: bool,
+    include: bool,
+    account: Option<String>,
+}
+
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    if path.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes).map_err(|e| Error::Io {
+            action: "read",
+            path: PathBuf::from("standard input"),
+            source: e,
+        })?;
+        Ok(bytes)
+    } else {
+        std::fs::read(path).map_err(|e| Error::Io { action: "read", path: path.to_path_buf(), source: e })
+    }
+}
+
+/// `-f`/`-F` fields: (key, JSON value).
+fn api_fields(options: &ApiOptions) -> Result<Vec<(String, serde_json::Value)>, Error> {
+    let split = |field: &str| -> Result<(String, String), Error> {
+        field
+            .split_once('=')
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .ok_or_else(|| Error::NotTheWebApi(format!("the field {field:?} is not key=value")))
+    };
+    let mut out = Vec::new();
+    for field in &options.raw_fields {
+        let (k, v) = split(field)?;
+        out.push((k, serde_json::Value::String(v)));
+    }
+    for field in &options.fields {
+        let (k, v) = split(field)?;
+        let value = if let Some(file) = v.strip_prefix('@') {
+            let text = String::from_utf8_lossy(&read_input(std::path::Path::new(file))?).into_owned();
+            serde_json::from_str(text.trim()).unwrap_or(serde_json::Value::String(text))
+        } else {
+            match v.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                "null" => serde_json::Value::Null,
+                _ => v.parse::<i64>().map(Into::into).or_else(|_| v.parse::<f64>().map(Into::into)).unwrap_or(v.into()),
+            }
+        };
+        out.push((k, value));
+    }
+    Ok(out)
+}
+
+/// `spotoken api`: see its help.
+async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result<u8, Error> {
+    use spotoken_core::call::ApiRequest;
+    let method = options.method.to_ascii_uppercase();
+    let fields = api_fields(&options)?;
+    let in_query = method == "GET" || method == "DELETE";
+    let query: Vec<(String, String)> = if in_query {
+        fields.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))).collect()
+    } else {
+        Vec::new()
+    };
+    let body = match (&options.input, in_query || fields.is_empty()) {
+        (Some(file), _) => Some(read_input(file)?),
+        (None, false) => Some(serde_json::Value::Object(fields.into_iter().collect()).to_string().into_bytes()),
+        (None, true) => None,
+    };
+    let headers = options
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| Error::NotTheWebApi(format!("the header {h:?} is not \"Name: value\"")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let to = spotoken_core::activity::Recipient::cli_as(spotoken_core::activity::Channel::CliApi);
+    let mut request =
+        ApiRequest { method, path: path.to_string(), query, body, headers, account: options.account.clone() };
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    let mut out = std::io::stdout().lock();
+    loop {
+        let response = engine.call_api(&request, &to).await?;
+        if options.include {
+            let _ = writeln!(out, "HTTP {} {}", response.status, response.reason);
+            for (k, v) in &response.headers {
+                let _ = writeln!(out, "{k}: {v}");
+            }
+            let _ = writeln!(out);
+        }
+        let json: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+        if let Some(problem) = response.problem {
+            print_body(&mut out, json.as_ref(), &response.body);
+            return Err(problem);
+        }
+        if !options.paginate {
+            print_body(&mut out, json.as_ref(), &response.body);
+            return Ok(0);
+        }
+        let page = json.unwrap_or_default();
+        match page.get("items").and_then(|i| i.as_array()) {
+            Some(page_items) => items.extend(page_items.iter().cloned()),
+            None => {
+                // Nothing to page through: the answer as it is.
+                print_body(&mut out, Some(&page), &response.body);
+                return Ok(0);
+            }
+        }
+        match page.get("next").and_then(|n| n.as_str()) {
+            Some(next) => {
+                // The next page's URL says it all; the account stays the one first used.
+                request = ApiRequest {
+                    path: next.to_string(),
+                    query: Vec::new(),
+                    account: Some(response.account),
+                    ..request
+                };
+            }
+            None => {
+                print_body(&mut out, Some(&serde_json::Value::Array(items)), b"");
+                return Ok(0);
+            }
+        }
+    }
+}
+
+/// JSON pretty-printed; anything else as it came.
+fn print_body(out: &mut impl Write, json: Option<&serde_json::Value>, raw: &[u8]) {
+    let _ = match json {
+        Some(value) => writeln!(out, "{value:#}"),
+        None if raw.is_empty() => Ok(()),
+        None => out.write_all(raw).and_then(|()| if raw.ends_with(b"\n") { Ok(()) } else { writeln!(out) }),
+    };
+    let _ = out.flush();
 }

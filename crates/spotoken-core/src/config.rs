@@ -114,6 +114,8 @@ pub struct Endpoints {
     pub authorize: Url,
     pub token: Url,
     pub me: Url,
+    /// The Web API's root (`https://api.spotify.com`), for `spotoken api`.
+    pub api: Url,
 }
 
 impl Endpoints {
@@ -129,6 +131,7 @@ impl Endpoints {
             authorize: join(accounts_base, "/authorize")?,
             token: join(accounts_base, "/api/token")?,
             me: join(api_base, "/v1/me")?,
+            api: join(api_base, "/")?,
         })
     }
 

@@ -82,6 +82,7 @@ macro_rules! codes {
 
 codes! {
     EndpointUnknown = "endpoint_unknown" => Usage,
+    NotTheWebApi = "not_the_web_api" => Usage,
     NotConfigured = "not_configured" => Config,
     ClientIdInvalid = "client_id_invalid" => Config,
     ScopeUnknown = "scope_unknown" => Config,
@@ -92,6 +93,7 @@ codes! {
     NeedsSignIn = "needs_sign_in" => SignIn,
     KeychainEntryMissing = "keychain_entry_missing" => SignIn,
     RateLimited = "rate_limited" => Unavailable,
+    QuotaExceeded = "quota_exceeded" => Unavailable,
     SpotifyUnavailable = "spotify_unavailable" => Unavailable,
     NetworkDown = "network_down" => Unavailable,
     LockTimeout = "lock_timeout" => Unavailable,
@@ -121,6 +123,7 @@ codes! {
     UserNotRegistered = "user_not_registered" => LoginFailed,
     PremiumRequired = "premium_required" => LoginFailed,
     WebApiError = "web_api_error" => LoginFailed,
+    EndpointWithdrawn = "endpoint_withdrawn" => LoginFailed,
     ApprovalUnavailable = "approval_unavailable" => NotAllowed,
     HandoutDenied = "handout_denied" => NotAllowed,
     UnexpectedResponse = "unexpected_response" => Other,
@@ -191,8 +194,9 @@ impl WebPage {
 pub enum NextStep {
     /// Sign in (again), as this account when it is known.
     SignIn { account: Option<String> },
-    /// Grant more scopes by signing in again with the consent page shown.
-    AddScopes { account: Option<String> },
+    /// Grant more scopes by signing in again with the consent page shown: `scopes` are
+    /// all those to ask for (those granted and those missing), when known.
+    AddScopes { account: Option<String>, scopes: Vec<String> },
     /// Give Spotoken a Client ID.
     SetClientId,
     /// Name one of several accounts.
@@ -212,7 +216,12 @@ impl NextStep {
         Some(match self {
             Self::SignIn { account: None } => "Run `spotoken login`.".into(),
             Self::SignIn { account: Some(id) } => format!("Run `spotoken login --account {id}`."),
-            Self::AddScopes { account } => format!(
+            Self::AddScopes { account, scopes } if !scopes.is_empty() => format!(
+                "Run `spotoken login{} --show-dialog{}`.",
+                account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default(),
+                scopes.iter().map(|s| format!(" --scope {s}")).collect::<String>()
+            ),
+            Self::AddScopes { account, .. } => format!(
                 "Run `spotoken login{} --scope SCOPE` (`spotoken login --help` lists them).",
                 account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default()
             ),
@@ -301,6 +310,45 @@ impl Error {
                 Code::EndpointUnknown,
                 format!("No Spotify Web API operation matches \"{path}\"."),
                 "Check the path against Spotify's Web API reference (paths like /me/player/queue or /v1/playlists/ID/items).",
+            ),
+            E::NotTheWebApi(what) => Diagnosis::new(
+                Code::NotTheWebApi,
+                format!("That is not a Spotify Web API request ({what}); no token was sent."),
+                "Give a path on the Web API (/me, /v1/me/playlists) or a URL on https://api.spotify.com, a method GET/POST/PUT/DELETE, and no Authorization header of your own.",
+            ),
+            E::ScopeMissing { call, account, missing, granted } => {
+                let mut scopes = granted.clone();
+                scopes.extend(missing.iter().filter(|m| !granted.contains(m)).cloned());
+                Diagnosis::new(
+                    Code::ScopeMissing,
+                    if missing.is_empty() {
+                        format!(
+                            "Spotify refused {call} for {account}: a scope is missing (\"Insufficient client scope\")."
+                        )
+                    } else {
+                        format!("{call} needs {}, which {account} has not granted.", missing.join(", "))
+                    },
+                    "Sign in again granting it; Spotoken asks Spotify to show the consent page again.",
+                )
+                .then(NextStep::AddScopes { account: Some(account.clone()), scopes })
+            }
+            E::Withdrawn { call, replacement } => Diagnosis::new(
+                Code::EndpointWithdrawn,
+                format!("Spotify refused {call}: it is withdrawn for development-mode apps."),
+                match replacement {
+                    Some(r) => format!("Call {r} instead."),
+                    None => "Only apps with extended quota may still call it; there is no replacement.".into(),
+                },
+            ),
+            E::QuotaExceeded { retry_after } => Diagnosis::new(
+                Code::QuotaExceeded,
+                format!(
+                    "Spotify says the request quota is used up (QUOTA_EXCEEDED){}.",
+                    retry_after
+                        .map(|d| format!("; it asks to wait {}", human_duration(d.as_secs() as i64)))
+                        .unwrap_or_default()
+                ),
+                "Wait that long; the quota is shared by all of one developer's development-mode apps.",
             ),
             E::UnknownAccount(id) => Diagnosis::new(
                 Code::AccountUnknown,
@@ -495,7 +543,7 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
             format!("{said} A scope this call needs was not granted."),
             "Sign in again granting the missing scope; Spotoken asks Spotify to show the consent page again.",
         )
-        .then(NextStep::AddScopes { account: None }),
+        .then(NextStep::AddScopes { account: None, scopes: Vec::new() }),
         (403, "User not registered in the Developer Dashboard") => Diagnosis::new(
             Code::UserNotRegistered,
             format!("{said} The app is in development mode and this person is not on its list."),

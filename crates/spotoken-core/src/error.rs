@@ -19,6 +19,14 @@ pub enum Error {
     UnknownScope(String),
     #[error("no Web API operation matches {0:?}")]
     UnknownEndpoint(String),
+    #[error("not a Web API request: {0}")]
+    NotTheWebApi(String),
+    #[error("{call} needs scopes {account} was not granted: {}", missing.join(", "))]
+    ScopeMissing { call: String, account: String, missing: Vec<String>, granted: Vec<String> },
+    #[error("{call} is withdrawn for development-mode apps")]
+    Withdrawn { call: String, replacement: Option<String> },
+    #[error("Spotify's request quota is used up (retry after {retry_after:?})")]
+    QuotaExceeded { retry_after: Option<Duration> },
     #[error("cannot read settings {path}: {reason}")]
     Settings { path: PathBuf, reason: String },
 

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod auth;
 pub mod background;
 pub mod browser;
+pub mod call;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -49,6 +49,10 @@ const DAY: i64 = 86_400;
 pub enum Channel {
     /// `spotoken token`.
     CliToken,
+    /// `spotoken api`.
+    CliApi,
+    /// `spotoken exec`.
+    CliExec,
     /// The tray menu's Copy access token.
     TrayCopy,
     /// The window's Copy.
@@ -58,11 +62,14 @@ pub enum Channel {
 }
 
 impl Channel {
-    pub const ALL: [Channel; 4] = [Self::CliToken, Self::TrayCopy, Self::WindowCopy, Self::WindowReveal];
+    pub const ALL: [Channel; 6] =
+        [Self::CliToken, Self::CliApi, Self::CliExec, Self::TrayCopy, Self::WindowCopy, Self::WindowReveal];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CliToken => "cli-token",
+            Self::CliApi => "cli-api",
+            Self::CliExec => "cli-exec",
             Self::TrayCopy => "tray-copy",
             Self::WindowCopy => "window-copy",
             Self::WindowReveal => "window-reveal",
@@ -72,7 +79,7 @@ impl Channel {
     /// Who runs the refresh a hand-out needs.
     pub fn actor(self) -> Actor {
         match self {
-            Self::CliToken => Actor::Cli,
+            Self::CliToken | Self::CliApi | Self::CliExec => Actor::Cli,
             Self::TrayCopy => Actor::Tray,
             Self::WindowCopy | Self::WindowReveal => Actor::Window,
         }
@@ -112,7 +119,12 @@ pub struct Recipient {
 impl Recipient {
     /// `spotoken token`, asked for by the process that started it.
     pub fn cli() -> Self {
-        Self { channel: Channel::CliToken, program: Program::parent() }
+        Self::cli_as(Channel::CliToken)
+    }
+
+    /// Another `spotoken` command (`api`, `exec`), asked for by the process that started it.
+    pub fn cli_as(channel: Channel) -> Self {
+        Self { channel, program: Program::parent() }
     }
 
     pub fn app(channel: Channel) -> Self {

@@ -60,13 +60,18 @@ pub(crate) struct Answer {
 }
 
 pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer> {
+    read_answer_up_to(response, MAX_BODY).await
+}
+
+/// As [`read_answer`], for answers that may be larger (a Web API call made for a person).
+pub(crate) async fn read_answer_up_to(response: reqwest::Response, max_body: usize) -> Result<Answer> {
     let status = response.status().as_u16();
     let retry_after =
         response.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
     let mut response = response;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(network)? {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > max_body {
             return Err(Error::UnexpectedResponse { what: "Spotify", detail: "the answer is too large".into() });
         }
         body.extend_from_slice(&chunk);

@@ -1,0 +1,191 @@
+//! `spotoken api` and `spotoken exec` against the sandbox's scoped Web API routes, which
+//! answer Spotify's own 401/403/429 bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use spotify_sandbox::{Control, Endpoint, Fault};
+use support::{Harness, stderr, stdout};
+
+async fn signed_in(name: &str, scopes: &[&str]) -> Harness {
+    let h = Harness::new(name).await;
+    let mut args = Vec::new();
+    for scope in scopes {
+        args.extend(["--scope", scope]);
+    }
+    let login = h.login(&args).await;
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
+    h
+}
+
+fn json(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn api_calls(h: &Harness, endpoint: &str) -> usize {
+    h.sandbox.log().iter().filter(|e| e.endpoint == endpoint).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_prints_the_answer_and_the_hand_out_is_recorded() {
+    let h = signed_in("api-me", &["user-read-private"]).await;
+    for path in ["/me", "/v1/me/", "https://api.spotify.com/v1/me"] {
+        let out = h.run(&["api", path]).await;
+        assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
+        assert_eq!(json(&out)["id"], h.user.id.as_str(), "{path}");
+    }
+    let out = h.run(&["api", "-i", "me"]).await;
+    assert!(stdout(&out).starts_with("HTTP 200 OK\n"), "{}", stdout(&out));
+    assert!(stdout(&out).to_lowercase().contains("content-type: application/json"), "{}", stdout(&out));
+
+    let out = h.run(&["activity", "--json"]).await;
+    let record = json(&out);
+    let api = record["events"].as_array().unwrap().iter().filter(|e| e["channel"] == "cli-api").count();
+    assert_eq!(api, 4, "{record:#}");
+    support::assert_no_secret_in(&h, &h.files());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_scope_is_named_with_the_login_that_adds_it() {
+    let h = signed_in("api-scope", &["user-read-private"]).await;
+    let out = h.run(&["api", "/me/player/queue"]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    // Spotify's own answer on stdout, the explanation on stderr.
+    assert_eq!(json(&out)["error"]["message"], "Insufficient client scope");
+    let said = stderr(&out);
+    assert!(
+        said.contains("GET /v1/me/player/queue needs user-read-currently-playing, user-read-playback-state"),
+        "{said}"
+    );
+    let fix = format!(
+        "Run `spotoken login --account {} --show-dialog --scope user-read-private --scope user-read-currently-playing --scope user-read-playback-state`.",
+        h.user.id
+    );
+    assert!(said.contains(&fix) && said.ends_with("[scope_missing]\n"), "{said}");
+
+    let again = h
+        .login(&[
+            "--account",
+            &h.user.id,
+            "--show-dialog",
+            "--scope",
+            "user-read-private",
+            "--scope",
+            "user-read-currently-playing",
+            "--scope",
+            "user-read-playback-state",
+        ])
+        .await;
+    assert_eq!(again.output.status.code(), Some(0));
+    let out = h.run(&["api", "/me/player/queue"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["queue"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn paginate_follows_next_and_joins_the_items() {
+    let h = signed_in("api-pages", &["playlist-read-private"]).await;
+    let out = h.run(&["api", "--paginate", "/me/playlists", "-f", "limit=2"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let items = json(&out);
+    let names: Vec<&str> = items.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names[0], "Sandbox Playlist 0");
+    assert_eq!(names[6], "Sandbox Playlist 6");
+    assert_eq!(api_calls(&h, "playlists"), 4, "7 playlists, 2 a page");
+
+    // Without --paginate: the page as Spotify sent it, `next` included.
+    let out = h.run(&["api", "/v1/me/playlists?limit=5"]).await;
+    let page = json(&out);
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+    assert!(page["next"].as_str().unwrap().contains("offset=5"), "{page}");
+    let out = h.run(&["api", "--paginate", "/playlists/sandboxlist0/items"]).await;
+    assert_eq!(json(&out).as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {
+    let h = signed_in("api-expired", &["user-read-private"]).await;
+    // Spotify ends the token early; the keychain still believes it fresh.
+    h.control(Control { expire_access_tokens: true, ..Default::default() });
+    let out = h.run(&["api", "/me"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["id"], h.user.id.as_str());
+    assert_eq!(h.sandbox.token_requests("refresh_token").len(), 1);
+    let me: Vec<u16> = h.sandbox.log().iter().filter(|e| e.endpoint == "me").map(|e| e.status).collect();
+    assert_eq!(me[me.len() - 2..], [401, 200]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_are_waited_out_when_short_and_reported_when_long() {
+    let h = signed_in("api-429", &["user-read-playback-state"]).await;
+    h.control(Control { faults: vec![Fault::rate_limit(Endpoint::Api, 1)], ..Default::default() });
+    let started = std::time::Instant::now();
+    let out = h.run(&["api", "/me/player"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "Retry-After was not waited out");
+    assert_eq!(json(&out)["device"]["name"], "Sandbox Speaker");
+
+    h.control(Control { faults: vec![Fault::rate_limit(Endpoint::Api, 3600)], ..Default::default() });
+    let out = h.run(&["api", "/me/player"]).await;
+    assert_eq!(out.status.code(), Some(5));
+    assert!(stderr(&out).contains("retry after 3600 s") && stderr(&out).contains("[rate_limited]"), "{}", stderr(&out));
+
+    h.control(Control { faults: vec![Fault::quota_exceeded(Endpoint::Api, 7200)], ..Default::default() });
+    let out = h.run(&["api", "/me/player"]).await;
+    assert_eq!(out.status.code(), Some(5));
+    let said = stderr(&out);
+    assert!(
+        said.contains("QUOTA_EXCEEDED") && said.contains("wait 2h 00m") && said.contains("[quota_exceeded]"),
+        "{said}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_withdrawn_call_names_its_replacement_and_no_token_leaves_the_web_api() {
+    let h = signed_in("api-withdrawn", &["playlist-read-private"]).await;
+    let out = h.run(&["api", "/playlists/sandboxlist0/tracks"]).await;
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(json(&out)["error"]["message"], "Forbidden");
+    let said = stderr(&out);
+    assert!(
+        said.contains("withdrawn for development-mode apps")
+            && said.contains("Call GET /playlists/{playlist_id}/items instead"),
+        "{said}"
+    );
+    assert!(said.contains("[endpoint_withdrawn]"), "{said}");
+
+    let before = h.sandbox.log().len();
+    for (args, what) in [
+        (vec!["api", "https://example.com/v1/me"], "another host"),
+        (vec!["api", "/me", "-H", "Authorization: Bearer mine"], "an own Authorization header"),
+    ] {
+        let out = h.run(&args).await;
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        assert!(stderr(&out).contains("[not_the_web_api]"), "{what}: {}", stderr(&out));
+    }
+    assert_eq!(h.sandbox.log().len(), before, "a request went out");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_runs_a_command_with_a_fresh_token_and_its_exit_code() {
+    let h = signed_in("exec", &["user-read-private"]).await;
+    let out = h.run(&["exec", "--", "sh", "-c", "printf %s \"$SPOTIFY_ACCESS_TOKEN\""]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let token = stdout(&out);
+    assert!(token.starts_with("BQ"), "{token}");
+    assert_eq!(h.me_status(&token).await, 200);
+
+    let out = h.run(&["exec", "--", "sh", "-c", "exit 3"]).await;
+    assert_eq!(out.status.code(), Some(3));
+    let out = h.run(&["exec", "--", "no-such-program-here"]).await;
+    assert_eq!(out.status.code(), Some(127));
+    assert!(stderr(&out).contains("cannot run no-such-program-here"), "{}", stderr(&out));
+
+    // A token valid for at least --min-valid: asking for more than it has left refreshes.
+    let out = h.run(&["exec", "--min-valid", "7200", "--", "true"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(h.sandbox.token_requests("refresh_token").len(), 1);
+    let record = json(&h.run(&["activity", "--json"]).await);
+    assert!(record["events"].as_array().unwrap().iter().any(|e| e["channel"] == "cli-exec"), "{record:#}");
+}
