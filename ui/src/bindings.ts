@@ -4,7 +4,7 @@
 /** The window's commands (src-tauri/src/command_list.rs). */
 export type CommandName = "overview" | "scope_catalog" | "save_settings" | "start_login" | "cancel_login" | "refresh_now" | "copy_token" | "reveal_token" | "sign_out" | "copy_redirect_uri" | "open_link" | "ui_ready" | "check_deep_link" | "paste_redirect" | "copy_login_address" | "dismiss_notice" | "set_autostart" | "activity" | "acknowledge" | "answer_request" | "set_ask_new_programs" | "can_call";
 
-export type ErrorCode = "endpoint_unknown" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
+export type ErrorCode = "endpoint_unknown" | "not_the_web_api" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "quota_exceeded" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "endpoint_withdrawn" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
 export type UiError = { code: ErrorCode, message: string, fix: string, 
 /**
@@ -200,7 +200,7 @@ replacement: string | null, reference: string, };
 
 export type WebPage = "dashboard" | "account_apps";
 
-export type NextStep = { "step": "sign_in", account: string | null, } | { "step": "add_scopes", account: string | null, } | { "step": "set_client_id" } | { "step": "choose_account", accounts: Array<string>, } | { "step": "show_accounts" } | { "step": "show_scopes" } | { "step": "open", page: WebPage, };
+export type NextStep = { "step": "sign_in", account: string | null, } | { "step": "add_scopes", account: string | null, scopes: Array<string>, } | { "step": "set_client_id" } | { "step": "choose_account", accounts: Array<string>, } | { "step": "show_accounts" } | { "step": "show_scopes" } | { "step": "open", page: WebPage, };
 
 export type Page = "login" | "activity";
 
