@@ -175,6 +175,19 @@ enum Command {
         #[arg(last = true, required = true, value_name = "COMMAND")]
         command: Vec<String>,
     },
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    /// E.g. `spotoken completions bash > ~/.local/share/bash-completion/completions/spotoken`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `spotoken manpage | man -l -`; with DIR, write
+    /// spotoken.1 and a page per command (spotoken-api.1, …) there.
+    #[command(hide = true)]
+    Manpage {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Forget an account's tokens and records on this computer.
     Logout {
         /// Spotify user id of the account (optional when only one is signed in).
@@ -206,12 +219,42 @@ fn scope_help() -> String {
     text
 }
 
+/// The command line as clap sees it (the help, the completions and the man page).
+fn cli_command() -> clap::Command {
+    Cli::command().mut_subcommand("login", |c| c.after_long_help(scope_help()))
+}
+
 fn main() -> ExitCode {
-    let command = Cli::command().mut_subcommand("login", |c| c.after_long_help(scope_help()));
-    let cli = match Cli::from_arg_matches(&command.get_matches()) {
+    let cli = match Cli::from_arg_matches(&cli_command().get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    // These need no engine: they describe the command line itself.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cli_command(), "spotoken", &mut script);
+            return print_bytes(&script);
+        }
+        Command::Manpage { dir: Some(dir) } => {
+            return match clap_mangen::generate_to(cli_command(), &dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("spotoken: cannot write the man pages to {}: {e}", dir.display());
+                    ExitCode::from(exit::OTHER)
+                }
+            };
+        }
+        Command::Manpage { dir: None } => {
+            let mut page = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(cli_command()).render(&mut page) {
+                eprintln!("spotoken: cannot make the man page: {e}");
+                return ExitCode::from(exit::OTHER);
+            }
+            return print_bytes(&page);
+        }
+        _ => {}
+    }
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -231,6 +274,19 @@ fn main() -> ExitCode {
             let clean = spotoken_core::text::clean;
             eprintln!("spotoken: {} Fix: {} [{}]", clean(&d.message), clean(&d.fix_for_command_line()), d.code);
             ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is no failure.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("spotoken: cannot write to stdout: {e}");
+            ExitCode::from(exit::OTHER)
         }
     }
 }
@@ -417,6 +473,7 @@ async fn run(command: Command) -> Result<u8, Error> {
                 }
             }
         }
+        Command::Completions { .. } | Command::Manpage { .. } => Ok(0),
         Command::Scopes { call, account, json, list } => scopes_command(&engine, &call, account.as_deref(), json, list),
         Command::Logout { account, all } => {
             let ids: Vec<String> = if all {

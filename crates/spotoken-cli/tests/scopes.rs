@@ -102,3 +102,47 @@ async fn unknown_paths_the_list_and_several_methods() {
     assert!(text.contains("GET /me/player/queue") && text.contains("POST /me/player/queue"), "{text}");
     assert!(text.contains("No account is signed in"), "{text}");
 }
+
+/// Completions and the man page come from the same definitions as `--help`.
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_and_the_man_page_know_every_command() {
+    let h = Harness::new("completions").await;
+    let out = h.run(&["completions", "bash"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let script = h.home().join("spotoken.bash");
+    std::fs::write(&script, stdout(&out)).unwrap();
+    // Through bash itself: what completing `spotoken s` and `spotoken api --p` offers.
+    let offered = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source {}; COMP_WORDS=(spotoken s); COMP_CWORD=1; _spotoken spotoken s spotoken; echo \"${{COMPREPLY[*]}}\"; \
+             COMP_WORDS=(spotoken api --p); COMP_CWORD=2; _spotoken spotoken --p api; echo \"${{COMPREPLY[*]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    let offered = String::from_utf8_lossy(&offered.stdout);
+    let mut lines = offered.lines();
+    let mut first: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    first.sort();
+    assert_eq!(first, ["scopes", "status"], "{offered}");
+    assert_eq!(lines.next().unwrap_or_default().trim(), "--paginate", "{offered}");
+
+    for shell in ["zsh", "fish"] {
+        let out = h.run(&["completions", shell]).await;
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains("paginate"), "{shell}");
+    }
+    let out = h.run(&["manpage"]).await;
+    let page = stdout(&out);
+    assert!(page.contains(".TH spotoken 1"), "{page}");
+    for command in ["login", "token", "status", "activity", "scopes", "api", "exec", "completions", "logout"] {
+        assert!(page.contains(&format!("spotoken\\-{command}")), "{command} is not in the man page");
+    }
+    // A page for each command, as the package ships them.
+    let dir = h.home().join("man");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_eq!(h.run(&["manpage", dir.to_str().unwrap()]).await.status.code(), Some(0));
+    let api = std::fs::read_to_string(dir.join("spotoken-api.1")).unwrap();
+    assert!(api.contains(".TH spotoken-api 1") && api.contains("paginate"), "{api}");
+}
