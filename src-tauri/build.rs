@@ -3,7 +3,7 @@
 //! the window can call only the commands its capability lists.
 
 macro_rules! app_commands {
-    ($($name:ident),* $(,)?) => {
+    ($( $name:ident ( $($declared:tt)* ) $($async:ident)? -> $ret:ty ; )*) => {
         &[$(stringify!($name)),*]
     };
 }

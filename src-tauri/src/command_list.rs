@@ -1,28 +1,31 @@
-// The window's commands, declared once, in `commands.rs` order. `lib.rs` registers them
-// with Tauri, `build.rs` gives each an `allow-…` permission, a test checks that
-// `capabilities/main.json` grants exactly these, and the bindings test writes their names
-// as `CommandName` for `ui/src/api.ts`. (This file is `include!`d: a macro call only.)
-app_commands![
-    overview,
-    scope_catalog,
-    save_settings,
-    start_login,
-    cancel_login,
-    refresh_now,
-    copy_token,
-    reveal_token,
-    sign_out,
-    copy_redirect_uri,
-    open_link,
-    ui_ready,
-    check_deep_link,
-    paste_redirect,
-    copy_login_address,
-    dismiss_notice,
-    set_autostart,
-    activity,
-    acknowledge,
-    answer_request,
-    set_ask_new_programs,
-    can_call,
-]
+// The window's commands, declared once: name, what the app injects (app, shell, window),
+// after `|` the arguments the window sends, `async` for those that are, and what each
+// answers (an error is always a UiError). `lib.rs` registers them with Tauri and checks
+// at compile time that each `commands::` function has exactly this signature; `build.rs`
+// gives each an `allow-…` permission; a test checks `capabilities/main.json` grants
+// exactly these; the bindings test writes them into `ui/src/bindings.ts` as `commands`
+// (typed calls) and `CommandName`. (This file is `include!`d: a macro call only.)
+app_commands! {
+    overview(shell) -> Overview;
+    scope_catalog() -> ScopeCatalog;
+    save_settings(app, shell | input: SettingsInput) -> Overview;
+    start_login(app, shell | scopes: Vec<String>, show_dialog: bool, account: Option<String>) async -> Overview;
+    cancel_login(app, shell) -> Overview;
+    refresh_now(app, shell | account: String) async -> Overview;
+    copy_token(app, shell | account: String) async -> Copied;
+    reveal_token(app, shell | account: String) async -> String;
+    sign_out(app, shell | account: String) async -> Overview;
+    copy_redirect_uri(app | which: Redirect) -> ();
+    open_link(app | link: WebPage) -> ();
+    ui_ready(window) -> ();
+    check_deep_link(app) async -> LinkCheck;
+    paste_redirect(app, shell | address: String) async -> Overview;
+    copy_login_address(app, shell) -> ();
+    dismiss_notice(app, shell) -> Overview;
+    set_autostart(app | enabled: bool) -> Overview;
+    activity(shell | query: ActivityQuery) async -> ActivityView;
+    acknowledge(app, shell | id: Option<String>, account: Option<String>) -> Overview;
+    answer_request(app, shell | id: String, approval: Approval) -> Overview;
+    set_ask_new_programs(app, shell | account: String, enabled: bool) -> Overview;
+    can_call(shell | account: String, query: String) -> Vec<CallCheck>;
+}

@@ -19,8 +19,8 @@ pub fn overview(shell: State<'_, Shell>) -> Result<Overview, UiError> {
 }
 
 #[tauri::command]
-pub fn scope_catalog() -> ScopeCatalog {
-    ScopeCatalog::default()
+pub fn scope_catalog() -> Result<ScopeCatalog, UiError> {
+    Ok(ScopeCatalog::default())
 }
 
 #[tauri::command]

@@ -1,8 +1,7 @@
-// Generated from src-tauri/src/ui_types.rs by ts-rs. Do not edit: run
-// `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing the Rust types.
+// Generated from src-tauri/src/ui_types.rs and src-tauri/src/command_list.rs by ts-rs. Do not
+// edit: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing them.
 
-/** The window's commands (src-tauri/src/command_list.rs). */
-export type CommandName = "overview" | "scope_catalog" | "save_settings" | "start_login" | "cancel_login" | "refresh_now" | "copy_token" | "reveal_token" | "sign_out" | "copy_redirect_uri" | "open_link" | "ui_ready" | "check_deep_link" | "paste_redirect" | "copy_login_address" | "dismiss_notice" | "set_autostart" | "activity" | "acknowledge" | "answer_request" | "set_ask_new_programs" | "can_call";
+import { invoke } from "@tauri-apps/api/core";
 
 export type ErrorCode = "endpoint_unknown" | "not_the_web_api" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "quota_exceeded" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "endpoint_withdrawn" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
@@ -203,6 +202,32 @@ export type WebPage = "dashboard" | "account_apps";
 export type NextStep = { "step": "sign_in", account: string | null, } | { "step": "add_scopes", account: string | null, scopes: Array<string>, } | { "step": "set_client_id" } | { "step": "choose_account", accounts: Array<string>, } | { "step": "show_accounts" } | { "step": "show_scopes" } | { "step": "open", page: WebPage, };
 
 export type Page = "login" | "activity";
+
+/** The window's commands, typed as declared: each rejects with a UiError. */
+export const commands = {
+  overview: () => invoke<Overview>("overview"),
+  scopeCatalog: () => invoke<ScopeCatalog>("scope_catalog"),
+  saveSettings: (input: SettingsInput) => invoke<Overview>("save_settings", { input }),
+  startLogin: (scopes: Array<string>, showDialog: boolean, account: string | null) => invoke<Overview>("start_login", { scopes, showDialog, account }),
+  cancelLogin: () => invoke<Overview>("cancel_login"),
+  refreshNow: (account: string) => invoke<Overview>("refresh_now", { account }),
+  copyToken: (account: string) => invoke<Copied>("copy_token", { account }),
+  revealToken: (account: string) => invoke<string>("reveal_token", { account }),
+  signOut: (account: string) => invoke<Overview>("sign_out", { account }),
+  copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
+  openLink: (link: WebPage) => invoke<null>("open_link", { link }),
+  uiReady: () => invoke<null>("ui_ready"),
+  checkDeepLink: () => invoke<LinkCheck>("check_deep_link"),
+  pasteRedirect: (address: string) => invoke<Overview>("paste_redirect", { address }),
+  copyLoginAddress: () => invoke<null>("copy_login_address"),
+  dismissNotice: () => invoke<Overview>("dismiss_notice"),
+  setAutostart: (enabled: boolean) => invoke<Overview>("set_autostart", { enabled }),
+  activity: (query: ActivityQuery) => invoke<ActivityView>("activity", { query }),
+  acknowledge: (id: string | null, account: string | null) => invoke<Overview>("acknowledge", { id, account }),
+  answerRequest: (id: string, approval: Approval) => invoke<Overview>("answer_request", { id, approval }),
+  setAskNewPrograms: (account: string, enabled: boolean) => invoke<Overview>("set_ask_new_programs", { account, enabled }),
+  canCall: (account: string, query: string) => invoke<Array<CallCheck>>("can_call", { account, query }),
+};
 
 export const EVENT_OVERVIEW = "overview";
 export const EVENT_LOGIN_FINISHED = "login-finished";
