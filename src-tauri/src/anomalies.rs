@@ -4,11 +4,10 @@
 //! the kinds the settings choose (by default only a refresh token refused early).
 
 use crate::shell::{Shell, changed};
-use crate::ui_types::EVENT_ACTIVITY;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use std::time::Duration;
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 
 /// Changes closer together than this are taken as one.
 const SETTLE: Duration = Duration::from_millis(250);
@@ -123,7 +122,7 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
             if change.asked {
                 announce_requests(&app);
             }
-            let _ = app.emit(EVENT_ACTIVITY, ());
+            let _ = crate::ui_types::emit_activity(&app, &());
         }
     });
 }

@@ -240,11 +240,10 @@ pub fn run() -> Result<(), StartError> {
 
 /// Redraws the tray and the window, and notifies anomalies not yet notified.
 fn redraw<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
-    use tauri::Emitter;
     tray::update(app);
     anomalies::notify_new(app);
     if let Ok(overview) = app.state::<Shell>().overview() {
-        let _ = app.emit(ui_types::EVENT_OVERVIEW, overview);
+        let _ = ui_types::emit_overview(app, &overview);
     }
 }
 

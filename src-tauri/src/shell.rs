@@ -1,15 +1,13 @@
 //! The app's state and the few steps that need Tauri's plugins (browser, clipboard,
 //! notifications, deep-link registration). Everything about tokens is the engine's.
 
-use crate::ui_types::{
-    EVENT_LOGIN_FINISHED, LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError,
-};
+use crate::ui_types::{LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError};
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::diagnose::WebPage;
 use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret};
 use std::sync::{Arc, Mutex};
-use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_opener::OpenerExt;
 use tokio::sync::Notify;
@@ -213,7 +211,7 @@ pub fn login_finished<R: Runtime>(
     if payload.account.is_some() {
         let _ = crate::window::show(app);
     }
-    let _ = app.emit(EVENT_LOGIN_FINISHED, &payload);
+    let _ = crate::ui_types::emit_login_finished(app, &payload);
     let _ = changed(app);
 }
 

@@ -478,12 +478,44 @@ pub enum Page {
     Activity,
 }
 
-/// Event names, shared with the UI through the generated file.
-pub const EVENT_OVERVIEW: &str = "overview";
-pub const EVENT_LOGIN_FINISHED: &str = "login-finished";
-pub const EVENT_NAVIGATE: &str = "navigate";
-/// The activity record changed (payload: nothing).
-pub const EVENT_ACTIVITY: &str = "activity";
+/// The events the app sends the window, each declared once with its payload: an
+/// `emit_…` function that takes only that payload, and a typed listener in
+/// `ui/src/bindings.ts` (`events.onOverview(…)`).
+macro_rules! app_events {
+    ($( $(#[$doc:meta])* $name:literal : $payload:ty => $emit:ident, $listen:ident; )*) => {
+        $(
+            $(#[$doc])*
+            pub fn $emit<R: tauri::Runtime>(to: &impl tauri::Emitter<R>, payload: &$payload) -> tauri::Result<()> {
+                to.emit($name, payload)
+            }
+        )*
+
+        fn events_typescript(cfg: &ts_rs::Config) -> String {
+            let mut out = String::from("/** The app's events, typed as declared (src-tauri/src/ui_types.rs). */\nexport const events = {\n");
+            $(
+                let payload = <$payload as TS>::name(cfg);
+                out.push_str(&format!(
+                    "  {}: (handler: (payload: {payload}) => void): Promise<UnlistenFn> =>\n    listen<{payload}>(\"{}\", (e) => handler(e.payload)),\n",
+                    stringify!($listen),
+                    $name
+                ));
+            )*
+            out.push_str("};\n");
+            out
+        }
+    };
+}
+
+app_events! {
+    /// Everything the window shows changed.
+    "overview": Overview => emit_overview, onOverview;
+    /// A login ended (with its account or its error).
+    "login-finished": LoginFinished => emit_login_finished, onLoginFinished;
+    /// Show this part of the window (the tray asked).
+    "navigate": Page => emit_navigate, onNavigate;
+    /// The activity record changed.
+    "activity": () => emit_activity, onActivity;
+}
 
 /// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
 /// invoke<Overview>("save_settings", { input }),` (Tauri takes camelCase argument names).
@@ -515,7 +547,8 @@ pub fn typescript() -> String {
     let mut out = String::from(
         "// Generated from src-tauri/src/ui_types.rs and src-tauri/src/command_list.rs by ts-rs. Do not\n\
          // edit: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing them.\n\n\
-         import { invoke } from \"@tauri-apps/api/core\";\n\n",
+         import { invoke } from \"@tauri-apps/api/core\";\n\
+         import { listen, type UnlistenFn } from \"@tauri-apps/api/event\";\n\n",
     );
     // The codes, from the engine's one list (with the few only the app reports).
     let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
@@ -559,10 +592,7 @@ pub fn typescript() -> String {
     );
     out.push_str(&crate::command_signatures::typescript(&cfg));
     out.push_str("};\n\n");
-    out.push_str(&format!(
-        "export const EVENT_OVERVIEW = \"{EVENT_OVERVIEW}\";\nexport const EVENT_LOGIN_FINISHED = \"{EVENT_LOGIN_FINISHED}\";\n\
-         export const EVENT_NAVIGATE = \"{EVENT_NAVIGATE}\";\nexport const EVENT_ACTIVITY = \"{EVENT_ACTIVITY}\";\n"
-    ));
+    out.push_str(&events_typescript(&cfg));
     out
 }
 

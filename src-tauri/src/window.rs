@@ -1,8 +1,8 @@
 //! The one window. It is created on demand and destroyed when closed, so an app that
 //! lives in the tray holds no web view (WebKit's web process exits with it).
 
-use crate::ui_types::{EVENT_NAVIGATE, Page, UiError};
-use tauri::{AppHandle, Emitter, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use crate::ui_types::{Page, UiError};
+use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const LABEL: &str = "main";
 
@@ -20,7 +20,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result<()> {
     if let Some(window) = app.get_webview_window(LABEL) {
         if let Some(page) = page {
-            window.emit(EVENT_NAVIGATE, page)?;
+            crate::ui_types::emit_navigate(&window, &page)?;
         }
         window.unminimize()?;
         window.show()?;

@@ -2,6 +2,7 @@
 // edit: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing them.
 
 import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type ErrorCode = "endpoint_unknown" | "not_the_web_api" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "quota_exceeded" | "spotify_unavailable" | "network_down" | "lock_timeout" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_error" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "endpoint_withdrawn" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
@@ -229,7 +230,14 @@ export const commands = {
   canCall: (account: string, query: string) => invoke<Array<CallCheck>>("can_call", { account, query }),
 };
 
-export const EVENT_OVERVIEW = "overview";
-export const EVENT_LOGIN_FINISHED = "login-finished";
-export const EVENT_NAVIGATE = "navigate";
-export const EVENT_ACTIVITY = "activity";
+/** The app's events, typed as declared (src-tauri/src/ui_types.rs). */
+export const events = {
+  onOverview: (handler: (payload: Overview) => void): Promise<UnlistenFn> =>
+    listen<Overview>("overview", (e) => handler(e.payload)),
+  onLoginFinished: (handler: (payload: LoginFinished) => void): Promise<UnlistenFn> =>
+    listen<LoginFinished>("login-finished", (e) => handler(e.payload)),
+  onNavigate: (handler: (payload: Page) => void): Promise<UnlistenFn> =>
+    listen<Page>("navigate", (e) => handler(e.payload)),
+  onActivity: (handler: (payload: null) => void): Promise<UnlistenFn> =>
+    listen<null>("activity", (e) => handler(e.payload)),
+};
