@@ -815,6 +815,8 @@ async fn the_card_says_whether_the_account_can_make_a_call_and_adds_the_missing_
     let d = Desktop::start("can-call", Some(&settings("loopback", 60))).await;
     let s = d.session().await;
     sign_in(&s).await;
+    // The card names the Client ID it signed in through (a person may use several).
+    assert_eq!(s.text("[data-test=client-id]").await, format!("client {}…", &CLIENT_ID[..8]));
 
     s.type_into("[data-test=can-call]", "GET /v1/me/player/queue").await;
     let row = "[data-test=call-check][data-path='/me/player/queue'][data-method=GET]";

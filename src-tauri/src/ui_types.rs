@@ -88,6 +88,8 @@ pub struct ScopeSet {
 pub struct AccountView {
     pub id: String,
     pub display_name: Option<String>,
+    /// The Client ID it signed in through, shortened (a person may use several).
+    pub client_id_short: String,
     pub state: State,
     pub access_expires_at: i64,
     pub refresh_expires_at: i64,
@@ -249,6 +251,7 @@ pub const ACTIVITY_PAGE: usize = 500;
 impl From<AccountStatus> for AccountView {
     fn from(a: AccountStatus) -> Self {
         Self {
+            client_id_short: a.client_id.get(..8).unwrap_or(&a.client_id).to_string(),
             id: a.id,
             display_name: a.display_name,
             state: match a.state {

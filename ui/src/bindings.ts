@@ -18,7 +18,11 @@ export type State = "ok" | "needs_sign_in" | "error";
 
 export type ScopeSet = { requested: Array<string>, granted: Array<string>, missing: Array<string>, };
 
-export type AccountView = { id: string, display_name: string | null, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, 
+export type AccountView = { id: string, display_name: string | null, 
+/**
+ * The Client ID it signed in through, shortened (a person may use several).
+ */
+client_id_short: string, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, 
 /**
  * What to act on soon, other than missing scopes (shown as chips).
  */

@@ -121,11 +121,13 @@ pub struct SandboxConfig {
 }
 
 pub const DEMO_CLIENT_ID: &str = "5a0d0b0e5a0d0b0e5a0d0b0e5a0d0b0e";
+/// A second registered Client ID (a developer may have up to 25).
+pub const SECOND_CLIENT_ID: &str = "0b5e55ed0b5e55ed0b5e55ed0b5e55ed";
 
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
-            client_ids: vec![DEMO_CLIENT_ID.to_string()],
+            client_ids: vec![DEMO_CLIENT_ID.to_string(), SECOND_CLIENT_ID.to_string()],
             redirect_uris: vec!["http://127.0.0.1/callback".into(), "spotoken://callback".into()],
             user: User { id: "sandbox-listener".into(), display_name: "Sandbox Listener".into() },
             decision: Decision::Approve,

@@ -345,9 +345,11 @@ async fn run(command: Command) -> Result<u8, Error> {
                     .ok_or(Error::UnknownScope(format!("preset {name}")))?;
                 wanted.extend(preset.scopes.iter().map(|s| s.to_string()));
             }
-            if let Some(id) = &account {
-                engine.resolve_account(Some(id))?;
-            }
+            // The account's key, however it was named (user id, user@client-prefix).
+            let account = match account {
+                Some(id) => Some(engine.resolve_account(Some(&id))?.id),
+                None => None,
+            };
             let options =
                 LoopbackLogin { scopes: wanted, show_dialog, port, timeout: Duration::from_secs(timeout), account };
             // Only with --no-browser is standard input read: otherwise a script never
@@ -588,6 +590,7 @@ fn print_status(report: &spotoken_core::StatusReport) {
         // Records written by older versions may hold raw outside text: clean on the way out too.
         let clean = spotoken_core::text::clean;
         println!("{} ({})  {state}", clean(a.display_name.as_deref().unwrap_or(&a.id)), clean(&a.id));
+        println!("  client id      {}…", a.client_id.get(..8).unwrap_or(&a.client_id));
         let access = if a.access_token.seconds_left > 0 {
             format!(
                 "valid for {} (until {}); refreshed on demand",

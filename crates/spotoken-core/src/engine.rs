@@ -280,9 +280,13 @@ impl Engine {
         if let Some(expected) = request.account.as_deref().and_then(|id| known.iter().find(|a| a.id == id)) {
             self.activity.check_identity(expected, &profile.id, now);
         }
-        let previous = known.into_iter().find(|a| a.id == profile.id);
+        // One account per person and Client ID: signing in through another Client ID
+        // adds an account (`user@client`) rather than replacing this one.
+        let key = AccountRecord::key_for(&profile.id, &request.client_id, &known);
+        let previous = known.into_iter().find(|a| a.id == key);
         let record = AccountRecord {
-            id: profile.id.clone(),
+            id: key,
+            user_id: profile.id.clone(),
             display_name: profile.display_name.filter(|n| !n.is_empty()),
             client_id: request.client_id.clone(),
             requested_scopes: request.scopes.clone(),
@@ -409,13 +413,30 @@ impl Engine {
     }
 
     /// The named account, or the only one when none is named.
+    /// The account `id` names: its key, the user id when only one account has it, or
+    /// `user@prefix` with the start of a Client ID. `None`: the only account there is.
     pub fn resolve_account(&self, id: Option<&str>) -> Result<AccountRecord> {
         let mut all = self.accounts.load()?;
-        match id {
-            Some(id) => all.into_iter().find(|a| a.id == id).ok_or_else(|| Error::UnknownAccount(id.to_string())),
-            None if all.len() == 1 => Ok(all.remove(0)),
-            None if all.is_empty() => Err(Error::NoAccount),
-            None => Err(Error::AmbiguousAccount(all.into_iter().map(|a| a.id).collect())),
+        let Some(id) = id else {
+            return match all.len() {
+                1 => Ok(all.remove(0)),
+                0 => Err(Error::NoAccount),
+                _ => Err(Error::AmbiguousAccount(all.into_iter().map(|a| a.id).collect())),
+            };
+        };
+        if let Some(found) = all.iter().position(|a| a.id == id) {
+            return Ok(all.remove(found));
+        }
+        let mut matching: Vec<AccountRecord> = match id.rsplit_once('@') {
+            Some((user, prefix)) if !prefix.is_empty() => {
+                all.into_iter().filter(|a| a.user() == user && a.client_id.starts_with(prefix)).collect()
+            }
+            _ => all.into_iter().filter(|a| a.user() == id).collect(),
+        };
+        match matching.len() {
+            1 => Ok(matching.remove(0)),
+            0 => Err(Error::UnknownAccount(id.to_string())),
+            _ => Err(Error::AmbiguousAccount(matching.into_iter().map(|a| a.id).collect())),
         }
     }
 

@@ -207,7 +207,7 @@ impl Activity {
 
     /// A login meant for `expected` came back as `record`, another Spotify user.
     pub fn check_identity(&self, expected: &AccountRecord, answered: &str, now: Timestamp) -> Option<Anomaly> {
-        if expected.id == answered {
+        if expected.user() == answered {
             return None;
         }
         let a = anomaly(

@@ -18,7 +18,14 @@ pub const REFRESH_TOKEN_MONTHS: u32 = 6;
 /// What Spotoken knows about one signed-in account. No secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountRecord {
+    /// The account's key: the Spotify user id, or `user@client` (the first 8 characters
+    /// of the Client ID) for the same person signed in through a second Client ID. It
+    /// names the keychain entry and the lock; it never changes once given.
     pub id: String,
+    /// The Spotify user id. Records written before several Client IDs per person were
+    /// possible lack it: their `id` is the user id ([`AccountRecord::user`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub user_id: String,
     pub display_name: Option<String>,
     pub client_id: String,
     pub requested_scopes: Vec<String>,
@@ -47,6 +54,29 @@ impl AccountRecord {
 
     pub fn name(&self) -> &str {
         self.display_name.as_deref().unwrap_or(&self.id)
+    }
+
+    /// The Spotify user id.
+    pub fn user(&self) -> &str {
+        if self.user_id.is_empty() { &self.id } else { &self.user_id }
+    }
+
+    /// The Client ID as shown: its first 8 characters.
+    pub fn client_short(&self) -> &str {
+        self.client_id.get(..8).unwrap_or(&self.client_id)
+    }
+
+    /// The key for `user` signing in through `client_id`, given the accounts there are:
+    /// the user id, unless another Client ID already holds it for this user.
+    pub fn key_for(user: &str, client_id: &str, known: &[AccountRecord]) -> String {
+        if let Some(same) = known.iter().find(|a| a.user() == user && a.client_id == client_id) {
+            return same.id.clone();
+        }
+        if known.iter().any(|a| a.id == user || a.user() == user) {
+            format!("{user}@{}", client_id.get(..8).unwrap_or(client_id))
+        } else {
+            user.to_string()
+        }
     }
 }
 
@@ -127,6 +157,7 @@ impl AccountStore {
 pub(crate) fn sample(id: &str) -> AccountRecord {
     AccountRecord {
         id: id.to_string(),
+        user_id: String::new(),
         display_name: Some(format!("{id} name")),
         client_id: "0123456789abcdef0123456789abcdef".into(),
         requested_scopes: vec!["user-read-private".into()],
@@ -186,5 +217,36 @@ mod tests {
         let mut record = sample("a");
         record.authorized_at = Timestamp(1_768_478_400); // 2026-01-15T12:00:00Z
         assert_eq!(record.refresh_expires_at().to_rfc3339(), "2026-07-15T12:00:00Z");
+    }
+}
+
+#[cfg(test)]
+mod keys {
+    use super::*;
+
+    #[test]
+    fn a_second_client_id_gets_its_own_key_and_the_first_keeps_the_user_id() {
+        let first = AccountRecord { client_id: "aaaaaaaa".repeat(4), ..sample("ann") };
+        assert_eq!(first.user(), "ann", "records from before user_id read their id");
+        let known = vec![first.clone()];
+        assert_eq!(AccountRecord::key_for("ann", &first.client_id, &known), "ann");
+        let second = "bbbbbbbb".repeat(4);
+        assert_eq!(AccountRecord::key_for("ann", &second, &known), "ann@bbbbbbbb");
+        assert_eq!(AccountRecord::key_for("bob", &second, &known), "bob");
+        let both = vec![
+            first,
+            AccountRecord {
+                id: "ann@bbbbbbbb".into(),
+                user_id: "ann".into(),
+                client_id: second.clone(),
+                ..sample("x")
+            },
+        ];
+        assert_eq!(AccountRecord::key_for("ann", &second, &both), "ann@bbbbbbbb", "signing in again keeps the key");
+        // Old files (no user_id) still load, and user_id is not written when empty.
+        let text = serde_json::to_string(&sample("old")).unwrap();
+        assert!(!text.contains("user_id"), "{text}");
+        let back: AccountRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.user(), "old");
     }
 }
