@@ -76,7 +76,7 @@ pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), UiE
 pub fn copy<R: Runtime>(
     app: &AppHandle<R>,
     account: &str,
-    token: Secret<String>,
+    token: spotoken_core::secret::AccessToken,
     clear_secs: u64,
 ) -> Result<Copied, String> {
     app.clipboard().write_text(token.secret().clone()).map_err(|e| e.to_string())?;

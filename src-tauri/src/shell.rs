@@ -5,7 +5,7 @@ use crate::ui_types::{LoginFinished, LoginView, Overview, Redirect, SettingsInpu
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::diagnose::WebPage;
-use spotoken_core::{AccountStatus, Engine, RedirectKind, Secret};
+use spotoken_core::{AccountStatus, Engine, RedirectKind};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
@@ -143,7 +143,7 @@ impl Shell {
         app: &AppHandle<R>,
         account: &str,
         channel: Channel,
-    ) -> Result<Secret<String>, UiError> {
+    ) -> Result<spotoken_core::secret::AccessToken, UiError> {
         let token = self.engine.hand_out(Some(account), HAND_OUT_MIN_VALID, &Recipient::app(channel)).await?;
         if token.refreshed {
             let _ = changed(app);

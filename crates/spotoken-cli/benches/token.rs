@@ -62,7 +62,7 @@ fn in_process_cost(h: &support::Harness) -> (Duration, Duration) {
     let account = accounts.get(&h.user.id).unwrap();
     let program = Program { name: "bash".into(), path: Some("/usr/bin/bash".into()) };
     let to = Recipient { channel: Channel::CliToken, program: Some(program.clone()) };
-    let token = spotoken_core::Secret::new("not-a-real-token".to_string());
+    let token = spotoken_core::secret::AccessToken::of("not-a-real-token".to_string());
     let now = spotoken_core::Clock::now(&spotoken_core::SystemClock);
     let (mut write, mut check) = (Vec::new(), Vec::new());
     for _ in 0..1001 {
@@ -153,7 +153,7 @@ fn fill_record(h: &support::Harness) -> u64 {
         channel: Channel::CliToken,
         program: Some(Program { name: "bash".into(), path: Some("/usr/bin/bash".into()) }),
     };
-    let token = spotoken_core::Secret::new("not-a-real-token".to_string());
+    let token = spotoken_core::secret::AccessToken::of("not-a-real-token".to_string());
     let now = spotoken_core::Clock::now(&spotoken_core::SystemClock);
     let size = || -> u64 { std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.metadata().unwrap().len()).sum() };
     let mut at = now.plus_secs(-80 * 86_400);

@@ -12,7 +12,6 @@ use crate::config::{Endpoints, Paths, Settings, validate_client_id};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::scopes;
-use crate::secret::Secret;
 use crate::spotify::accounts::TokenEndpoint;
 use crate::spotify::{api, http_client};
 use crate::status::StatusReport;
@@ -259,7 +258,7 @@ impl Engine {
 
     /// Exchanges the code, learns who signed in, and stores the account.
     #[tracing::instrument(skip_all)]
-    pub async fn complete_login(&self, login: &PendingLogin, code: &Secret<String>) -> Result<AccountRecord> {
+    pub async fn complete_login(&self, login: &PendingLogin, code: &crate::secret::AuthCode) -> Result<AccountRecord> {
         let request = login.request();
         let now = self.clock.now();
         let _work = crate::shutdown::WorkGuard::enter();

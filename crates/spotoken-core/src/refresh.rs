@@ -18,7 +18,6 @@ use crate::diagnose::Diagnosis;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::scopes;
-use crate::secret::Secret;
 use crate::store::accounts::AccountRecord;
 use crate::store::keychain::StoredTokens;
 use crate::store::lock::AccountLock;
@@ -28,7 +27,7 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct FreshToken {
     pub account: String,
-    pub access_token: Secret<String>,
+    pub access_token: crate::secret::AccessToken,
     pub expires_at: Timestamp,
     /// Whether this call refreshed (rather than reusing the stored token).
     pub refreshed: bool,

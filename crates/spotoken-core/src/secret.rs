@@ -5,14 +5,64 @@
 //! the value takes an explicit `.secret()` call, which is easy to find in review.
 
 use std::fmt;
+use std::marker::PhantomData;
 
-/// A value that is only reachable through [`Secret::secret`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret<T>(T);
+/// A value that is only reachable through [`Secret::secret`]. `K` says what kind of
+/// secret it is, so one cannot be passed where another is meant (a verifier as a code, an
+/// access token as a refresh token); the aliases below name the kinds.
+pub struct Secret<T, K = Plain>(T, PhantomData<K>);
+
+/// Kinds of secret (types only, never values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plain {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verifier {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {}
+
+/// An access token (sent to the Web API, handed out).
+pub type AccessToken = Secret<String, Access>;
+/// A refresh token (sent only to the token endpoint, kept in the keychain).
+pub type RefreshToken = Secret<String, Refresh>;
+/// An authorization code from a callback (exchanged once).
+pub type AuthCode = Secret<String, Code>;
+/// A PKCE code verifier (kept by the login, sent with the code).
+pub type CodeVerifier = Secret<String, Verifier>;
+/// A login's `state` (compared with the callback's).
+pub type LoginState = Secret<String, State>;
+
+impl<T: Clone, K> Clone for Secret<T, K> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<T: PartialEq, K> PartialEq for Secret<T, K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<T: Eq, K> Eq for Secret<T, K> {}
 
 impl<T> Secret<T> {
+    /// A secret of no particular kind; the kinded ones come from `AccessToken::from(…)`
+    /// and the like.
     pub fn new(value: T) -> Self {
-        Self(value)
+        Self(value, PhantomData)
+    }
+}
+
+impl<T, K> Secret<T, K> {
+    /// This value as a secret of kind `K`.
+    pub fn of(value: T) -> Self {
+        Self(value, PhantomData)
     }
 
     /// The hidden value. Every call site is a place where a secret leaves this wrapper.
@@ -25,13 +75,13 @@ impl<T> Secret<T> {
     }
 }
 
-impl From<String> for Secret<String> {
+impl<K> From<String> for Secret<String, K> {
     fn from(value: String) -> Self {
-        Self(value)
+        Self::of(value)
     }
 }
 
-impl<T> fmt::Debug for Secret<T> {
+impl<T, K> fmt::Debug for Secret<T, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
@@ -43,7 +93,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_value() {
-        let secret = Secret::new("BQ-very-secret".to_string());
+        let secret = AccessToken::from("BQ-very-secret".to_string());
         let printed = format!("{secret:?} {:#?}", Some(&secret));
         assert!(!printed.contains("very-secret"), "{printed}");
         assert!(printed.contains("[redacted]"));

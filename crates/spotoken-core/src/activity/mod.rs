@@ -199,7 +199,7 @@ impl Event {
         at: Timestamp,
         account: &str,
         to: &Recipient,
-        result: std::result::Result<(&Secret<String>, bool), &Error>,
+        result: std::result::Result<(&crate::secret::AccessToken, bool), &Error>,
     ) -> Self {
         let mut event = Self::new(at, account, Kind::Handout);
         event.channel = Some(to.channel.as_str().into());
@@ -223,7 +223,7 @@ impl Event {
         at: Timestamp,
         account: &str,
         by: Actor,
-        result: std::result::Result<(&Secret<String>, RefreshOutcome), &Error>,
+        result: std::result::Result<(&crate::secret::AccessToken, RefreshOutcome), &Error>,
     ) -> Self {
         let mut event = Self::new(at, account, Kind::Refresh);
         event.by = Some(by.as_str().into());
@@ -240,7 +240,7 @@ impl Event {
         event
     }
 
-    pub fn sign_in(at: Timestamp, account: &str, token: &Secret<String>, again: bool) -> Self {
+    pub fn sign_in(at: Timestamp, account: &str, token: &crate::secret::AccessToken, again: bool) -> Self {
         let mut event = Self::new(at, account, Kind::SignIn);
         event.fingerprint = Some(fingerprint(token));
         event.outcome = Some(if again { "again" } else { "new" }.into());
@@ -721,7 +721,7 @@ pub fn handouts_per_hour(events: &[Event], now: Timestamp, hours: usize) -> Vec<
 }
 
 /// First 8 hex characters of the SHA-256 of `token`.
-pub fn fingerprint(token: &Secret<String>) -> String {
+pub fn fingerprint<K>(token: &Secret<String, K>) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(token.secret().as_bytes());
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()

@@ -15,7 +15,7 @@ fn handout(at: Timestamp, account: &str, token: &str) -> Event {
         channel: Channel::CliToken,
         program: Some(Program { name: "sh".into(), path: Some("/bin/sh".into()) }),
     };
-    Event::handout(at, account, &to, Ok((&Secret::new(token.to_string()), false)))
+    Event::handout(at, account, &to, Ok((&Secret::of(token.to_string()), false)))
 }
 
 #[test]
@@ -26,7 +26,10 @@ fn a_handout_is_written_and_read_back_without_the_token() {
     assert_eq!(events.len(), 1);
     let e = &events[0];
     assert_eq!((e.kind, e.channel.as_deref(), e.program.as_deref()), (Kind::Handout, Some("cli-token"), Some("sh")));
-    assert_eq!(e.fingerprint.as_deref(), Some(fingerprint(&Secret::new("BQ-secret-access".into())).as_str()));
+    assert_eq!(
+        e.fingerprint.as_deref(),
+        Some(fingerprint(&crate::secret::AccessToken::of("BQ-secret-access".into())).as_str())
+    );
     assert_eq!(e.outcome.as_deref(), Some("served"));
     let text = std::fs::read_to_string(activity.dir().join("events-2026-11-25-00.jsonl")).unwrap();
     assert!(text.contains(r#""at":"2026-11-25T12:00:00Z""#), "{text}");
@@ -44,7 +47,7 @@ fn a_handout_is_written_and_read_back_without_the_token() {
 #[test]
 fn the_fingerprint_is_the_start_of_the_sha256() {
     // printf %s abc | sha256sum
-    assert_eq!(fingerprint(&Secret::new("abc".into())), "ba7816bf");
+    assert_eq!(fingerprint(&crate::secret::AccessToken::of("abc".into())), "ba7816bf");
 }
 
 #[test]
@@ -294,8 +297,8 @@ fn the_timeline_filters_and_lists_what_it_can_filter_by() {
     let (_dir, activity) = new_record();
     activity.record(&handout(NOON.plus_secs(-3 * DAY), "alice", "a"));
     let tray = Recipient::app(Channel::TrayCopy);
-    activity.record(&Event::handout(NOON.plus_secs(-60), "bob", &tray, Ok((&Secret::new("b".into()), true))));
-    let refreshed = Ok((&Secret::new("c".into()), RefreshOutcome::Omitted));
+    activity.record(&Event::handout(NOON.plus_secs(-60), "bob", &tray, Ok((&Secret::of("b".into()), true))));
+    let refreshed = Ok((&Secret::of("c".into()), RefreshOutcome::Omitted));
     activity.record(&Event::refresh(NOON.plus_secs(-60), "bob", Actor::Tray, refreshed));
     let all = activity.timeline(None, None, None, NOON);
     assert_eq!(all.accounts, ["alice", "bob"]);

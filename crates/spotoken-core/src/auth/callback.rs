@@ -6,7 +6,7 @@
 //! a verified one ends it.
 
 use crate::error::Error;
-use crate::secret::Secret;
+use crate::secret::{AuthCode, LoginState};
 use url::Url;
 
 /// A refused callback, and whether it was proven to belong to this login.
@@ -30,11 +30,7 @@ fn failed(error: Error) -> CallbackError {
     CallbackError { error, state_verified: true }
 }
 
-pub(crate) fn parse(
-    raw: &str,
-    redirect: &Url,
-    expected_state: &Secret<String>,
-) -> Result<Secret<String>, CallbackError> {
+pub(crate) fn parse(raw: &str, redirect: &Url, expected_state: &LoginState) -> Result<AuthCode, CallbackError> {
     let url = Url::parse(raw).map_err(|_| refused(Error::InvalidCallback("it is not a URL".into())))?;
     let trim = |p: &str| p.trim_end_matches('/').to_string();
     if url.scheme() != redirect.scheme()
@@ -72,7 +68,7 @@ pub(crate) fn parse(
         }));
     }
     match code {
-        Some(code) if !code.is_empty() => Ok(Secret::new(code)),
+        Some(code) if !code.is_empty() => Ok(AuthCode::from(code)),
         _ => Err(failed(Error::InvalidCallback("it carries neither a code nor an error".into()))),
     }
 }
@@ -85,8 +81,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn check(raw: &str, redirect: &str) -> Result<Secret<String>, CallbackError> {
-        parse(raw, &Url::parse(redirect).unwrap(), &Secret::new("S1".into()))
+    fn check(raw: &str, redirect: &str) -> Result<crate::secret::AuthCode, CallbackError> {
+        parse(raw, &Url::parse(redirect).unwrap(), &crate::secret::Secret::of("S1".into()))
     }
 
     const LOOP: &str = "http://127.0.0.1:4567/callback";
@@ -153,7 +149,11 @@ mod tests {
         // "ab" against "ba": the bytes differ by the same XOR twice, which a comparison
         // that XORs the differences together (instead of OR-ing them) would accept.
         let parse_with = |state: &str| {
-            parse(&format!("{LOOP}?code=C&state={state}"), &Url::parse(LOOP).unwrap(), &Secret::new("abcd".into()))
+            parse(
+                &format!("{LOOP}?code=C&state={state}"),
+                &Url::parse(LOOP).unwrap(),
+                &crate::secret::Secret::of("abcd".into()),
+            )
         };
         for forged in ["bacd", "abdc", "badc", "abc", "abcde", ""] {
             assert!(matches!(parse_with(forged).unwrap_err().error, Error::StateMismatch), "{forged}");
@@ -197,7 +197,7 @@ mod tests {
             #[test]
             fn arbitrary_text_never_panics_nor_passes_without_the_state(raw in "\\PC{0,80}") {
                 for redirect in [LOOP, "spotoken://callback"] {
-                    let result = parse(&raw, &Url::parse(redirect).unwrap(), &Secret::new(STATE.into()));
+                    let result = parse(&raw, &Url::parse(redirect).unwrap(), &crate::secret::Secret::of(STATE.into()));
                     if let Ok(code) = result {
                         prop_assert!(raw.contains(STATE) && !code.secret().is_empty());
                     }
@@ -211,7 +211,7 @@ mod tests {
                 let redirect = if deep { "spotoken://callback" } else { LOOP };
                 let mut url = Url::parse(redirect).unwrap();
                 url.query_pairs_mut().extend_pairs(&pairs);
-                let result = parse(url.as_str(), &Url::parse(redirect).unwrap(), &Secret::new(STATE.into()));
+                let result = parse(url.as_str(), &Url::parse(redirect).unwrap(), &crate::secret::Secret::of(STATE.into()));
                 let values = |k: &str| pairs.iter().filter(|(key, _)| key == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
                 let (states, codes, errors) = (values("state"), values("code"), values("error"));
                 let good = states == [STATE] && errors.is_empty() && codes.len() == 1 && !codes[0].is_empty();

@@ -9,7 +9,7 @@ use super::callback::{self, CallbackError};
 use crate::clock::Timestamp;
 use crate::config::Endpoints;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AuthCode, CodeVerifier, LoginState, Secret};
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenUrl};
 use url::Url;
 
@@ -32,8 +32,8 @@ pub struct PendingLogin {
     request: LoginRequest,
     redirect: Url,
     authorize_url: Secret<Url>,
-    state: Secret<String>,
-    verifier: Secret<String>,
+    state: LoginState,
+    verifier: CodeVerifier,
     started_at: Timestamp,
 }
 
@@ -69,8 +69,8 @@ impl PendingLogin {
             request,
             redirect,
             authorize_url: Secret::new(url),
-            state: Secret::new(state.into_secret()),
-            verifier: Secret::new(verifier.into_secret()),
+            state: LoginState::of(state.into_secret()),
+            verifier: CodeVerifier::of(verifier.into_secret()),
             started_at: now,
         })
     }
@@ -89,12 +89,12 @@ impl PendingLogin {
         self.started_at
     }
 
-    pub(crate) fn verifier(&self) -> &Secret<String> {
+    pub(crate) fn verifier(&self) -> &CodeVerifier {
         &self.verifier
     }
 
     /// The authorization code from a callback URL that belongs to this login.
-    pub fn accept_callback(&self, url: &str) -> Result<Secret<String>, CallbackError> {
+    pub fn accept_callback(&self, url: &str) -> Result<AuthCode, CallbackError> {
         callback::parse(url, &self.redirect, &self.state)
     }
 }

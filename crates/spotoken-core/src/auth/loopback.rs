@@ -12,7 +12,7 @@
 use super::login::PendingLogin;
 use crate::diagnose::Diagnosis;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AuthCode, Secret};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -36,7 +36,7 @@ pub struct LoopbackListener {
 /// The callback that carried this login's code; the browser waits for [`Self::reply`].
 #[derive(Debug)]
 pub struct ReceivedCallback {
-    pub code: Secret<String>,
+    pub code: AuthCode,
     stream: TcpStream,
 }
 

@@ -7,16 +7,16 @@
 use super::{Answer, network, read_answer};
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AccessToken, AuthCode, CodeVerifier, RefreshToken};
 use serde::Deserialize;
 use url::Url;
 
 /// A successful token answer, secrets wrapped at once.
 #[derive(Debug)]
 pub struct TokenGrant {
-    pub access_token: Secret<String>,
+    pub access_token: AccessToken,
     /// Absent when Spotify chose not to rotate: keep using the old one.
-    pub refresh_token: Option<Secret<String>>,
+    pub refresh_token: Option<RefreshToken>,
     pub expires_at: Timestamp,
     /// Spotify's `scope` field, when it sent one.
     pub scope: Option<String>,
@@ -34,8 +34,8 @@ impl TokenEndpoint<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn exchange_code(
         &self,
-        code: &Secret<String>,
-        verifier: &Secret<String>,
+        code: &AuthCode,
+        verifier: &CodeVerifier,
         redirect_uri: &str,
         now: Timestamp,
     ) -> Result<TokenGrant> {
@@ -53,7 +53,7 @@ impl TokenEndpoint<'_> {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, refresh_token: &Secret<String>, now: Timestamp) -> Result<TokenGrant> {
+    pub async fn refresh(&self, refresh_token: &RefreshToken, now: Timestamp) -> Result<TokenGrant> {
         self.post(
             &[
                 ("grant_type", "refresh_token"),
@@ -143,8 +143,8 @@ fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
         body.expires_in
     };
     Ok(TokenGrant {
-        access_token: Secret::new(body.access_token),
-        refresh_token: body.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
+        access_token: AccessToken::from(body.access_token),
+        refresh_token: body.refresh_token.filter(|t| !t.is_empty()).map(RefreshToken::from),
         expires_at: now.plus_secs(lifetime),
         scope: body.scope,
     })

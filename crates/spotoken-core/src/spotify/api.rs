@@ -2,7 +2,7 @@
 
 use super::{network, read_answer};
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::AccessToken;
 use serde::Deserialize;
 use url::Url;
 
@@ -14,7 +14,7 @@ pub struct Profile {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn current_user(http: &reqwest::Client, me: &Url, access_token: &Secret<String>) -> Result<Profile> {
+pub async fn current_user(http: &reqwest::Client, me: &Url, access_token: &AccessToken) -> Result<Profile> {
     let response = http.get(me.clone()).bearer_auth(access_token.secret()).send().await.map_err(network)?;
     let answer = read_answer(response).await?;
     tracing::debug!(status = answer.status, "Web API answered /v1/me");

@@ -9,7 +9,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{AccessToken, RefreshToken, Secret};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -66,8 +66,8 @@ fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, t
 /// What the keychain holds for one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredTokens {
-    pub access_token: Secret<String>,
-    pub refresh_token: Option<Secret<String>>,
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
     pub access_expires_at: Timestamp,
     /// When this access token was obtained.
     pub obtained_at: Timestamp,
@@ -102,8 +102,8 @@ impl StoredTokens {
             ))
         })?;
         Ok(Self {
-            access_token: Secret::new(raw.access_token),
-            refresh_token: raw.refresh_token.map(Secret::new),
+            access_token: AccessToken::from(raw.access_token),
+            refresh_token: raw.refresh_token.map(RefreshToken::from),
             access_expires_at: raw.access_expires_at,
             obtained_at: raw.obtained_at,
         })
@@ -520,8 +520,8 @@ mod tests {
     #[test]
     fn entry_json_round_trips_and_debug_is_redacted() {
         let tokens = StoredTokens {
-            access_token: Secret::new("BQ-access".into()),
-            refresh_token: Some(Secret::new("AQ-refresh".into())),
+            access_token: Secret::of("BQ-access".into()),
+            refresh_token: Some(Secret::of("AQ-refresh".into())),
             access_expires_at: Timestamp(2_000),
             obtained_at: Timestamp(1_000),
         };
