@@ -30,8 +30,18 @@ pub enum State {}
 pub type AccessToken = Secret<String, Access>;
 /// A refresh token (sent only to the token endpoint, kept in the keychain).
 pub type RefreshToken = Secret<String, Refresh>;
-/// An authorization code from a callback (exchanged once).
+/// An authorization code from a callback whose `state` and redirect were checked
+/// (exchanged once). Only those checks make one (`auth::callback`), so a code that
+/// `Engine::complete_login` takes has always been verified.
 pub type AuthCode = Secret<String, Code>;
+
+/// Kinds anyone may make a secret of (all but [`Code`]).
+pub trait Constructible {}
+impl Constructible for Plain {}
+impl Constructible for Access {}
+impl Constructible for Refresh {}
+impl Constructible for Verifier {}
+impl Constructible for State {}
 /// A PKCE code verifier (kept by the login, sent with the code).
 pub type CodeVerifier = Secret<String, Verifier>;
 /// A login's `state` (compared with the callback's).
@@ -59,12 +69,21 @@ impl<T> Secret<T> {
     }
 }
 
-impl<T, K> Secret<T, K> {
+impl<T, K: Constructible> Secret<T, K> {
     /// This value as a secret of kind `K`.
     pub fn of(value: T) -> Self {
         Self(value, PhantomData)
     }
+}
 
+impl AuthCode {
+    /// The code of a callback that passed the checks.
+    pub(crate) fn verified(code: String) -> Self {
+        Self(code, PhantomData)
+    }
+}
+
+impl<T, K> Secret<T, K> {
     /// The hidden value. Every call site is a place where a secret leaves this wrapper.
     pub fn secret(&self) -> &T {
         &self.0
@@ -75,7 +94,7 @@ impl<T, K> Secret<T, K> {
     }
 }
 
-impl<K> From<String> for Secret<String, K> {
+impl<K: Constructible> From<String> for Secret<String, K> {
     fn from(value: String) -> Self {
         Self::of(value)
     }

@@ -68,7 +68,7 @@ pub(crate) fn parse(raw: &str, redirect: &Url, expected_state: &LoginState) -> R
         }));
     }
     match code {
-        Some(code) if !code.is_empty() => Ok(AuthCode::from(code)),
+        Some(code) if !code.is_empty() => Ok(AuthCode::verified(code)),
         _ => Err(failed(Error::InvalidCallback("it carries neither a code nor an error".into()))),
     }
 }
