@@ -57,8 +57,8 @@ pub fn window_closed<R: Runtime>(app: &AppHandle<R>) {
                 break; // Opened again: its next close starts over.
             }
             match held_back(&app) {
-                Ok(quiet) => {
-                    let error = restart(&app, quiet);
+                Ok((quiet, clipboard)) => {
+                    let error = restart(&app, quiet, clipboard);
                     tracing::warn!(%error, "could not restart as a tray-only process; staying as is");
                     break;
                 }
@@ -75,8 +75,9 @@ pub fn window_closed<R: Runtime>(app: &AppHandle<R>) {
     });
 }
 
-/// Why not now, or the quiet that lets the restart go ahead.
-fn held_back<R: Runtime>(app: &AppHandle<R>) -> Result<shutdown::Quiet, String> {
+/// Why not now, or the quiet that lets the restart go ahead and what of ours the
+/// clipboard holds (read once: reading it is a round trip to its owner, this process).
+fn held_back<R: Runtime>(app: &AppHandle<R>) -> Result<(shutdown::Quiet, crate::clipboard::Holding), String> {
     let shell = app.state::<Shell>();
     if shell.login.pending().is_some() {
         return Err("a sign-in is waiting for Spotify".into());
@@ -84,10 +85,12 @@ fn held_back<R: Runtime>(app: &AppHandle<R>) -> Result<shutdown::Quiet, String> 
     if !shell.engine.activity().pending_requests(shell.engine.clock().now()).is_empty() {
         return Err("a program is waiting for an answer".into());
     }
-    if crate::clipboard::holding(app) == crate::clipboard::Holding::Token {
+    let clipboard = crate::clipboard::holding(app);
+    if clipboard == crate::clipboard::Holding::Token {
         return Err("a copied token is on the clipboard until it is cleared".into());
     }
-    shutdown::quiesce().ok_or_else(|| "a token is being exchanged or refreshed".to_string())
+    let quiet = shutdown::quiesce().ok_or_else(|| "a token is being exchanged or refreshed".to_string())?;
+    Ok((quiet, clipboard))
 }
 
 fn is_webkit(name: &str) -> bool {
@@ -113,7 +116,11 @@ fn children() -> Vec<(i32, String)> {
 
 /// Ends WebKit's helpers (so none is left a zombie of the new image), then replaces
 /// this process. Returns only when the exec failed.
-fn restart<R: Runtime>(app: &AppHandle<R>, quiet: shutdown::Quiet) -> std::io::Error {
+fn restart<R: Runtime>(
+    app: &AppHandle<R>,
+    quiet: shutdown::Quiet,
+    clipboard: crate::clipboard::Holding,
+) -> std::io::Error {
     use std::os::unix::process::CommandExt;
     let shell = app.state::<Shell>();
     let mut command = std::process::Command::new(executable());
@@ -122,7 +129,7 @@ fn restart<R: Runtime>(app: &AppHandle<R>, quiet: shutdown::Quiet) -> std::io::E
         Some(notice) => command.env(NOTICE_VAR, notice),
         None => command.env_remove(NOTICE_VAR),
     };
-    match crate::clipboard::holding(app) {
+    match clipboard {
         crate::clipboard::Holding::Text(text) => command.env(CLIPBOARD_VAR, text),
         _ => command.env_remove(CLIPBOARD_VAR),
     };

@@ -434,38 +434,23 @@ fn api_error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn me(Ax(state): Ax<Shared>, headers: HeaderMap) -> Response {
-    if let Some(response) = apply_fault(&state, Endpoint::Me, "me").await {
-        return response;
-    }
-    let mut s = lock(&state);
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let (status, message) = match bearer.as_ref().map(|t| s.access_tokens.get(t)) {
-        None => (401, "No token provided"),
-        Some(None) => (401, "Invalid access token"),
-        Some(Some(grant)) if grant.expires_at <= now() => (401, "The access token expired"),
-        Some(Some(grant)) => {
-            let user = grant.user.clone();
-            log_entry(&mut s, "me", 200);
-            let body = json!({
-                "id": user.id,
-                "display_name": user.display_name,
-                "type": "user",
-                "uri": format!("spotify:user:{}", user.id),
-                "href": format!("https://api.spotify.com/v1/users/{}", user.id),
-                "external_urls": {"spotify": format!("https://open.spotify.com/user/{}", user.id)},
-                "images": [],
-                "followers": {"href": null, "total": 0},
-                "account_id": format!("acct-{}", user.id),
-            });
-            return Json(body).into_response();
-        }
+    // No scope needed: `user-read-private` and `user-read-email` only add fields.
+    let (user, _) = match web_api_at(&state, &headers, Endpoint::Me, "me", &[]).await {
+        Ok(found) => found,
+        Err(response) => return response,
     };
-    log_entry(&mut s, "me", status).error = Some(message.to_string());
-    api_error(StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED), message)
+    Json(json!({
+        "id": user.id,
+        "display_name": user.display_name,
+        "type": "user",
+        "uri": format!("spotify:user:{}", user.id),
+        "href": format!("https://api.spotify.com/v1/users/{}", user.id),
+        "external_urls": {"spotify": format!("https://open.spotify.com/user/{}", user.id)},
+        "images": [],
+        "followers": {"href": null, "total": 0},
+        "account_id": format!("acct-{}", user.id),
+    }))
+    .into_response()
 }
 
 /// What every scoped Web API route checks first, in Spotify's order: a scripted fault, a
@@ -477,7 +462,18 @@ async fn web_api(
     name: &str,
     required: &[&str],
 ) -> Result<(crate::User, Vec<String>), Response> {
-    if let Some(response) = apply_fault(state, Endpoint::Api, name).await {
+    web_api_at(state, headers, Endpoint::Api, name, required).await
+}
+
+/// [`web_api`] with the faults scripted for `endpoint` (`/v1/me` has its own).
+async fn web_api_at(
+    state: &Shared,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+    name: &str,
+    required: &[&str],
+) -> Result<(crate::User, Vec<String>), Response> {
+    if let Some(response) = apply_fault(state, endpoint, name).await {
         return Err(response);
     }
     let mut s = lock(state);

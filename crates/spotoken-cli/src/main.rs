@@ -590,7 +590,7 @@ fn print_status(report: &spotoken_core::StatusReport) {
         // Records written by older versions may hold raw outside text: clean on the way out too.
         let clean = spotoken_core::text::clean;
         println!("{} ({})  {state}", clean(a.display_name.as_deref().unwrap_or(&a.id)), clean(&a.id));
-        println!("  client id      {}…", a.client_id.get(..8).unwrap_or(&a.client_id));
+        println!("  client id      {}…", spotoken_core::config::short_client_id(&a.client_id));
         let access = if a.access_token.seconds_left > 0 {
             format!(
                 "valid for {} (until {}); refreshed on demand",
@@ -687,10 +687,7 @@ fn scopes_command(
         .map(|a| (a, needed.iter().copied().filter(|s| !a.granted_scopes.iter().any(|g| g == s)).collect()))
         .collect();
     let add_scopes = |a: &spotoken_core::AccountRecord, missing: &[&str]| {
-        let mut scopes: Vec<&str> = a.granted_scopes.iter().map(String::as_str).collect();
-        scopes.extend(missing);
-        let flags: String = scopes.iter().map(|s| format!(" --scope {s}")).collect();
-        format!("spotoken login --account {} --show-dialog{flags}", a.id)
+        spotoken_core::NextStep::add_scopes(&a.id, &a.granted_scopes, missing).add_scopes_login().unwrap_or_default()
     };
     let can_call = !withdrawn && verdicts.iter().any(|(_, missing)| missing.is_empty());
     if json {

@@ -7,17 +7,6 @@ mod support;
 use spotify_sandbox::{Control, Endpoint, Fault};
 use support::{Harness, stderr, stdout};
 
-async fn signed_in(name: &str, scopes: &[&str]) -> Harness {
-    let h = Harness::new(name).await;
-    let mut args = Vec::new();
-    for scope in scopes {
-        args.extend(["--scope", scope]);
-    }
-    let login = h.login(&args).await;
-    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
-    h
-}
-
 fn json(out: &std::process::Output) -> serde_json::Value {
     serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
@@ -28,7 +17,7 @@ fn api_calls(h: &Harness, endpoint: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_prints_the_answer_and_the_hand_out_is_recorded() {
-    let h = signed_in("api-me", &["user-read-private"]).await;
+    let h = Harness::signed_in("api-me", &["user-read-private"]).await;
     for path in ["/me", "/v1/me/", "https://api.spotify.com/v1/me"] {
         let out = h.run(&["api", path]).await;
         assert_eq!(out.status.code(), Some(0), "{path}: {}", stderr(&out));
@@ -47,7 +36,7 @@ async fn api_prints_the_answer_and_the_hand_out_is_recorded() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_scope_is_named_with_the_login_that_adds_it() {
-    let h = signed_in("api-scope", &["user-read-private"]).await;
+    let h = Harness::signed_in("api-scope", &["user-read-private"]).await;
     let out = h.run(&["api", "/me/player/queue"]).await;
     assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
     // Spotify's own answer on stdout, the explanation on stderr.
@@ -84,7 +73,7 @@ async fn a_missing_scope_is_named_with_the_login_that_adds_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn paginate_follows_next_and_joins_the_items() {
-    let h = signed_in("api-pages", &["playlist-read-private"]).await;
+    let h = Harness::signed_in("api-pages", &["playlist-read-private"]).await;
     let out = h.run(&["api", "--paginate", "/me/playlists", "-f", "limit=2"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let items = json(&out);
@@ -105,7 +94,7 @@ async fn paginate_follows_next_and_joins_the_items() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {
-    let h = signed_in("api-expired", &["user-read-private"]).await;
+    let h = Harness::signed_in("api-expired", &["user-read-private"]).await;
     // Spotify ends the token early; the keychain still believes it fresh.
     h.control(Control { expire_access_tokens: true, ..Default::default() });
     let out = h.run(&["api", "/me"]).await;
@@ -118,7 +107,7 @@ async fn an_expired_token_is_refreshed_once_and_the_call_repeated() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rate_limits_are_waited_out_when_short_and_reported_when_long() {
-    let h = signed_in("api-429", &["user-read-playback-state"]).await;
+    let h = Harness::signed_in("api-429", &["user-read-playback-state"]).await;
     h.control(Control { faults: vec![Fault::rate_limit(Endpoint::Api, 1)], ..Default::default() });
     let started = std::time::Instant::now();
     let out = h.run(&["api", "/me/player"]).await;
@@ -143,7 +132,7 @@ async fn rate_limits_are_waited_out_when_short_and_reported_when_long() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_withdrawn_call_names_its_replacement_and_no_token_leaves_the_web_api() {
-    let h = signed_in("api-withdrawn", &["playlist-read-private"]).await;
+    let h = Harness::signed_in("api-withdrawn", &["playlist-read-private"]).await;
     let out = h.run(&["api", "/playlists/sandboxlist0/tracks"]).await;
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(json(&out)["error"]["message"], "Forbidden");
@@ -169,7 +158,7 @@ async fn a_withdrawn_call_names_its_replacement_and_no_token_leaves_the_web_api(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exec_runs_a_command_with_a_fresh_token_and_its_exit_code() {
-    let h = signed_in("exec", &["user-read-private"]).await;
+    let h = Harness::signed_in("exec", &["user-read-private"]).await;
     let out = h.run(&["exec", "--", "sh", "-c", "printf %s \"$SPOTIFY_ACCESS_TOKEN\""]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let token = stdout(&out);

@@ -7,10 +7,7 @@ mod support;
 use support::{Harness, stderr, stdout};
 
 async fn signed_in(name: &str) -> Harness {
-    let h = Harness::new(name).await;
-    let login = h.login(&["--scope", "user-read-private", "--scope", "user-read-currently-playing"]).await;
-    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
-    h
+    Harness::signed_in(name, &["user-read-private", "user-read-currently-playing"]).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -60,9 +57,7 @@ async fn a_missing_scope_exits_9_and_says_how_to_add_it() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_withdrawn_call_names_its_replacement_and_exits_9() {
-    let h = Harness::new("scopes-withdrawn").await;
-    let login = h.login(&["--scope", "playlist-read-private"]).await;
-    assert_eq!(login.output.status.code(), Some(0));
+    let h = Harness::signed_in("scopes-withdrawn", &["playlist-read-private"]).await;
     let out = h.run(&["scopes", "GET", "/v1/playlists/37i9dQZF1DXcBWIGoYBM5M/tracks?limit=5"]).await;
     assert_eq!(out.status.code(), Some(9));
     let text = stdout(&out);

@@ -109,7 +109,7 @@ impl Engine {
                 .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
                 .collect();
             let answer = read_answer_up_to(response, MAX_BODY).await?;
-            let message = spotify_message(&answer.body);
+            let (message, error_reason) = spotify_error(&answer.body);
             match (answer.status, message.as_deref()) {
                 (401, Some("The access token expired")) if !refreshed => {
                     tracing::info!("the access token expired on the way; refreshing once and asking again");
@@ -118,7 +118,7 @@ impl Engine {
                     continue;
                 }
                 (429, _) => {
-                    let quota = spotify_reason(&answer.body).as_deref() == Some("QUOTA_EXCEEDED");
+                    let quota = error_reason.as_deref() == Some("QUOTA_EXCEEDED");
                     let wait = answer.retry_after;
                     match wait {
                         Some(wait)
@@ -170,13 +170,9 @@ impl Engine {
     }
 }
 
-/// `error.message` of Spotify's error body, if it is one.
-fn spotify_message(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value["error"]["message"].as_str().map(str::to_string)
-}
-
-fn spotify_reason(body: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    value["error"]["reason"].as_str().map(str::to_string)
+/// `error.message` and `error.reason` of Spotify's error body, if it is one.
+fn spotify_error(body: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else { return (None, None) };
+    let field = |name: &str| value["error"][name].as_str().map(str::to_string);
+    (field("message"), field("reason"))
 }

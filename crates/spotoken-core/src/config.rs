@@ -52,6 +52,12 @@ pub struct Settings {
     pub ask_before_new_program: Vec<String>,
 }
 
+/// A Client ID as shown beside an account and in its name (`user@5a0d0b0e`): its
+/// first 8 characters.
+pub fn short_client_id(client_id: &str) -> &str {
+    client_id.get(..8).unwrap_or(client_id)
+}
+
 /// A copied token is wiped from the clipboard after this long unless settings say otherwise.
 pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u64 = 60;
 

@@ -210,17 +210,33 @@ pub enum NextStep {
 }
 
 impl NextStep {
+    /// Signing `account` in again, asking for the scopes it has and the `missing` ones.
+    pub fn add_scopes(account: &str, granted: &[String], missing: &[impl AsRef<str>]) -> Self {
+        let mut scopes = granted.to_vec();
+        scopes.extend(missing.iter().map(|m| m.as_ref().to_string()).filter(|m| !granted.contains(m)));
+        Self::AddScopes { account: Some(account.to_string()), scopes }
+    }
+
+    /// The exact `spotoken login` that adds the scopes, when they are known.
+    pub fn add_scopes_login(&self) -> Option<String> {
+        match self {
+            Self::AddScopes { account, scopes } if !scopes.is_empty() => Some(format!(
+                "spotoken login{} --show-dialog{}",
+                account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default(),
+                scopes.iter().map(|s| format!(" --scope {s}")).collect::<String>()
+            )),
+            _ => None,
+        }
+    }
     /// The step as the command line says it, if there is more to say than the `fix`
     /// (a page's address is in the `fix` already).
     pub fn command(&self) -> Option<String> {
         Some(match self {
             Self::SignIn { account: None } => "Run `spotoken login`.".into(),
             Self::SignIn { account: Some(id) } => format!("Run `spotoken login --account {id}`."),
-            Self::AddScopes { account, scopes } if !scopes.is_empty() => format!(
-                "Run `spotoken login{} --show-dialog{}`.",
-                account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default(),
-                scopes.iter().map(|s| format!(" --scope {s}")).collect::<String>()
-            ),
+            Self::AddScopes { scopes, .. } if !scopes.is_empty() => {
+                format!("Run `{}`.", self.add_scopes_login().unwrap_or_default())
+            }
             Self::AddScopes { account, .. } => format!(
                 "Run `spotoken login{} --scope SCOPE` (`spotoken login --help` lists them).",
                 account.as_deref().map(|id| format!(" --account {id}")).unwrap_or_default()
@@ -316,22 +332,16 @@ impl Error {
                 format!("That is not a Spotify Web API request ({what}); no token was sent."),
                 "Give a path on the Web API (/me, /v1/me/playlists) or a URL on https://api.spotify.com, a method GET/POST/PUT/DELETE, and no Authorization header of your own.",
             ),
-            E::ScopeMissing { call, account, missing, granted } => {
-                let mut scopes = granted.clone();
-                scopes.extend(missing.iter().filter(|m| !granted.contains(m)).cloned());
-                Diagnosis::new(
-                    Code::ScopeMissing,
-                    if missing.is_empty() {
-                        format!(
-                            "Spotify refused {call} for {account}: a scope is missing (\"Insufficient client scope\")."
-                        )
-                    } else {
-                        format!("{call} needs {}, which {account} has not granted.", missing.join(", "))
-                    },
-                    "Sign in again granting it; Spotoken asks Spotify to show the consent page again.",
-                )
-                .then(NextStep::AddScopes { account: Some(account.clone()), scopes })
-            }
+            E::ScopeMissing { call, account, missing, granted } => Diagnosis::new(
+                Code::ScopeMissing,
+                if missing.is_empty() {
+                    format!("Spotify refused {call} for {account}: a scope is missing (\"Insufficient client scope\").")
+                } else {
+                    format!("{call} needs {}, which {account} has not granted.", missing.join(", "))
+                },
+                "Sign in again granting it; Spotoken asks Spotify to show the consent page again.",
+            )
+            .then(NextStep::add_scopes(account, granted, missing)),
             E::Withdrawn { call, replacement } => Diagnosis::new(
                 Code::EndpointWithdrawn,
                 format!("Spotify refused {call}: it is withdrawn for development-mode apps."),

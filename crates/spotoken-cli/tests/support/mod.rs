@@ -59,6 +59,15 @@ impl Harness {
         }
     }
 
+    /// A harness whose user signed in with these scopes.
+    pub async fn signed_in(name: &str, scopes: &[&str]) -> Self {
+        let h = Self::new(name).await;
+        let args: Vec<&str> = scopes.iter().flat_map(|s| ["--scope", s]).collect();
+        let login = h.login(&args).await;
+        assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
+        h
+    }
+
     pub fn home(&self) -> &Path {
         self.dir.path()
     }

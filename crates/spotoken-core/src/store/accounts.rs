@@ -61,11 +61,6 @@ impl AccountRecord {
         if self.user_id.is_empty() { &self.id } else { &self.user_id }
     }
 
-    /// The Client ID as shown: its first 8 characters.
-    pub fn client_short(&self) -> &str {
-        self.client_id.get(..8).unwrap_or(&self.client_id)
-    }
-
     /// The key for `user` signing in through `client_id`, given the accounts there are:
     /// the user id, unless another Client ID already holds it for this user.
     pub fn key_for(user: &str, client_id: &str, known: &[AccountRecord]) -> String {
@@ -73,7 +68,7 @@ impl AccountRecord {
             return same.id.clone();
         }
         if known.iter().any(|a| a.id == user || a.user() == user) {
-            format!("{user}@{}", client_id.get(..8).unwrap_or(client_id))
+            format!("{user}@{}", crate::config::short_client_id(client_id))
         } else {
             user.to_string()
         }
