@@ -242,6 +242,20 @@ fn webkit_descriptors(pid: &str) -> Vec<String> {
         .collect()
 }
 
+/// The GL driver's libraries in a process's memory: the window is drawn without a GPU,
+/// so neither the app nor its tray-only restart may have loaded one (rendering.rs).
+fn gl_driver_mapped(pid: &str) -> Vec<String> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut found: Vec<String> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|path| path.contains("/dri/") || path.contains("libLLVM"))
+        .map(String::from)
+        .collect();
+    found.dedup();
+    found
+}
+
 /// A closed window leaves a small process: the app restarts itself tray-only (same
 /// PID, no WebKit helpers), keeping what the person copied, and waits while a copied
 /// token is on the clipboard.
@@ -258,6 +272,13 @@ async fn a_closed_window_leaves_a_tray_only_process_and_nothing_is_lost() {
     sign_in(&s).await;
     let pid = d.x("pgrep", &["-f", support::APP]).lines().next().expect("the app's pid").to_string();
     assert!(children_of(&pid).iter().any(|c| c.starts_with("WebKit")), "{:?}", children_of(&pid));
+    assert_eq!(gl_driver_mapped(&pid), Vec::<String>::new(), "the app loaded a GL driver");
+    // The app's rendering choices stay its own: the browser it started did not get them.
+    let browser_env = d.browser_env();
+    assert!(browser_env.contains("SPOTOKEN_TEST_DIR="), "the browser's environment was not recorded");
+    for name in ["GDK_GL=", "WEBKIT_DISABLE_DMABUF_RENDERER=", "WEBKIT_WEB_RENDER_DEVICE_FILE="] {
+        assert!(!browser_env.lines().any(|l| l.starts_with(name)), "the browser inherited {name}");
+    }
     let restarts = |d: &Desktop| d.app_log().matches("restarted as a tray-only process").count();
 
     // Text put on the clipboard in the window is still there after the restart.
@@ -270,6 +291,7 @@ async fn a_closed_window_leaves_a_tray_only_process_and_nothing_is_lost() {
     assert!(!children_of(&pid).iter().any(|c| c.starts_with("WebKit")), "{:?}", children_of(&pid));
     assert_eq!(d.clipboard(), "http://127.0.0.1/callback");
     assert_eq!(webkit_descriptors(&pid), Vec::<String>::new(), "descriptors leaked into the restart");
+    assert_eq!(gl_driver_mapped(&pid), Vec::<String>::new(), "the tray-only process loaded a GL driver");
     d.shot(None, "restarted").await;
 
     // The restarted tray copies a working token; the window comes back from it. (The

@@ -16,7 +16,7 @@ app_commands! {
     reveal_token(app, shell | account: String) async -> String;
     sign_out(app, shell | account: String) async -> Overview;
     copy_redirect_uri(app | which: Redirect) -> ();
-    open_link(app | link: WebPage) -> ();
+    open_link(| link: WebPage) -> ();
     ui_ready(window) -> ();
     check_deep_link(app) async -> LinkCheck;
     paste_redirect(app, shell | address: String) async -> Overview;

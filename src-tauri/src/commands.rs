@@ -101,8 +101,8 @@ pub fn copy_redirect_uri<R: Runtime>(app: AppHandle<R>, which: Redirect) -> Resu
 }
 
 #[tauri::command]
-pub fn open_link<R: Runtime>(app: AppHandle<R>, link: WebPage) -> Result<(), UiError> {
-    crate::shell::open_link(&app, link)
+pub fn open_link(link: WebPage) -> Result<(), UiError> {
+    crate::shell::open_link(link)
 }
 
 /// The UI has painted: show the window (it starts hidden, so it never flashes blank).

@@ -9,6 +9,8 @@ pub mod autostart;
 pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
+#[cfg(target_os = "linux")]
+pub mod rendering;
 pub mod shell;
 pub mod tray;
 #[cfg(target_os = "linux")]
@@ -138,6 +140,9 @@ fn check_display() -> Result<(), StartError> {
 /// Runs the app. `--tray` starts with no window.
 pub fn run() -> Result<(), StartError> {
     let _ = STARTED.set(Instant::now());
+    // First, while this is the only thread.
+    #[cfg(target_os = "linux")]
+    rendering::software_only();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "spotoken_core=info,spotoken_app=info".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
@@ -165,7 +170,6 @@ pub fn run() -> Result<(), StartError> {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_opener::init())
         .invoke_handler({
             macro_rules! app_commands {
                 ($( $name:ident ( $($declared:tt)* ) $($async:ident)? -> $ret:ty ; )*) => {

@@ -9,7 +9,6 @@ use spotoken_core::{AccountStatus, Engine, RedirectKind};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
-use tauri_plugin_opener::OpenerExt;
 use tokio::sync::Notify;
 
 /// Copy and Reveal hand out tokens valid for at least this long.
@@ -130,7 +129,6 @@ impl Shell {
         }
         let url = self.login.start(kind, scopes, show_dialog, account).await?;
         open_in_browser(
-            app,
             url.as_str(),
             "Set the BROWSER variable, or install xdg-utils and a browser, then log in again.",
         )
@@ -232,16 +230,19 @@ pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Re
     )
 }
 
-pub fn open_link<R: Runtime>(app: &AppHandle<R>, page: WebPage) -> Result<(), UiError> {
+pub fn open_link(page: WebPage) -> Result<(), UiError> {
     let url = page.url();
-    open_in_browser(app, url, &format!("Open {url} yourself."))
+    open_in_browser(url, &format!("Open {url} yourself."))
 }
 
-/// `$BROWSER` when set (tests use it), else the opener plugin.
-fn open_in_browser<R: Runtime>(app: &AppHandle<R>, url: &str, fix: &str) -> Result<(), UiError> {
-    spotoken_core::browser::open_with_env(url)
-        .unwrap_or_else(|| app.opener().open_url(url, None::<&str>).map_err(|e| e.to_string()))
-        .map_err(|why| {
-            UiError::app(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
-        })
+/// `$BROWSER` when set (tests use it), else the desktop's opener: the same as the
+/// command line's, without this window's rendering variables.
+fn open_in_browser(url: &str, fix: &str) -> Result<(), UiError> {
+    #[cfg(target_os = "linux")]
+    let withheld = crate::rendering::set_here();
+    #[cfg(not(target_os = "linux"))]
+    let withheld = &[];
+    spotoken_core::browser::open_without(url, withheld).map_err(|why| {
+        UiError::app(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
+    })
 }

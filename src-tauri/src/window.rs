@@ -40,12 +40,14 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         .visible(false)
         .build()?;
     // A form and a few cards need no GPU compositing; without it WebKit's web process is
-    // tens of MB smaller (measured by scripts/bench-app). Nor a browser's page caches:
-    // the app loads one local page.
+    // tens of MB smaller (measured by scripts/bench-app; see rendering.rs). Nor a
+    // browser's page caches: the app loads one local page.
     #[cfg(target_os = "linux")]
     window.with_webview(|webview| {
         use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
-        if let Some(settings) = webview.inner().settings() {
+        if let Some(settings) = webview.inner().settings()
+            && !crate::rendering::gpu_allowed()
+        {
             settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
         if let Some(context) = webview.inner().context() {

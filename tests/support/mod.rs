@@ -90,6 +90,7 @@ impl Desktop {
             "#!/bin/sh\n\
              # Plays the person's browser: asks the consent page, follows its redirect, and\n\
              # hands a scheme it does not know to the desktop, as Chromium and Firefox do.\n\
+             env > \"$SPOTOKEN_TEST_DIR/browser-env\"\n\
              loc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\n\
              case \"$loc\" in\n\
                spotoken:*) exec xdg-open \"$loc\" ;;\n\
@@ -245,6 +246,11 @@ impl Desktop {
     pub async fn me_status(&self, token: &str) -> u16 {
         let url = format!("{}/v1/me", self.sandbox.url());
         self.http.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
+    }
+
+    /// The environment the last browser started with (the browser script writes it).
+    pub fn browser_env(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("browser-env")).unwrap_or_default()
     }
 
     pub fn app_log(&self) -> String {

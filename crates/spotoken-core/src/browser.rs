@@ -2,23 +2,26 @@
 //!
 //! `$BROWSER` wins when set (a `:`-separated list of commands, `%s` standing for the
 //! URL, as in the long-standing Unix convention); tests use it to play the browser.
-//! Otherwise the platform's opener: `open` here for the command line, the opener
-//! plugin in the desktop app. The browser is started and left running.
+//! Otherwise the platform's opener (`xdg-open`, `open`, the URL handler), for the
+//! command line and the desktop app alike. The browser is started and left running.
 
 use std::process::{Command, Stdio};
 
 /// `$BROWSER` if set, else the platform's opener.
 pub fn open(url: &str) -> Result<(), String> {
-    open_with_env(url).unwrap_or_else(|| open_with_platform(url))
+    open_without(url, &[])
 }
 
-/// Opens `url` with `$BROWSER`; `None` when it is not set.
-pub fn open_with_env(url: &str) -> Option<Result<(), String>> {
-    let list = std::env::var("BROWSER").ok().filter(|l| !l.trim().is_empty())?;
-    Some(open_with_list(&list, url))
+/// As [`open`], and the browser does not inherit the variables named in `withheld`
+/// (the desktop app's own rendering choices, see its `rendering.rs`).
+pub fn open_without(url: &str, withheld: &[&str]) -> Result<(), String> {
+    match std::env::var("BROWSER").ok().filter(|l| !l.trim().is_empty()) {
+        Some(list) => open_with_list(&list, url, withheld),
+        None => open_with_platform(url, withheld),
+    }
 }
 
-fn open_with_list(list: &str, url: &str) -> Result<(), String> {
+fn open_with_list(list: &str, url: &str, withheld: &[&str]) -> Result<(), String> {
     let mut last = String::from("$BROWSER is empty");
     for entry in list.split(':').filter(|e| !e.trim().is_empty()) {
         let mut words: Vec<String> = entry.split_whitespace().map(str::to_string).collect();
@@ -27,7 +30,7 @@ fn open_with_list(list: &str, url: &str) -> Result<(), String> {
         } else {
             words.push(url.to_string());
         }
-        match spawn(&words[0], &words[1..]) {
+        match spawn(&words[0], &words[1..], withheld) {
             Ok(()) => return Ok(()),
             Err(e) => last = e,
         }
@@ -36,7 +39,7 @@ fn open_with_list(list: &str, url: &str) -> Result<(), String> {
 }
 
 /// `open` on macOS, the URL handler on Windows, `xdg-open` elsewhere.
-pub fn open_with_platform(url: &str) -> Result<(), String> {
+fn open_with_platform(url: &str, withheld: &[&str]) -> Result<(), String> {
     let (program, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
         ("open", vec![url])
     } else if cfg!(windows) {
@@ -45,11 +48,15 @@ pub fn open_with_platform(url: &str) -> Result<(), String> {
         ("xdg-open", vec![url])
     };
     let args: Vec<String> = args.into_iter().map(str::to_string).collect();
-    spawn(program, &args)
+    spawn(program, &args, withheld)
 }
 
-fn spawn(program: &str, args: &[String]) -> Result<(), String> {
-    Command::new(program)
+fn spawn(program: &str, args: &[String], withheld: &[&str]) -> Result<(), String> {
+    let mut command = Command::new(program);
+    for name in withheld {
+        command.env_remove(name);
+    }
+    command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
