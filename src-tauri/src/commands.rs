@@ -124,7 +124,7 @@ pub async fn paste_redirect<R: Runtime>(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<Overview, UiError> {
-    shell.login.deliver_pasted(&address).await?;
+    shell.login.deliver_pasted(spotoken_core::secret::RedirectAddress::of(address)).await?;
     changed(&app)
 }
 

@@ -8,6 +8,7 @@
 
 use crate::shell::Shell;
 use crate::ui_types::LinkCheck;
+use spotoken_core::secret::RedirectAddress;
 use std::sync::Mutex;
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
@@ -31,12 +32,13 @@ pub fn deliver<R: Runtime>(app: &AppHandle<R>, urls: Vec<tauri::Url>) {
             self_test_arrived(app, &url);
             continue;
         }
+        // Wrapped at once: its query carries the code and the state.
+        let address = RedirectAddress::of(String::from(url));
         let app = app.clone();
         tauri::async_runtime::spawn(async move {
             let shell = app.state::<Shell>();
-            if let Err(e) = shell.login.deliver_deep_link(url.as_str()).await {
-                // Never log the query: it carries the code and the state.
-                let shown = url.as_str().split(['?', '#']).next().unwrap_or_default();
+            let shown = address.without_query().to_string();
+            if let Err(e) = shell.login.deliver_deep_link(address).await {
                 tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
             }
         });

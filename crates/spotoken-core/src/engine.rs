@@ -12,6 +12,7 @@ use crate::config::{Endpoints, Paths, Settings, validate_client_id};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::scopes;
+use crate::secret::RedirectAddress;
 use crate::spotify::accounts::TokenEndpoint;
 use crate::spotify::{api, http_client};
 use crate::status::StatusReport;
@@ -251,8 +252,8 @@ impl Engine {
     }
 
     /// Finishes a login from a callback URL, however it arrived (the deep-link path).
-    pub async fn complete_login_from_url(&self, login: &PendingLogin, callback_url: &str) -> Result<AccountRecord> {
-        let code = login.accept_callback(callback_url)?;
+    pub async fn complete_login_from_url(&self, login: &PendingLogin, address: &RedirectAddress) -> Result<AccountRecord> {
+        let code = login.accept_callback(address)?;
         self.complete_login(login, &code).await
     }
 
@@ -355,7 +356,7 @@ impl Engine {
                 line = pasted.recv(), if open => match line {
                     None => open = false,
                     Some(text) if text.trim().is_empty() => {}
-                    Some(text) => match login.accept_callback(text.trim()) {
+                    Some(text) => match login.accept_callback(&RedirectAddress::of(text.trim().to_string())) {
                         Ok(code) => {
                             tracing::info!("pasted address received, state matched");
                             return self.complete_login(&login, &code).await;

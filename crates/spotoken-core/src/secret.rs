@@ -25,6 +25,8 @@ pub enum Code {}
 pub enum Verifier {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redirected {}
 
 /// An access token (sent to the Web API, handed out).
 pub type AccessToken = Secret<String, Access>;
@@ -42,10 +44,22 @@ impl Constructible for Access {}
 impl Constructible for Refresh {}
 impl Constructible for Verifier {}
 impl Constructible for State {}
+impl Constructible for Redirected {}
 /// A PKCE code verifier (kept by the login, sent with the code).
 pub type CodeVerifier = Secret<String, Verifier>;
 /// A login's `state` (compared with the callback's).
 pub type LoginState = Secret<String, State>;
+/// The address the browser was sent back to: the loopback request, a `spotoken://`
+/// link, or what the person pasted. Its query carries the code and `state`, so it stays
+/// wrapped from where it arrives to the checks that take the code out.
+pub type RedirectAddress = Secret<String, Redirected>;
+
+impl RedirectAddress {
+    /// The address without its query and fragment, for a log line.
+    pub fn without_query(&self) -> &str {
+        self.0.split(['?', '#']).next().unwrap_or_default()
+    }
+}
 
 impl<T: Clone, K> Clone for Secret<T, K> {
     fn clone(&self) -> Self {
@@ -117,5 +131,14 @@ mod tests {
         assert!(!printed.contains("very-secret"), "{printed}");
         assert!(printed.contains("[redacted]"));
         assert_eq!(secret.secret(), "BQ-very-secret");
+    }
+
+    #[test]
+    fn a_redirect_address_is_logged_without_its_code_and_state() {
+        let address = RedirectAddress::of("spotoken://callback?code=AQ-code&state=S1#frag".to_string());
+        assert_eq!(address.without_query(), "spotoken://callback");
+        assert_eq!(format!("{address:?}"), "[redacted]");
+        let bare = RedirectAddress::of("http://127.0.0.1:8888/callback".to_string());
+        assert_eq!(bare.without_query(), "http://127.0.0.1:8888/callback");
     }
 }

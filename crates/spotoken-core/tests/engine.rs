@@ -6,6 +6,7 @@
 
 use spotify_sandbox::{Sandbox, SandboxConfig, User};
 use spotoken_core::activity::Actor;
+use spotoken_core::secret::RedirectAddress;
 use spotoken_core::{Endpoints, Engine, Error, ManualClock, MemoryStore, Paths, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,16 +55,16 @@ async fn a_deep_link_callback_completes_the_login_that_started_it() {
     assert!(location.starts_with("spotoken://callback?code="), "{location}");
 
     // The callback belongs to `login`; `other` refuses it without exchanging.
-    let refused = s.engine.complete_login_from_url(&other, &location).await.unwrap_err();
+    let refused = s.engine.complete_login_from_url(&other, &RedirectAddress::of(location.clone())).await.unwrap_err();
     assert!(matches!(refused, Error::StateMismatch), "{refused:?}");
     assert!(s.sandbox.token_requests("authorization_code").is_empty());
 
-    let record = s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    let record = s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     assert_eq!(record.id, s.user.id);
     assert_eq!(record.granted_scopes, ["user-top-read"]);
     assert_eq!(record.authorized_at, Timestamp(1_790_000_000));
     // Codes are single-use: replaying the same callback fails at Spotify.
-    let replay = s.engine.complete_login_from_url(&login, &location).await.unwrap_err();
+    let replay = s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap_err();
     assert_eq!(replay.diagnose().code, "code_invalid");
     s.engine.logout(&s.user.id).unwrap();
 }
@@ -73,7 +74,7 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
     let s = setup("clock").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
 
     let first = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
     assert!(!first.refreshed);
@@ -99,7 +100,7 @@ async fn concurrent_refresh_now_in_one_process_refreshes_once() {
     let s = setup("threads").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     s.sandbox.control(spotify_sandbox::Control { token_delay_ms: Some(300), ..Default::default() });
 
     let tasks: Vec<_> = (0..6)
@@ -144,7 +145,7 @@ async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_s
     let engine = Arc::new(wall_clock_engine(&sandbox, &dir));
     let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    engine.complete_login_from_url(&login, &location).await.unwrap();
+    engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
 
     // Tokens live an hour; a lead of 3598 s makes the refresh due 2 s from now.
     let refresher = Refresher::new(engine.clone(), Duration::from_secs(3598));
@@ -184,7 +185,7 @@ async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
     let s = setup("heal").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    let record = s.engine.complete_login_from_url(&login, &location).await.unwrap();
+    let record = s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     let truth = record.access_expires_at;
 
     let file = s._dir.path().join("data/accounts.json");
@@ -220,7 +221,7 @@ async fn the_background_refresher_wakes_when_told_and_backs_off_after_a_failure(
 
     let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
     let location = consent(login.authorize_url()).await;
-    engine.complete_login_from_url(&login, &location).await.unwrap();
+    engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     sandbox.control(spotify_sandbox::Control {
         faults: vec![spotify_sandbox::Fault::status(spotify_sandbox::Endpoint::Token, 503)],
         ..Default::default()

@@ -17,7 +17,7 @@ use crate::config::{DEEP_LINK_REDIRECT, RedirectKind};
 use crate::diagnose::Diagnosis;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
+use crate::secret::{RedirectAddress, Secret};
 use crate::store::accounts::AccountRecord;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -153,17 +153,18 @@ impl LoginFlow {
     /// Completes the pending deep-link login from a `spotoken://` URL. A URL that is not
     /// this login's (another path, another `state`) is refused and the login keeps
     /// waiting; with no login pending, `NoLoginPending`.
-    pub async fn deliver_deep_link(&self, url: &str) -> Result<AccountRecord> {
-        self.deliver(url, "deep link").await
+    pub async fn deliver_deep_link(&self, address: RedirectAddress) -> Result<AccountRecord> {
+        self.deliver(address, "deep link").await
     }
 
     /// Completes the pending login (either redirect) from the address the browser
     /// ended on, pasted by the person. The same checks as a delivered redirect.
-    pub async fn deliver_pasted(&self, address: &str) -> Result<AccountRecord> {
-        self.deliver(address.trim(), "pasted address").await
+    pub async fn deliver_pasted(&self, address: RedirectAddress) -> Result<AccountRecord> {
+        let trimmed = RedirectAddress::of(address.secret().trim().to_string());
+        self.deliver(trimmed, "pasted address").await
     }
 
-    async fn deliver(&self, url: &str, how: &'static str) -> Result<AccountRecord> {
+    async fn deliver(&self, address: RedirectAddress, how: &'static str) -> Result<AccountRecord> {
         let (serial, login) = {
             let guard = lock(&self.active);
             match guard.as_ref() {
@@ -174,7 +175,7 @@ impl LoginFlow {
                 }
             }
         };
-        let code = match login.accept_callback(url) {
+        let code = match login.accept_callback(&address) {
             Ok(code) => code,
             Err(refused) if !refused.state_verified => {
                 tracing::warn!(how, reason = %refused.error, "refused a redirect that does not belong to this login");

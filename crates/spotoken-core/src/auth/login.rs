@@ -9,7 +9,7 @@ use super::callback::{self, CallbackError};
 use crate::clock::Timestamp;
 use crate::config::Endpoints;
 use crate::error::{Error, Result};
-use crate::secret::{AuthCode, CodeVerifier, LoginState, Secret};
+use crate::secret::{AuthCode, CodeVerifier, LoginState, RedirectAddress, Secret};
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenUrl};
 use url::Url;
 
@@ -94,8 +94,8 @@ impl PendingLogin {
     }
 
     /// The authorization code from a callback URL that belongs to this login.
-    pub fn accept_callback(&self, url: &str) -> Result<AuthCode, CallbackError> {
-        callback::parse(url, &self.redirect, &self.state)
+    pub fn accept_callback(&self, address: &RedirectAddress) -> Result<AuthCode, CallbackError> {
+        callback::parse(address.secret(), &self.redirect, &self.state)
     }
 }
 

@@ -12,7 +12,7 @@
 use super::login::PendingLogin;
 use crate::diagnose::Diagnosis;
 use crate::error::{Error, Result};
-use crate::secret::{AuthCode, Secret};
+use crate::secret::{AuthCode, RedirectAddress, Secret};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -99,8 +99,8 @@ impl LoopbackListener {
                             continue;
                         }
                     };
-                    let url = Secret::new(format!("http://127.0.0.1:{}{}", self.port, target.secret()));
-                    match login.accept_callback(url.secret()) {
+                    let address = RedirectAddress::of(format!("http://127.0.0.1:{}{}", self.port, target.secret()));
+                    match login.accept_callback(&address) {
                         Ok(code) => {
                             tracing::info!("callback received, state matched");
                             return Ok(ReceivedCallback { code, stream });
