@@ -10,6 +10,33 @@ use std::marker::PhantomData;
 /// A value that is only reachable through [`Secret::secret`]. `K` says what kind of
 /// secret it is, so one cannot be passed where another is meant (a verifier as a code, an
 /// access token as a refresh token); the aliases below name the kinds.
+///
+/// A refresh takes a refresh token:
+///
+/// ```
+/// use spotoken_core::secret::RefreshToken;
+/// fn refresh(_: &RefreshToken) {}
+/// refresh(&RefreshToken::from("AQ-refresh".to_string()));
+/// ```
+///
+/// and an access token is not one (this does not compile):
+///
+/// ```compile_fail,E0308
+/// use spotoken_core::secret::{AccessToken, RefreshToken};
+/// fn refresh(_: &RefreshToken) {}
+/// refresh(&AccessToken::from("BQ-access".to_string()));
+/// ```
+///
+/// Only the callback checks make an [`AuthCode`]; anyone may make a verifier, but not a
+/// code (this does not compile):
+///
+/// ```
+/// let _ = spotoken_core::secret::CodeVerifier::of("verifier".to_string());
+/// ```
+///
+/// ```compile_fail,E0599
+/// let _ = spotoken_core::secret::AuthCode::of("AQ-code".to_string());
+/// ```
 pub struct Secret<T, K = Plain>(T, PhantomData<K>);
 
 /// Kinds of secret (types only, never values).
