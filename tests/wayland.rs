@@ -135,4 +135,11 @@ async fn the_tray_copies_a_token_on_sway_with_waybar() {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots/wayland");
     std::fs::create_dir_all(&shots).unwrap();
     let _ = std::fs::copy(out.join("screen.png"), shots.join("01-sway-waybar-tray.png"));
+    // The window, opened from the tray on native Wayland, painted with no GL driver in
+    // the app.
+    assert!(!read("app.pid").trim().is_empty(), "{report}");
+    assert_eq!(read("gl-maps.txt"), "", "the app loaded a GL driver on Wayland");
+    let window = std::fs::metadata(out.join("window.png")).map(|m| m.len()).unwrap_or(0);
+    assert!(window > 0, "no screenshot of the window on sway");
+    let _ = std::fs::copy(out.join("window.png"), shots.join("02-sway-window.png"));
 }

@@ -59,4 +59,18 @@ xdg-open "spotoken://callback?code=WAYLAND-CODE&state=WAYLAND-STATE" >"$OUT/xdg-
 wait_for 20 "the app to receive the link" grep -q "deep link refused" "$OUT/app.log"
 grim "$OUT/screen.png" || true
 swaymsg -t get_tree >"$OUT/tree.json"
+
+# The window on native Wayland, opened from the tray's menu as a click in waybar opens
+# it: it must draw (a screenshot for a person to look at) with no GL driver loaded into
+# the app (the window is drawn without a GPU).
+open=$(grep -o "([0-9]*, {[^}]*'label': <'Open Spotoken'>" "$OUT/menu.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
+[ -n "$open" ] || { log "no 'Open Spotoken' in the tray menu"; exit 1; }
+gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$open" clicked "<''>" 0 >/dev/null
+wait_for 30 "the window" sh -c 'swaymsg -t get_tree | grep -q "\"app_id\": \"spotoken-app\""'
+wait_for 30 "the window's first paint" grep -q "first paint" "$OUT/app.log"
+sleep 1
+grim "$OUT/window.png" || true
+pid=$(pgrep -u "$(id -u)" -f "$APP --tray" | head -1)
+grep -E "/dri/|libLLVM" "/proc/$pid/maps" >"$OUT/gl-maps.txt" || true
+echo "$pid" >"$OUT/app.pid"
 swaymsg exit >/dev/null 2>&1 || true

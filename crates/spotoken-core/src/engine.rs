@@ -252,7 +252,11 @@ impl Engine {
     }
 
     /// Finishes a login from a callback URL, however it arrived (the deep-link path).
-    pub async fn complete_login_from_url(&self, login: &PendingLogin, address: &RedirectAddress) -> Result<AccountRecord> {
+    pub async fn complete_login_from_url(
+        &self,
+        login: &PendingLogin,
+        address: &RedirectAddress,
+    ) -> Result<AccountRecord> {
         let code = login.accept_callback(address)?;
         self.complete_login(login, &code).await
     }
