@@ -142,4 +142,16 @@ async fn the_tray_copies_a_token_on_sway_with_waybar() {
     let window = std::fs::metadata(out.join("window.png")).map(|m| m.len()).unwrap_or(0);
     assert!(window > 0, "no screenshot of the window on sway");
     let _ = std::fs::copy(out.join("window.png"), shots.join("02-sway-window.png"));
+    // Closed, it restarted itself tray-only in the same process, and the new tray item
+    // copies a working token.
+    assert_eq!(read("app-after.pid"), read("app.pid"), "the restart is not the same process");
+    let log = read("app.log");
+    assert!(log.contains("restarted as a tray-only process"), "{report}");
+    let again = read("clipboard-after");
+    assert!(again.starts_with("BQ"), "{report}");
+    let me = http.get(format!("{}/v1/me", sandbox.url())).bearer_auth(&again).send().await.unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    for secret in sandbox.secrets() {
+        assert!(!log.contains(&secret), "a secret reached the app's log");
+    }
 }

@@ -24,6 +24,8 @@ wait_for 10 "the keyring" secret-tool search --all service spotoken-probe
 BROWSER="$OUT/browser.sh" "$CLI" login --timeout 30 --client-id "$CLIENT_ID" >"$OUT/login.out" 2>"$OUT/login.err"
 # The deep link chosen: the app registers spotoken:// for itself when it starts.
 sed -i 's/^redirect = .*/redirect = "deep-link"/' "$XDG_CONFIG_HOME/spotoken/settings.toml"
+# A copied token is wiped soon, so the tray-only restart below need not wait long for it.
+sed -i '1i clipboard_clear_secs = 3' "$XDG_CONFIG_HOME/spotoken/settings.toml"
 
 WLR_BACKENDS=headless WLR_LIBINPUT_NO_DEVICES=1 WLR_RENDERER=pixman sway -c "$OUT/sway.conf" >"$OUT/sway.log" 2>&1 &
 wait_for 20 "sway" test -S "$XDG_RUNTIME_DIR/wayland-1"
@@ -32,7 +34,7 @@ SWAYSOCK=$(ls "$XDG_RUNTIME_DIR"/sway-ipc.*.sock); export SWAYSOCK
 wait_for 20 "waybar's tray (the StatusNotifierWatcher)" has_name org.kde.StatusNotifierWatcher
 
 # Started by sway, as a session starts it: straight into the tray.
-swaymsg exec "RUST_LOG=info '$APP' --tray >'$OUT/app.log' 2>&1" >"$OUT/swaymsg.out" 2>&1 \
+swaymsg exec "SPOTOKEN_TRAY_RESTART_SECS=1 RUST_LOG=info '$APP' --tray >'$OUT/app.log' 2>&1" >"$OUT/swaymsg.out" 2>&1 \
   || { log "swaymsg exec failed: $(cat "$OUT/swaymsg.out")"; exit 1; }
 items() { gdbus call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher \
   --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems; }
@@ -73,4 +75,24 @@ grim "$OUT/window.png" || true
 pid=$(pgrep -u "$(id -u)" -f "$APP --tray" | head -1)
 grep -E "/dri/|libLLVM" "/proc/$pid/maps" >"$OUT/gl-maps.txt" || true
 echo "$pid" >"$OUT/app.pid"
+
+# Closed by the compositor, the window leaves a tray-only process: the app restarts itself
+# (same pid), its tray item comes back for waybar, and Copy works through the new one.
+swaymsg '[app_id="spotoken-app"] kill' >/dev/null
+wait_for 30 "the tray-only restart" grep -q "restarted as a tray-only process" "$OUT/app.log"
+pgrep -u "$(id -u)" -f "$APP --tray" | head -1 >"$OUT/app-after.pid"
+another_item() { items | grep -o "'[^']*'" | tr -d "'" | grep -qv "^$item\$"; }
+wait_for 30 "the restarted app's tray item" another_item
+item=$(items | grep -o "'[^']*'" | tr -d "'" | grep -v "^$item\$" | head -1)
+service=${item%%/*}; path=/${item#*/}
+[ "$service" = "$item" ] && { service=$item; path=/StatusNotifierItem; }
+menu=$(gdbus call --session --dest "$service" --object-path "$path" --method org.freedesktop.DBus.Properties.Get \
+  org.kde.StatusNotifierItem Menu | grep -o "'/[^']*'" | tr -d "'")
+gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "@as []" \
+  >"$OUT/menu-after.txt" 2>&1 || { log "GetLayout after the restart failed: $(cat "$OUT/menu-after.txt")"; exit 1; }
+id=$(grep -o "([0-9]*, {[^}]*'label': <'Copy access token'>" "$OUT/menu-after.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
+[ -n "$id" ] || { log "no 'Copy access token' in the restarted tray's menu"; exit 1; }
+gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
+wait_for 20 "the token on the clipboard again" sh -c 'wl-paste -n 2>/dev/null | grep -q "^BQ"'
+wl-paste -n >"$OUT/clipboard-after"
 swaymsg exit >/dev/null 2>&1 || true
