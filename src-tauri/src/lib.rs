@@ -193,10 +193,14 @@ pub fn run() -> Result<(), StartError> {
             if !start_in_tray {
                 window::show(&handle)?;
             }
-            if deep_link_chosen {
-                deep_link::register_in_background(&handle);
-            }
-            autostart::refresh_in_background(&handle);
+            // Desktop entries are kept up to date once the window has painted.
+            let entries = handle.clone();
+            window::after_first_paint(move || {
+                if deep_link_chosen {
+                    deep_link::register_in_background(&entries);
+                }
+                autostart::refresh_in_background(&entries);
+            });
 
             // A refreshed token being stored finishes before SIGTERM or SIGINT ends the app.
             tauri::async_runtime::spawn(async { spotoken_core::shutdown::install() });

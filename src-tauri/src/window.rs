@@ -10,6 +10,32 @@ pub const LABEL: &str = "main";
 /// the tray long after start is timed from its own creation.
 static CREATED: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
 
+/// Work held back until the window's first paint, so it does not take the CPU from
+/// WebKit's start (on two cores a `xdg-mime` run is felt); `None` once it has run.
+type Deferred = Vec<Box<dyn FnOnce() + Send>>;
+static AFTER_FIRST_PAINT: std::sync::Mutex<Option<Deferred>> = std::sync::Mutex::new(Some(Vec::new()));
+
+/// Runs `work` after the first window's first paint, or now when no window is opening
+/// (a start in the tray) or it has painted already.
+pub fn after_first_paint(work: impl FnOnce() + Send + 'static) {
+    let opening = CREATED.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+    let mut queue = AFTER_FIRST_PAINT.lock().unwrap_or_else(|p| p.into_inner());
+    match queue.as_mut() {
+        Some(queue) if opening => queue.push(Box::new(work)),
+        _ => {
+            drop(queue);
+            work();
+        }
+    }
+}
+
+fn run_deferred() {
+    let work = AFTER_FIRST_PAINT.lock().unwrap_or_else(|p| p.into_inner()).take();
+    for work in work.into_iter().flatten() {
+        work();
+    }
+}
+
 /// Shows the window, creating it if needed. A new window stays hidden until the UI
 /// says it has painted (`ui_ready`), so it never flashes blank.
 pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
@@ -65,6 +91,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
             tracing::warn!("the UI did not report ready within 3 s; showing the window");
             let _ = window.show();
         }
+        run_deferred();
     });
     Ok(())
 }
@@ -87,6 +114,7 @@ pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
         let since_start = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64);
         tracing::info!(ms = created.elapsed().as_millis() as u64, since_start, "first paint");
     }
+    run_deferred();
     window.show().and_then(|()| window.set_focus()).map_err(|e| {
         UiError::app(
             spotoken_core::Code::WindowError,
