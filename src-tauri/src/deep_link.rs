@@ -129,13 +129,10 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
     let link = format!("spotoken://{SELF_TEST_HOST}?nonce={nonce}");
     let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
     let started = std::time::Instant::now();
-    let mut command = tokio::process::Command::new(opener);
     // The desktop starts the handler with its own environment, not this window's choices.
-    #[cfg(target_os = "linux")]
-    for name in crate::rendering::set_here() {
-        command.env_remove(name);
-    }
-    let sent = command
+    let mut command = std::process::Command::new(opener);
+    crate::rendering::withhold(&mut command);
+    let sent = tokio::process::Command::from(command)
         .arg(&link)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

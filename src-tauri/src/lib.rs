@@ -9,7 +9,6 @@ pub mod autostart;
 pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
-#[cfg(target_os = "linux")]
 pub mod rendering;
 pub mod shell;
 pub mod tray;
@@ -141,7 +140,6 @@ fn check_display() -> Result<(), StartError> {
 pub fn run() -> Result<(), StartError> {
     let _ = STARTED.set(Instant::now());
     // First, while this is the only thread.
-    #[cfg(target_os = "linux")]
     rendering::software_only();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "spotoken_core=info,spotoken_app=info".into());
     tracing_subscriber::fmt()

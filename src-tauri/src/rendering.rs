@@ -16,13 +16,15 @@
 //!   opened.
 //!
 //! A variable the person already set is left as it is. `SPOTOKEN_GPU=1` sets none of
-//! them and leaves WebKit's hardware acceleration on its default.
+//! them and leaves WebKit's hardware acceleration on its default. (On Linux only; other
+//! systems set none.)
 
 use std::sync::OnceLock;
 
 /// Turns the probing off: `SPOTOKEN_GPU=1` leaves everything as it is.
 const GPU_VAR: &str = "SPOTOKEN_GPU";
 
+#[cfg(target_os = "linux")]
 const SOFTWARE_ONLY: [(&str, &str); 3] =
     [("GDK_GL", "disable"), ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"), ("WEBKIT_WEB_RENDER_DEVICE_FILE", "/dev/null")];
 
@@ -38,6 +40,7 @@ pub fn gpu_allowed() -> bool {
 /// process has one thread: the environment is changed in place, and nothing can be
 /// reading it yet.
 pub fn software_only() {
+    #[cfg(target_os = "linux")]
     let set_here = if gpu_allowed() {
         Vec::new()
     } else {
@@ -48,6 +51,8 @@ pub fn software_only() {
             .map(|(name, _)| *name)
             .collect()
     };
+    #[cfg(not(target_os = "linux"))]
+    let set_here = Vec::new();
     let _ = SET_HERE.set(set_here);
 }
 
@@ -56,4 +61,12 @@ pub fn software_only() {
 /// window's choice, not the person's.
 pub fn set_here() -> &'static [&'static str] {
     SET_HERE.get().map_or(&[], Vec::as_slice)
+}
+
+/// `command` without the variables this process set for itself (see [`set_here`]).
+pub fn withhold(command: &mut std::process::Command) -> &mut std::process::Command {
+    for name in set_here() {
+        command.env_remove(name);
+    }
+    command
 }

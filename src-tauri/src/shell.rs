@@ -238,11 +238,7 @@ pub fn open_link(page: WebPage) -> Result<(), UiError> {
 /// `$BROWSER` when set (tests use it), else the desktop's opener: the same as the
 /// command line's, without this window's rendering variables.
 fn open_in_browser(url: &str, fix: &str) -> Result<(), UiError> {
-    #[cfg(target_os = "linux")]
-    let withheld = crate::rendering::set_here();
-    #[cfg(not(target_os = "linux"))]
-    let withheld = &[];
-    spotoken_core::browser::open_without(url, withheld).map_err(|why| {
+    spotoken_core::browser::open_without(url, crate::rendering::set_here()).map_err(|why| {
         UiError::app(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
     })
 }

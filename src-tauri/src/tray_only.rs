@@ -126,9 +126,7 @@ fn restart<R: Runtime>(
     let mut command = std::process::Command::new(executable());
     command.args(restart_args(std::env::args().skip(1))).env(RESTARTED_VAR, "1");
     // The new process sets its rendering variables itself (and so knows them as its own).
-    for name in crate::rendering::set_here() {
-        command.env_remove(name);
-    }
+    crate::rendering::withhold(&mut command);
     match shell.notice().and_then(|n| serde_json::to_string(&n).ok()) {
         Some(notice) => command.env(NOTICE_VAR, notice),
         None => command.env_remove(NOTICE_VAR),
