@@ -38,17 +38,27 @@ swaymsg exec "SPOTOKEN_TRAY_RESTART_SECS=1 RUST_LOG=info '$APP' --tray >'$OUT/ap
   || { log "swaymsg exec failed: $(cat "$OUT/swaymsg.out")"; exit 1; }
 items() { gdbus call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher \
   --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems; }
-wait_for 30 "the app's tray item" sh -c "$(command -v gdbus) call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems | grep -q \"'\""
+any_item() { items | grep -q "'"; }
+# The menu of tray item $1 (as the watcher lists it): sets $service and $menu and writes
+# the menu's layout to $OUT/$2, as waybar reads it.
+read_menu() {
+  service=${1%%/*}; path=/${1#*/}
+  [ "$service" = "$1" ] && { service=$1; path=/StatusNotifierItem; }
+  menu=$(gdbus call --session --dest "$service" --object-path "$path" --method org.freedesktop.DBus.Properties.Get \
+    org.kde.StatusNotifierItem Menu | grep -o "'/[^']*'" | tr -d "'")
+  gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "@as []" \
+    >"$OUT/$2" 2>&1 || { log "GetLayout failed: $(cat "$OUT/$2")"; exit 1; }
+}
+# Clicks the entry labelled $1 of the menu read into $OUT/$2, as a click in waybar does.
+click() {
+  id=$(grep -o "([0-9]*, {[^}]*'label': <'$1'>" "$OUT/$2" | head -1 | grep -o "^([0-9]*" | tr -d '(')
+  [ -n "$id" ] || { log "no '$1' in the tray menu ($2)"; exit 1; }
+  gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
+}
+wait_for 30 "the app's tray item" any_item
 item=$(items | grep -o "'[^']*'" | head -1 | tr -d "'")
-service=${item%%/*}; path=/${item#*/}
-[ "$service" = "$item" ] && { service=$item; path=/StatusNotifierItem; }
-menu=$(gdbus call --session --dest "$service" --object-path "$path" --method org.freedesktop.DBus.Properties.Get \
-  org.kde.StatusNotifierItem Menu | grep -o "'/[^']*'" | tr -d "'")
-gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "@as []" \
-  >"$OUT/menu.txt" 2>&1 || { log "GetLayout failed: $(cat "$OUT/menu.txt")"; exit 1; }
-id=$(grep -o "([0-9]*, {[^}]*'label': <'Copy access token'>" "$OUT/menu.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
-[ -n "$id" ] || { log "no 'Copy access token' in the tray menu"; exit 1; }
-gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
+read_menu "$item" menu.txt
+click "Copy access token" menu.txt
 wait_for 20 "the token on the clipboard" sh -c 'wl-paste -n 2>/dev/null | grep -q "^BQ"'
 wl-paste -n >"$OUT/clipboard"
 
@@ -65,9 +75,7 @@ swaymsg -t get_tree >"$OUT/tree.json"
 # The window on native Wayland, opened from the tray's menu as a click in waybar opens
 # it: it must draw (a screenshot for a person to look at) with no GL driver loaded into
 # the app (the window is drawn without a GPU).
-open=$(grep -o "([0-9]*, {[^}]*'label': <'Open Spotoken'>" "$OUT/menu.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
-[ -n "$open" ] || { log "no 'Open Spotoken' in the tray menu"; exit 1; }
-gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$open" clicked "<''>" 0 >/dev/null
+click "Open Spotoken" menu.txt
 wait_for 30 "the window" sh -c 'swaymsg -t get_tree | grep -q "\"app_id\": \"spotoken-app\""'
 wait_for 30 "the window's first paint" grep -q "first paint" "$OUT/app.log"
 sleep 1
@@ -84,15 +92,8 @@ pgrep -u "$(id -u)" -f "$APP --tray" | head -1 >"$OUT/app-after.pid"
 another_item() { items | grep -o "'[^']*'" | tr -d "'" | grep -qv "^$item\$"; }
 wait_for 30 "the restarted app's tray item" another_item
 item=$(items | grep -o "'[^']*'" | tr -d "'" | grep -v "^$item\$" | head -1)
-service=${item%%/*}; path=/${item#*/}
-[ "$service" = "$item" ] && { service=$item; path=/StatusNotifierItem; }
-menu=$(gdbus call --session --dest "$service" --object-path "$path" --method org.freedesktop.DBus.Properties.Get \
-  org.kde.StatusNotifierItem Menu | grep -o "'/[^']*'" | tr -d "'")
-gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "@as []" \
-  >"$OUT/menu-after.txt" 2>&1 || { log "GetLayout after the restart failed: $(cat "$OUT/menu-after.txt")"; exit 1; }
-id=$(grep -o "([0-9]*, {[^}]*'label': <'Copy access token'>" "$OUT/menu-after.txt" | head -1 | grep -o "^([0-9]*" | tr -d '(')
-[ -n "$id" ] || { log "no 'Copy access token' in the restarted tray's menu"; exit 1; }
-gdbus call --session --dest "$service" --object-path "$menu" --method com.canonical.dbusmenu.Event "$id" clicked "<''>" 0 >/dev/null
+read_menu "$item" menu-after.txt
+click "Copy access token" menu-after.txt
 wait_for 20 "the token on the clipboard again" sh -c 'wl-paste -n 2>/dev/null | grep -q "^BQ"'
 wl-paste -n >"$OUT/clipboard-after"
 swaymsg exit >/dev/null 2>&1 || true
