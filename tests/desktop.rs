@@ -1,4 +1,6 @@
 //! End-to-end tests of the desktop app, as a person uses it (see `support`).
+// The app on X11 (Xvfb, openbox, trayer, WebKitWebDriver): Linux only.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -5,6 +5,8 @@
 //! back with wl-paste, another Wayland client; then a `spotoken://` link goes through
 //! `xdg-open` to the running app, as a browser on sway hands it. sway refuses to run as root, so as root
 //! this runs as a dedicated user (`spotoken-e2e`, created if missing).
+// The app on headless sway: Linux only.
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use spotify_sandbox::{Sandbox, SandboxConfig, User};

@@ -117,8 +117,12 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
     if let Err(why) = registered {
         return LinkCheck::failed(
             format!("Spotoken could not register itself for spotoken:// links ({why})."),
-            "Use the loopback address, or install xdg-utils and test again.",
-            Some(spotoken_core::desktop_entry::default_handler_command()),
+            if cfg!(target_os = "linux") {
+                "Use the loopback address, or install xdg-utils and test again."
+            } else {
+                "Use the loopback address."
+            },
+            cfg!(target_os = "linux").then(spotoken_core::desktop_entry::default_handler_command),
         );
     }
 
@@ -127,13 +131,13 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
     let (done, arrived) = oneshot::channel();
     *app.state::<SelfTest>().waiting.lock().unwrap_or_else(|p| p.into_inner()) = Some((nonce.clone(), done));
     let link = format!("spotoken://{SELF_TEST_HOST}?nonce={nonce}");
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    let (opener, opener_args) = spotoken_core::browser::desktop_opener(&link);
     let started = std::time::Instant::now();
     // The desktop starts the handler with its own environment, not this window's choices.
     let mut command = std::process::Command::new(opener);
     crate::rendering::withhold(&mut command);
     let sent = tokio::process::Command::from(command)
-        .arg(&link)
+        .args(&opener_args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -144,7 +148,11 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
         Err(e) => {
             return LinkCheck::failed(
                 format!("{opener} could not be run ({e}), so links cannot come back to Spotoken."),
-                "Install xdg-utils, or use the loopback address.",
+                if cfg!(target_os = "linux") {
+                    "Install xdg-utils, or use the loopback address."
+                } else {
+                    "Use the loopback address."
+                },
                 None,
             );
         }
@@ -164,7 +172,7 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
     })
     .await;
     *app.state::<SelfTest>().waiting.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    let command = format!("{opener} 'spotoken://{SELF_TEST_HOST}'");
+    let command = handler_command(opener);
     match outcome {
         Ok(Ok(())) => {
             let ms = started.elapsed().as_millis();
@@ -182,12 +190,26 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
                 code.map_or("an error".to_string(), |c| format!("exit code {c}"))
             ),
             "Use the loopback address, or make Spotoken the handler and try the link yourself:",
-            Some(format!("{}; {command}", spotoken_core::desktop_entry::default_handler_command())),
+            Some(command.clone()),
         ),
         Err(_) => LinkCheck::failed(
             format!("The test link did not come back within {} s.", CHECK_TIMEOUT.as_secs()),
             "Use the loopback address, or make Spotoken the handler and try the link yourself:",
-            Some(format!("{}; {command}", spotoken_core::desktop_entry::default_handler_command())),
+            Some(command),
         ),
+    }
+}
+
+/// What a person runs to make Spotoken the handler and try a link themselves.
+fn handler_command(opener: &str) -> String {
+    let link = format!("spotoken://{SELF_TEST_HOST}");
+    if cfg!(target_os = "linux") {
+        format!("{}; {opener} '{link}'", spotoken_core::desktop_entry::default_handler_command())
+    } else if cfg!(windows) {
+        // Opening Settings registers the link (HKCU\Software\Classes\spotoken) again.
+        format!("start \"\" \"{link}\"")
+    } else {
+        // macOS: only a bundled Spotoken.app declares the scheme (CFBundleURLTypes).
+        format!("open -a Spotoken; open '{link}'")
     }
 }

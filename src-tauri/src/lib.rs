@@ -232,14 +232,22 @@ pub fn run() -> Result<(), StartError> {
         .build(context)
         .map_err(|e| StartError::Other(format!("cannot start the app: {e}")))?;
 
-    app.run(|app, event| match event {
-        // Closing the window leaves the app in the tray; only Quit (exit with a code) ends it.
-        RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
-        #[cfg(target_os = "linux")]
-        RunEvent::WindowEvent { label, event: tauri::WindowEvent::Destroyed, .. } if label == window::LABEL => {
-            tray_only::window_closed(app);
+    app.run(|app, event| {
+        // The tray-only restart is Linux's: it gives back what WebKitGTK keeps in a process
+        // that has shown a web view (see tray_only.rs). WebView2 (Windows) and WKWebView
+        // (macOS) run the page in processes of their own; what the app keeps after a close
+        // there has not been measured, so nothing is restarted.
+        #[cfg(not(target_os = "linux"))]
+        let _ = app;
+        match event {
+            // Closing the window leaves the app in the tray; only Quit (exit with a code) ends it.
+            RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+            #[cfg(target_os = "linux")]
+            RunEvent::WindowEvent { label, event: tauri::WindowEvent::Destroyed, .. } if label == window::LABEL => {
+                tray_only::window_closed(app);
+            }
+            _ => {}
         }
-        _ => {}
     });
     Ok(())
 }

@@ -65,6 +65,8 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
         .decorations(!compositor_draws_title_bars())
         .visible(false)
         .build()?;
+    #[cfg(not(target_os = "linux"))]
+    let _ = window;
     // A form and a few cards need no GPU compositing; without it WebKit's web process is
     // tens of MB smaller (measured by scripts/bench-app; see rendering.rs). Nor a
     // browser's page caches: the app loads one local page.

@@ -464,9 +464,8 @@ async fn run(command: Command) -> Result<u8, Error> {
                 .status();
             match status {
                 Ok(status) => {
-                    use std::os::unix::process::ExitStatusExt;
                     // As a shell reports it: the code, or 128 + the signal that ended it.
-                    let code = status.code().or_else(|| status.signal().map(|s| 128 + s));
+                    let code = spotoken_core::platform::process::exit_code(status);
                     Ok(code.and_then(|c| u8::try_from(c).ok()).unwrap_or(exit::OTHER))
                 }
                 Err(e) => {

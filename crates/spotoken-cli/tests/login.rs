@@ -1,4 +1,6 @@
 //! `spotoken login` through the loopback redirect, as a person (or script) runs it.
+// Through the Linux keychain session scripts/test starts (gnome-keyring on a private D-Bus).
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

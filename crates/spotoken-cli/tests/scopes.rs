@@ -1,5 +1,7 @@
 //! `spotoken scopes`: which scopes a call needs, against an account signed in through
 //! the sandbox with some scopes and not others.
+// Through the Linux keychain session scripts/test starts (gnome-keyring on a private D-Bus).
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

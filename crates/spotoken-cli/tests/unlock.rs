@@ -3,6 +3,8 @@
 //! with the keyboard (xdotool). Spotoken must say what it waits for, wait long enough,
 //! and go on once the keychain is unlocked; and `login` must not send anyone to Spotify
 //! while the keychain cannot take the tokens.
+// Through the Linux keychain session scripts/test starts (gnome-keyring on a private D-Bus).
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;

@@ -38,16 +38,22 @@ fn open_with_list(list: &str, url: &str, withheld: &[&str]) -> Result<(), String
     Err(last)
 }
 
-/// `open` on macOS, the URL handler on Windows, `xdg-open` elsewhere.
-fn open_with_platform(url: &str, withheld: &[&str]) -> Result<(), String> {
-    let (program, args): (&str, Vec<&str>) = if cfg!(target_os = "macos") {
+/// How the desktop is asked to open a URL (a web page or a `spotoken://` link), as the
+/// program and its arguments: `open` on macOS, the URL handler on Windows, `xdg-open`
+/// elsewhere. The program's name alone, for messages, is `.0`.
+pub fn desktop_opener(url: &str) -> (&'static str, Vec<String>) {
+    let (program, args): (&'static str, Vec<&str>) = if cfg!(target_os = "macos") {
         ("open", vec![url])
     } else if cfg!(windows) {
         ("rundll32", vec!["url.dll,FileProtocolHandler", url])
     } else {
         ("xdg-open", vec![url])
     };
-    let args: Vec<String> = args.into_iter().map(str::to_string).collect();
+    (program, args.into_iter().map(str::to_string).collect())
+}
+
+fn open_with_platform(url: &str, withheld: &[&str]) -> Result<(), String> {
+    let (program, args) = desktop_opener(url);
     spawn(program, &args, withheld)
 }
 

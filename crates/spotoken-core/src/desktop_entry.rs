@@ -386,6 +386,8 @@ mod tests {
         assert_eq!(exec_program("\"unterminated"), None);
     }
 
+    // Desktop entries and their symlinks are made on Linux only.
+    #[cfg(unix)]
     #[test]
     fn a_path_needing_quotes_is_reached_through_a_bare_symlink() {
         let dir = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ pub mod diagnose;
 pub mod engine;
 pub mod error;
 pub mod menu;
+pub mod platform;
 pub mod refresh;
 pub mod retry;
 pub mod scopes;

@@ -19,7 +19,7 @@ static IN_COMMIT: AtomicUsize = AtomicUsize::new(0);
 static IN_WORK: AtomicUsize = AtomicUsize::new(0);
 static QUIESCED: AtomicBool = AtomicBool::new(false);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
-/// The signal that arrived during a commit, 0 if none.
+/// The exit code asked for by a request to end that arrived during a commit, 0 if none.
 static PENDING: AtomicI32 = AtomicI32::new(0);
 
 /// Held while a refreshed token is being stored.
@@ -36,10 +36,10 @@ impl CommitGuard {
 impl Drop for CommitGuard {
     fn drop(&mut self) {
         if IN_COMMIT.fetch_sub(1, Ordering::SeqCst) == 1 {
-            let signal = PENDING.swap(0, Ordering::SeqCst);
-            if signal != 0 {
-                tracing::info!(signal, "the token is stored; ending as the signal asked");
-                std::process::exit(128 + signal);
+            let code = PENDING.swap(0, Ordering::SeqCst);
+            if code != 0 {
+                tracing::info!(code, "the token is stored; ending as asked");
+                std::process::exit(code);
             }
         }
     }
@@ -92,35 +92,24 @@ pub fn quiesce() -> Option<Quiet> {
     }
 }
 
-/// Listens for SIGINT, SIGTERM and SIGHUP on the current tokio runtime: each ends the
-/// process at once (exit 128 + the signal's number), or after the commit in progress.
-#[cfg(unix)]
+/// Listens for requests to end (SIGINT, SIGTERM and SIGHUP on Unix; console control
+/// events on Windows: [`crate::platform::signals`]) on the current tokio runtime: each
+/// ends the process at once, or after the commit in progress.
 pub fn install() {
-    use tokio::signal::unix::{SignalKind, signal};
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let kinds = [(SignalKind::interrupt(), 2), (SignalKind::terminate(), 15), (SignalKind::hangup(), 1)];
-    for (kind, number) in kinds {
-        let Ok(mut stream) = signal(kind) else {
-            tracing::warn!(number, "cannot listen for a signal; it keeps its default action");
-            continue;
-        };
-        tokio::spawn(async move {
-            while stream.recv().await.is_some() {
-                if IN_COMMIT.load(Ordering::SeqCst) == 0 {
-                    std::process::exit(128 + number);
-                }
-                tracing::warn!(signal = number, "storing a refreshed token; ending right after");
-                PENDING.store(number, Ordering::SeqCst);
-                // The commit may have ended between the two loads above.
-                if IN_COMMIT.load(Ordering::SeqCst) == 0 && PENDING.swap(0, Ordering::SeqCst) != 0 {
-                    std::process::exit(128 + number);
-                }
-            }
-        });
-    }
+    crate::platform::signals::listen(on_request);
 }
 
-#[cfg(not(unix))]
-pub fn install() {}
+fn on_request(code: i32) {
+    if IN_COMMIT.load(Ordering::SeqCst) == 0 {
+        std::process::exit(code);
+    }
+    tracing::warn!(code, "storing a refreshed token; ending right after");
+    PENDING.store(code, Ordering::SeqCst);
+    // The commit may have ended between the two loads above.
+    if IN_COMMIT.load(Ordering::SeqCst) == 0 && PENDING.swap(0, Ordering::SeqCst) != 0 {
+        std::process::exit(code);
+    }
+}

@@ -27,6 +27,43 @@ pub struct Harness {
     pub http: reqwest::Client,
     pending_stderr: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     stderr_lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The Windows `spotoken.exe` run by Wine instead of this build's binary.
+    pub wine: Option<Wine>,
+}
+
+/// The Windows build of `spotoken` and the Wine prefix it runs in
+/// (`scripts/check-platforms wine` sets both).
+pub struct Wine {
+    pub exe: PathBuf,
+    pub prefix: PathBuf,
+}
+
+impl Wine {
+    pub fn from_env() -> Self {
+        let var =
+            |k: &str| std::env::var_os(k).unwrap_or_else(|| panic!("{k} is not set: run scripts/check-platforms wine"));
+        let exe = PathBuf::from(var("SPOTOKEN_WINDOWS_EXE"));
+        assert!(exe.is_file(), "{} is not built", exe.display());
+        Self { exe, prefix: PathBuf::from(var("WINEPREFIX")) }
+    }
+
+    /// `C:\users\<user>` of the prefix, where Spotoken's `%APPDATA%` folders are.
+    pub fn profile(&self) -> PathBuf {
+        let users = self.prefix.join("drive_c/users");
+        std::fs::read_dir(&users)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().is_some_and(|n| n != "Public") && p.join("AppData").is_dir())
+            .expect("the Wine prefix has a user profile")
+    }
+
+    /// Spotoken's folders in the profile: `AppData\Roaming\spotoken` (settings, records)
+    /// and `AppData\Local\spotoken` (locks).
+    pub fn spotoken_folders(&self) -> [PathBuf; 2] {
+        let profile = self.profile();
+        [profile.join("AppData/Roaming/spotoken"), profile.join("AppData/Local/spotoken")]
+    }
 }
 
 /// What the person would have seen: the command's output and the browser's page.
@@ -56,7 +93,19 @@ impl Harness {
             http,
             pending_stderr: Default::default(),
             stderr_lines: Default::default(),
+            wine: None,
         }
+    }
+
+    /// A harness whose `spotoken` is the Windows build run by Wine. Windows keeps
+    /// Spotoken's files in the profile's known folders, not in `XDG_*`: they are
+    /// emptied first, so tests using this must run one at a time.
+    pub async fn under_wine(name: &str, access_ttl: i64) -> Self {
+        let wine = Wine::from_env();
+        for folder in wine.spotoken_folders() {
+            let _ = std::fs::remove_dir_all(folder);
+        }
+        Self { wine: Some(wine), ..Self::with_ttl(name, access_ttl).await }
     }
 
     /// A harness whose user signed in with these scopes.
@@ -73,7 +122,32 @@ impl Harness {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spotoken"));
+        self.command_through(&[], args)
+    }
+
+    /// `spotoken ARGS` started by another program (`launcher`, e.g. `cmd /c`), in the
+    /// same environment as [`Self::command`].
+    pub fn command_through(&self, launcher: &[&str], args: &[&str]) -> Command {
+        let binary = match &self.wine {
+            Some(wine) => wine.exe.clone(),
+            None => PathBuf::from(env!("CARGO_BIN_EXE_spotoken")),
+        };
+        let mut cmd = match (&self.wine, launcher.split_first()) {
+            (Some(_), _) => {
+                let mut cmd = Command::new("wine");
+                cmd.args(launcher);
+                cmd
+            }
+            (None, Some((first, rest))) => {
+                let mut cmd = Command::new(first);
+                cmd.args(rest);
+                cmd
+            }
+            (None, None) => Command::new(&binary),
+        };
+        if self.wine.is_some() || !launcher.is_empty() {
+            cmd.arg(&binary);
+        }
         let home = self.home();
         cmd.args(args)
             .env("XDG_CONFIG_HOME", home.join("config"))

@@ -30,7 +30,7 @@ use crate::secret::Secret;
 use crate::store::lock::FileLock;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 /// Events and anomalies older than this are dropped.
@@ -381,14 +381,10 @@ impl Activity {
         let (path, new_file) = self.segment_for(day_of(event.at))?;
         let mut options = std::fs::File::options();
         options.append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
+        crate::platform::files::file_access(&mut options, crate::platform::files::Visibility::Private);
         let mut file = options.open(&path).map_err(Error::io("open", &path))?;
-        // One write: O_APPEND puts it whole at the end, whoever else is writing.
-        file.write_all(&line).map_err(Error::io("write", &path))?;
+        // Whole, at the end, whoever else is writing (one O_APPEND write on Unix).
+        crate::platform::files::append_whole(&mut file, &self.dir, &line).map_err(Error::io("write", &path))?;
         if new_file {
             self.prune(event.at);
         }

@@ -3,8 +3,8 @@
 //!
 //! Only the executable's name and path are taken, never its command line: arguments
 //! can hold secrets (`curl -H "Authorization: Bearer …"`). Where the parent cannot be
-//! looked at (another user's process, no `/proc`), the program is unknown rather than
-//! guessed.
+//! looked at (another user's process), the program is unknown rather than guessed.
+//! How each OS is asked: [`crate::platform::process`].
 
 use serde::{Deserialize, Serialize};
 
@@ -18,37 +18,14 @@ pub struct Program {
 }
 
 impl Program {
-    /// The program that started this process, if it can be told.
+    /// The program that started this process, if the OS will say.
     pub fn parent() -> Option<Self> {
-        #[cfg(unix)]
-        {
-            Self::of_process(std::os::unix::process::parent_id())
-        }
-        #[cfg(not(unix))]
-        {
-            None
-        }
+        crate::platform::process::parent().map(Self::from)
     }
 
     /// The program running as process `pid`.
-    #[cfg(target_os = "linux")]
     pub fn of_process(pid: u32) -> Option<Self> {
-        let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
-        if let Ok(exe) = std::fs::read_link(proc_dir.join("exe")) {
-            let path = exe.to_string_lossy().trim_end_matches(" (deleted)").to_string();
-            let name = std::path::Path::new(&path).file_name()?.to_string_lossy().into_owned();
-            return Some(Self { name: crate::text::clean(&name), path: Some(crate::text::clean(&path)) });
-        }
-        // The executable link is closed to us (another user's process): the kernel's
-        // short name is still readable.
-        let comm = std::fs::read_to_string(proc_dir.join("comm")).ok()?;
-        let name = crate::text::clean(comm.trim_end());
-        (!name.is_empty()).then_some(Self { name, path: None })
-    }
-
-    #[cfg(all(unix, not(target_os = "linux")))]
-    pub fn of_process(_pid: u32) -> Option<Self> {
-        None
+        crate::platform::process::executable_of(pid).map(Self::from)
     }
 
     /// How two sightings are compared: by path when known, else by name.
@@ -65,7 +42,14 @@ impl Program {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+impl From<crate::platform::process::Executable> for Program {
+    /// Names and paths are cleaned: they are shown in the window and at a terminal.
+    fn from(exe: crate::platform::process::Executable) -> Self {
+        Self { name: crate::text::clean(&exe.name), path: exe.path.as_deref().map(crate::text::clean) }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -73,14 +57,22 @@ mod tests {
     fn this_process_is_found_by_its_executable() {
         let me = Program::of_process(std::process::id()).unwrap();
         let exe = std::env::current_exe().unwrap();
-        assert_eq!(me.path.as_deref(), Some(exe.to_str().unwrap()));
         assert_eq!(me.name, exe.file_name().unwrap().to_str().unwrap());
-        assert_eq!(me.key(), exe.to_str().unwrap());
+        assert_eq!(me.key(), me.path.as_deref().unwrap());
+    }
+
+    #[test]
+    fn control_characters_in_a_name_are_cleaned() {
+        let exe = crate::platform::process::Executable {
+            name: "evil\u{1b}[2J".into(),
+            path: Some("/tmp/evil\u{1b}[2J".into()),
+        };
+        let program = Program::from(exe);
+        assert!(!program.name.contains('\u{1b}') && !program.key().contains('\u{1b}'));
     }
 
     #[test]
     fn a_process_that_is_gone_is_unknown() {
-        // Past the kernel's largest pid: no such process.
         assert_eq!(Program::of_process(u32::MAX - 1), None);
     }
 }

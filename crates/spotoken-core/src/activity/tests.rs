@@ -1,5 +1,6 @@
 use super::*;
 use crate::store::accounts::sample;
+use std::io::Write;
 
 // 2026-11-25T12:00:00Z
 const NOON: Timestamp = Timestamp(1_795_608_000);

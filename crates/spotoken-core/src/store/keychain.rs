@@ -164,8 +164,23 @@ impl Keychain {
             await_answer(&rx, self.timeout, self.timeout, &mut told)
                 .unwrap_or(Err(Error::KeychainTimeout(self.timeout)))
         }
+        // Windows' Credential Manager and the macOS Keychain: a real write, read and
+        // delete of an entry of its own (a locked macOS keychain asks the person here).
         #[cfg(not(target_os = "linux"))]
-        Ok(())
+        {
+            let probe = Secret::new(format!("probe {:016x}", super::unpredictable()));
+            let matched = self.call(READINESS_PROBE, move |entry| {
+                entry.set_password(probe.secret())?;
+                let back = entry.get_password();
+                entry.delete_credential()?;
+                Ok(back? == *probe.secret())
+            })?;
+            if matched {
+                Ok(())
+            } else {
+                Err(Error::Keychain("the keychain gave back something other than what was stored in it".into()))
+            }
+        }
     }
 
     #[tracing::instrument(skip(self))]
@@ -275,6 +290,11 @@ impl super::tokens::PreparedStore for PreparedWrite {
         PreparedWrite::commit(self, tokens)
     }
 }
+
+/// The entry [`Keychain::check_ready`] writes and removes where no lock state can be
+/// read: not a Spotify user id (those have no spaces).
+#[cfg(not(target_os = "linux"))]
+const READINESS_PROBE: &str = "spotoken readiness probe";
 
 /// The pause before asking a keychain again that did not answer in D-Bus's time.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);

@@ -10,6 +10,7 @@ pub mod lock;
 pub mod tokens;
 
 use crate::error::{Error, Result};
+use crate::platform::files;
 use std::io::Write;
 use std::path::Path;
 
@@ -23,8 +24,17 @@ pub(crate) enum Access {
     Desktop,
 }
 
+impl Access {
+    fn visibility(self) -> files::Visibility {
+        match self {
+            Self::Private => files::Visibility::Private,
+            Self::Desktop => files::Visibility::Shared,
+        }
+    }
+}
+
 /// Writes `bytes` to `path` so that readers see the old file or the new one, never
-/// half, and no other user can read it.
+/// half, and no other user can read it (how, on each OS: [`crate::platform::files`]).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, Access::Private)
 }
@@ -44,15 +54,12 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], access: Access) -> Result<()
     let result = (|| {
         let mut options = std::fs::File::options();
         options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(if access == Access::Private { 0o600 } else { 0o644 });
-        }
+        files::file_access(&mut options, access.visibility());
         let mut file = options.open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+        drop(file);
+        files::replace(&tmp, path)?;
         // Make the rename itself durable.
         if let Ok(dir) = std::fs::File::open(dir) {
             let _ = dir.sync_all();
@@ -69,11 +76,7 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8], access: Access) -> Result<()
 pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
+    files::private_folders(&mut builder);
     builder.create(dir).map_err(Error::io("create", dir))
 }
 
@@ -81,11 +84,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
 pub(crate) fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::File::options();
     options.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
+    files::file_access(&mut options, files::Visibility::Private);
     options.open(path)
 }
 
@@ -128,42 +127,46 @@ pub fn unpredictable() -> u64 {
 /// Makes Spotoken's folders 0700 and its files 0600, for installs made before they
 /// were created that way. Missing paths are skipped.
 pub(crate) fn tighten(dirs: &[&Path]) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let set = |path: &Path, mode: u32| {
-            if let Ok(meta) = path.symlink_metadata()
-                && !meta.file_type().is_symlink()
-                && meta.permissions().mode() & 0o777 != mode
-            {
-                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
-            }
-        };
-        for dir in dirs {
-            set(dir, 0o700);
-            let mut stack = vec![dir.to_path_buf()];
-            while let Some(d) = stack.pop() {
-                for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                    let path = entry.path();
-                    match entry.file_type() {
-                        Ok(t) if t.is_dir() => {
-                            set(&path, 0o700);
-                            stack.push(path);
-                        }
-                        Ok(t) if t.is_file() => set(&path, 0o600),
-                        _ => {}
-                    }
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = dirs;
+    files::tighten(dirs);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_replaced_while_another_process_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spotoken/settings.toml");
+        write_atomically(&path, b"old").unwrap();
+        // As Spotoken's own readers open it (std shares read, write and delete).
+        let reader = std::fs::File::open(&path).unwrap();
+        write_atomically(&path, b"new").unwrap();
+        drop(reader);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    /// A reader that does not share delete (a virus scanner, an editor) holds the
+    /// replace back on Windows: it waits, then goes through.
+    #[cfg(windows)]
+    #[test]
+    fn a_replace_waits_for_a_reader_that_does_not_share() {
+        use std::os::windows::fs::OpenOptionsExt;
+        const FILE_SHARE_READ: u32 = 1;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("spotoken/settings.toml");
+        write_atomically(&path, b"old").unwrap();
+        let reader = std::fs::File::options().read(true).share_mode(FILE_SHARE_READ).open(&path).unwrap();
+        let started = std::time::Instant::now();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(reader);
+        });
+        write_atomically(&path, b"new").unwrap();
+        release.join().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited for the reader");
+    }
 
     #[cfg(unix)]
     #[test]
