@@ -70,7 +70,10 @@ async fn the_windows_command_line_signs_in_serves_and_forgets() {
     // The settings and records are in %APPDATA%, not in XDG_* (which Windows ignores).
     let [roaming, _local] = h.wine.as_ref().unwrap().spotoken_folders();
     assert!(roaming.join("data/accounts.json").is_file(), "no accounts.json under {}", roaming.display());
-    assert!(!h.home().join("data").exists(), "the Windows build wrote to XDG_DATA_HOME");
+    // (Wine itself makes menu and MIME folders there.)
+    for xdg in ["config", "data", "state"] {
+        assert!(!h.home().join(xdg).join("spotoken").exists(), "the Windows build wrote to XDG's {xdg} folder");
+    }
 
     let token = printed_token(&h.token(&[]).await);
     assert_eq!(h.me_status(&token).await, 200);
@@ -151,9 +154,31 @@ async fn the_windows_command_line_signs_in_from_a_pasted_address_and_refreshes()
     assert_eq!(h.sandbox.token_requests("refresh_token").len(), 2);
     assert_eq!(h.me_status(&second).await, 200);
 
+    // Eight processes asking at once, while the stored token has under a minute left
+    // and Spotify now gives hour-long ones: the lock (LockFileEx) lets one refresh, the
+    // others wait, re-read the Credential Manager and hand out its token.
+    h.control(spotify_sandbox::Control { access_ttl_secs: Some(3600), ..Default::default() });
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            h.command(&["token"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut tokens = std::collections::BTreeSet::new();
+    for child in children {
+        tokens.insert(printed_token(&child.wait_with_output().await.unwrap()));
+    }
+    assert_eq!(tokens.len(), 1, "all eight got the one refreshed token: {tokens:?}");
+    assert_eq!(h.sandbox.token_requests("refresh_token").len(), 3, "exactly one more refresh");
+
     let activity: serde_json::Value = serde_json::from_slice(&h.run(&["activity", "--json"]).await.stdout).unwrap();
-    let refreshes = activity["events"].as_array().unwrap().iter().filter(|e| e["kind"] == "refresh").count();
-    assert_eq!(refreshes, 2, "{activity}");
+    let events = activity["events"].as_array().unwrap();
+    assert_eq!(events.iter().filter(|e| e["kind"] == "refresh").count(), 3, "{activity}");
+    // Appends from nine processes, none lost or torn (each line parsed above).
+    assert_eq!(events.iter().filter(|e| e["kind"] == "handout").count(), 10, "{activity}");
 
     flush_registry();
     assert_no_secret_in(&h, &written_files(&h));

@@ -139,10 +139,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("spotoken/settings.toml");
         write_atomically(&path, b"old").unwrap();
-        // As Spotoken's own readers open it (std shares read, write and delete).
+        // Opened as Spotoken's own readers open it (std shares read, write and delete),
+        // and held for a while. Linux replaces at once; Windows 10 and later too (POSIX
+        // rename semantics); older Windows and Wine refuse until the reader closes, and
+        // the replace waits for that.
         let reader = std::fs::File::open(&path).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(reader);
+        });
         write_atomically(&path, b"new").unwrap();
-        drop(reader);
+        release.join().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     }
 

@@ -8,9 +8,17 @@ const NAME: &str = "Spotoken";
 
 fn launcher(binary: &Path) -> Result<AutoLaunch, String> {
     let mut builder = AutoLaunchBuilder::new();
-    builder.set_app_name(NAME).set_app_path(&binary.to_string_lossy()).set_args(&["--tray"]);
-    #[cfg(target_os = "macos")]
-    builder.set_macos_launch_mode(auto_launch::MacOSLaunchMode::LaunchAgent);
+    builder.set_app_name(NAME).set_args(&["--tray"]);
+    // The Run value is one command line, the path then the arguments: quoted, so a path
+    // with a space in it (`C:\Program Files\…`) is one program and not a guess. Per
+    // person (HKCU), never the whole machine's (HKLM, which an administrator could write).
+    #[cfg(windows)]
+    builder
+        .set_app_path(&format!("\"{}\"", binary.to_string_lossy()))
+        .set_windows_enable_mode(auto_launch::WindowsEnableMode::CurrentUser);
+    // A LaunchAgent's ProgramArguments: the path as it is.
+    #[cfg(not(windows))]
+    builder.set_app_path(&binary.to_string_lossy()).set_macos_launch_mode(auto_launch::MacOSLaunchMode::LaunchAgent);
     builder.build().map_err(|e| e.to_string())
 }
 
@@ -66,7 +74,7 @@ mod tests {
         set(dir.path(), &old, true).unwrap();
         assert_eq!(enabled(dir.path()), Some(true));
         let value = run_value().expect("a Run value");
-        assert!(value.contains(&*old.to_string_lossy()) && value.contains("--tray"), "{value}");
+        assert!(value.contains(&format!("\"{}\" --tray", old.to_string_lossy())), "quoted, with --tray: {value}");
 
         refresh(dir.path(), &new).unwrap();
         let value = run_value().expect("a Run value");
