@@ -148,19 +148,7 @@ async fn many_processes_at_once_lose_nothing_and_a_burst_is_raised() {
     // and refreshes are written by 30 processes at once.
     let h = Harness::with_ttl("burst", 30).await;
     assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
-    let children: Vec<_> = (0..30)
-        .map(|_| {
-            h.command(&["token"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut outputs = Vec::new();
-    for child in children {
-        outputs.push(child.wait_with_output().await.unwrap());
-    }
+    let outputs = h.run_at_once(30, &["token"]).await;
     let tokens: Vec<String> = outputs.iter().map(printed_token).collect();
 
     let report = activity(&h, &[]).await;

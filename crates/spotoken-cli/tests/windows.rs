@@ -158,19 +158,8 @@ async fn the_windows_command_line_signs_in_from_a_pasted_address_and_refreshes()
     // and Spotify now gives hour-long ones: the lock (LockFileEx) lets one refresh, the
     // others wait, re-read the Credential Manager and hand out its token.
     h.control(spotify_sandbox::Control { access_ttl_secs: Some(3600), ..Default::default() });
-    let children: Vec<_> = (0..8)
-        .map(|_| {
-            h.command(&["token"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let mut tokens = std::collections::BTreeSet::new();
-    for child in children {
-        tokens.insert(printed_token(&child.wait_with_output().await.unwrap()));
-    }
+    let outputs = h.run_at_once(8, &["token"]).await;
+    let tokens: std::collections::BTreeSet<String> = outputs.iter().map(printed_token).collect();
     assert_eq!(tokens.len(), 1, "all eight got the one refreshed token: {tokens:?}");
     assert_eq!(h.sandbox.token_requests("refresh_token").len(), 3, "exactly one more refresh");
 

@@ -260,6 +260,25 @@ impl Harness {
         output
     }
 
+    /// `spotoken ARGS` started `n` times at once (all running before any is awaited),
+    /// and their outputs in the order they were started.
+    pub async fn run_at_once(&self, n: usize, args: &[&str]) -> Vec<Output> {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                self.command(args)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut outputs = Vec::new();
+        for child in children {
+            outputs.push(child.wait_with_output().await.unwrap());
+        }
+        outputs
+    }
+
     pub async fn token(&self, extra: &[&str]) -> Output {
         let mut args = vec!["token"];
         args.extend_from_slice(extra);

@@ -143,14 +143,22 @@ mod tests {
         // and held for a while. Linux replaces at once; Windows 10 and later too (POSIX
         // rename semantics); older Windows and Wine refuse until the reader closes, and
         // the replace waits for that.
-        let reader = std::fs::File::open(&path).unwrap();
+        replace_while_held(&path, std::fs::File::open(&path).unwrap());
+    }
+
+    /// Writes `path` anew while `reader` holds it open for 300 ms; checks the new
+    /// content is there and returns how long the write took.
+    fn replace_while_held(path: &Path, reader: std::fs::File) -> std::time::Duration {
+        let started = std::time::Instant::now();
         let release = std::thread::spawn(move || {
             std::thread::sleep(std::time::Duration::from_millis(300));
             drop(reader);
         });
-        write_atomically(&path, b"new").unwrap();
+        write_atomically(path, b"new").unwrap();
+        let took = started.elapsed();
         release.join().unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "new");
+        took
     }
 
     /// A reader that does not share delete (a virus scanner, an editor) holds the
@@ -164,15 +172,8 @@ mod tests {
         let path = dir.path().join("spotoken/settings.toml");
         write_atomically(&path, b"old").unwrap();
         let reader = std::fs::File::options().read(true).share_mode(FILE_SHARE_READ).open(&path).unwrap();
-        let started = std::time::Instant::now();
-        let release = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            drop(reader);
-        });
-        write_atomically(&path, b"new").unwrap();
-        release.join().unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited for the reader");
+        let took = replace_while_held(&path, reader);
+        assert!(took >= std::time::Duration::from_millis(250), "it waited for the reader: {took:?}");
     }
 
     #[cfg(unix)]
