@@ -12,12 +12,14 @@ app_commands! {
     start_login(app, shell | scopes: Vec<String>, show_dialog: bool, account: Option<String>) async -> Overview;
     cancel_login(app, shell) -> Overview;
     refresh_now(app, shell | account: String) async -> Overview;
+    stop_refresh(shell | account: String) -> bool;
     copy_token(app, shell | account: String) async -> Copied;
     reveal_token(app, shell | account: String) async -> String;
     sign_out(app, shell | account: String) async -> Overview;
     copy_redirect_uri(app | which: Redirect) -> ();
     open_link(| link: WebPage) -> ();
     ui_ready(window) -> ();
+    appearance(window) -> Option<Theme>;
     check_deep_link(app) async -> LinkCheck;
     paste_redirect(app, shell | address: String) async -> Overview;
     copy_login_address(app, shell) -> ();

@@ -7,9 +7,9 @@
 use crate::shell::{Shell, changed};
 use crate::ui_types::{
     ActivityQuery, ActivityView, Approval, CallCheck, Copied, LinkCheck, Overview, Redirect, ScopeCatalog,
-    SettingsInput, UiError,
+    SettingsInput, Theme, UiError,
 };
-use spotoken_core::activity::{Actor, Channel};
+use spotoken_core::activity::Channel;
 use spotoken_core::diagnose::WebPage;
 use tauri::{AppHandle, Runtime, State, WebviewWindow};
 
@@ -57,9 +57,24 @@ pub async fn refresh_now<R: Runtime>(
     shell: State<'_, Shell>,
     account: String,
 ) -> Result<Overview, UiError> {
-    let result = shell.engine.refresh_now(&account, Actor::Window).await.map(drop);
+    let redraw = app.clone();
+    let end = shell
+        .refresh(&account, move || {
+            let _ = changed(&redraw);
+        })
+        .await;
     let overview = changed(&app);
-    result.map_err(UiError::from).and(overview)
+    match end {
+        crate::shell::RefreshEnd::Done(result) => result.and(overview),
+        crate::shell::RefreshEnd::StoppedWaiting => overview,
+    }
+}
+
+/// Stops the window waiting for its refresh of `account` (the refresh itself ends within
+/// its deadline, and keeps what Spotify answers).
+#[tauri::command]
+pub fn stop_refresh(shell: State<'_, Shell>, account: String) -> Result<bool, UiError> {
+    Ok(shell.stop_waiting_for_refresh(&account))
 }
 
 #[tauri::command]
@@ -109,6 +124,13 @@ pub fn open_link(link: WebPage) -> Result<(), UiError> {
 #[tauri::command]
 pub fn ui_ready<R: Runtime>(window: WebviewWindow<R>) -> Result<(), UiError> {
     crate::window::reveal(&window)
+}
+
+/// The desktop's light or dark theme where the page cannot tell (Linux), else `None`.
+/// Synchronous, so it runs on the main thread, where GTK's settings are.
+#[tauri::command]
+pub fn appearance<R: Runtime>(window: WebviewWindow<R>) -> Result<Option<Theme>, UiError> {
+    Ok(crate::appearance::current(&window))
 }
 
 /// Sends a `spotoken://` self-test through the desktop and says whether it came back.

@@ -5,6 +5,7 @@
 //! [`ui_types`]. Logic about tokens does not belong here.
 
 pub mod anomalies;
+pub mod appearance;
 pub mod autostart;
 pub mod clipboard;
 pub mod commands;
@@ -246,6 +247,9 @@ pub fn run() -> Result<(), StartError> {
             RunEvent::WindowEvent { label, event: tauri::WindowEvent::Destroyed, .. } if label == window::LABEL => {
                 tray_only::window_closed(app);
             }
+            // The settings portal's colour scheme changed (tao watches it).
+            #[cfg(target_os = "linux")]
+            RunEvent::WindowEvent { event: tauri::WindowEvent::ThemeChanged(_), .. } => appearance::changed(app),
             _ => {}
         }
     });

@@ -14,6 +14,10 @@ use tokio::sync::Notify;
 /// Copy and Reveal hand out tokens valid for at least this long.
 pub const HAND_OUT_MIN_VALID: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// A refresh the person asked for (the window's *Refresh now*, the tray's) takes at most
+/// this long in all: the lock, every attempt, the waits between them.
+pub const REFRESH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Managed state: the engine, the login in progress, the refresher's doorbell, and a
 /// failure the person has not seen yet.
 #[derive(Debug)]
@@ -26,6 +30,17 @@ pub struct Shell {
     pub asker: Mutex<Option<spotoken_core::activity::approval::Asker>>,
     /// "State changed": bumped by [`Shell::changed`], watched by whoever draws it.
     changes: tokio::sync::watch::Sender<u64>,
+    /// The window's refreshes in progress, by account: notified to stop waiting.
+    refreshing: Mutex<std::collections::HashMap<String, Arc<Notify>>>,
+}
+
+/// How a refresh the window asked for ended.
+#[derive(Debug)]
+pub enum RefreshEnd {
+    Done(Result<(), UiError>),
+    /// The person stopped waiting; the refresh goes on to its deadline, and an answer
+    /// that comes is stored.
+    StoppedWaiting,
 }
 
 impl Shell {
@@ -38,7 +53,55 @@ impl Shell {
             }
         };
         let changes = tokio::sync::watch::Sender::new(0);
-        Self { engine, login, wake, notice: Mutex::new(None), asker: Mutex::new(asker), changes }
+        Self {
+            engine,
+            login,
+            wake,
+            notice: Mutex::new(None),
+            asker: Mutex::new(asker),
+            changes,
+            refreshing: Mutex::default(),
+        }
+    }
+
+    /// Refreshes `account` within [`REFRESH_DEADLINE`], unless the person stops waiting
+    /// first ([`Shell::stop_waiting_for_refresh`]). The refresh runs in a task of its own,
+    /// so stopping never drops a request Spotify may already have answered: that answer
+    /// is stored when it comes.
+    /// `ended` runs when the refresh itself has ended, waited for or not (the window
+    /// redraws then: a refresh it stopped waiting for may still succeed or fail).
+    pub async fn refresh(&self, account: &str, ended: impl FnOnce() + Send + 'static) -> RefreshEnd {
+        let stop = Arc::new(Notify::new());
+        self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).insert(account.to_string(), stop.clone());
+        let (engine, id) = (self.engine.clone(), account.to_string());
+        let work = tauri::async_runtime::spawn(async move {
+            let result =
+                engine.refresh_within(&id, spotoken_core::activity::Actor::Window, REFRESH_DEADLINE).await.map(drop);
+            ended();
+            result
+        });
+        let end = tokio::select! {
+            done = work => RefreshEnd::Done(match done {
+                Ok(result) => result.map_err(UiError::from),
+                Err(e) => Err(UiError::app(
+                    spotoken_core::Code::UnexpectedResponse,
+                    format!("The refresh stopped before it finished ({e})."),
+                    "Try again; the stored tokens were not changed.",
+                )),
+            }),
+            () = stop.notified() => RefreshEnd::StoppedWaiting,
+        };
+        let mut refreshing = self.refreshing.lock().unwrap_or_else(|p| p.into_inner());
+        if refreshing.get(account).is_some_and(|s| Arc::ptr_eq(s, &stop)) {
+            refreshing.remove(account);
+        }
+        end
+    }
+
+    /// The window no longer waits for its refresh of `account` (false: none was going on).
+    pub fn stop_waiting_for_refresh(&self, account: &str) -> bool {
+        let stop = self.refreshing.lock().unwrap_or_else(|p| p.into_inner()).remove(account);
+        stop.inspect(|s| s.notify_one()).is_some()
     }
 
     /// Something the window or tray shows may have changed; also wakes the refresher.
@@ -57,6 +120,7 @@ impl Shell {
         let settings = self.engine.settings();
         let now = self.engine.clock().now();
         Ok(Overview {
+            clock: spotoken_core::ClockStyle::from_env(),
             requests: self.engine.activity().pending_requests(now).into_iter().map(Into::into).collect(),
             settings: SettingsView::new(
                 self.engine.settings(),

@@ -24,10 +24,12 @@ fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
     }
 }
 
-/// "14:32", in the person's time zone.
+/// "14:32" or "2:32 PM", in the person's time zone and clock format (as the window).
 fn local_clock(at: spotoken_core::Timestamp) -> String {
+    static STYLE: std::sync::LazyLock<spotoken_core::ClockStyle> =
+        std::sync::LazyLock::new(spotoken_core::ClockStyle::from_env);
     chrono::DateTime::from_timestamp(at.0, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .map(|t| t.with_timezone(&chrono::Local).format(STYLE.time_pattern()).to_string())
         .unwrap_or_default()
 }
 
@@ -126,7 +128,11 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
         Action::Refresh(account) => {
             tauri::async_runtime::spawn(async move {
                 let shell = app.state::<Shell>();
-                if let Err(e) = shell.engine.refresh_now(&account, spotoken_core::activity::Actor::Tray).await {
+                if let Err(e) = shell
+                    .engine
+                    .refresh_within(&account, spotoken_core::activity::Actor::Tray, crate::shell::REFRESH_DEADLINE)
+                    .await
+                {
                     let d = e.diagnose();
                     crate::shell::notify(&app, "Refresh failed", &format!("{} {}", d.message, d.fix));
                 }

@@ -352,6 +352,8 @@ pub struct Overview {
     pub notice: Option<UiError>,
     /// Programs waiting for the person to allow them a token, oldest first.
     pub requests: Vec<RequestView>,
+    /// How times of day are written, as the tray writes them.
+    pub clock: spotoken_core::ClockStyle,
 }
 
 /// The login in progress, as the waiting view shows it.
@@ -473,6 +475,14 @@ impl CallCheck {
     }
 }
 
+/// The desktop's light or dark theme (see `appearance.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum Theme {
+    Light,
+    Dark,
+}
+
 /// A part of the window the tray can open directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
@@ -518,6 +528,8 @@ app_events! {
     "navigate": Page => emit_navigate, onNavigate;
     /// The activity record changed.
     "activity": () => emit_activity, onActivity;
+    /// The desktop switched between light and dark.
+    "appearance": Theme => emit_appearance, onAppearance;
 }
 
 /// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
@@ -584,6 +596,8 @@ pub fn typescript() -> String {
         WebPage::decl(&cfg),
         NextStep::decl(&cfg),
         Page::decl(&cfg),
+        Theme::decl(&cfg),
+        spotoken_core::ClockStyle::decl(&cfg),
     ];
     for decl in decls {
         out.push_str("export ");

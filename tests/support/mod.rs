@@ -192,6 +192,12 @@ impl Desktop {
             .status();
     }
 
+    /// Keeps a picture taken otherwise (e.g. [`Self::window_png`]) among the step's shots.
+    pub fn keep(&self, step: &str, png: &[u8]) {
+        let n = self.step.fetch_add(1, Ordering::SeqCst) + 1;
+        std::fs::write(self.shots.join(format!("{n:02}-{step}.png")), png).unwrap();
+    }
+
     pub fn x(&self, program: &str, args: &[&str]) -> String {
         let out = Command::new(program).args(args).env("DISPLAY", &self.display).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -226,6 +232,44 @@ impl Desktop {
             assert!(started.elapsed() < Duration::from_secs(15), "no tray icon appeared in trayer");
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The app's window as X shows it, its inner part (no title bar), as a PNG.
+    pub fn window_png(&self) -> Vec<u8> {
+        let id = self.app_window();
+        let out =
+            Command::new("import").args(["-window", &id, "png:-"]).env("DISPLAY", &self.display).output().unwrap();
+        assert!(
+            out.status.success() && !out.stdout.is_empty(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// The X window id of the app's window.
+    pub fn app_window(&self) -> String {
+        let ids = self.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
+        ids.lines().last().expect("the app's window is not on the screen").to_string()
+    }
+
+    /// Resizes the app's window through the window manager, as a person dragging its
+    /// corner would, and waits until the page has the new width. (WebKitWebDriver's
+    /// screenshot never answers once the window was resized: take [`Self::window_png`].)
+    pub async fn resize(&self, session: &Session, width: u32, height: u32) {
+        let id = self.app_window();
+        self.x("xdotool", &["windowsize", &id, &width.to_string(), &height.to_string()]);
+        let started = Instant::now();
+        loop {
+            let inner = session.execute("return window.innerWidth;", serde_json::json!([])).await;
+            if inner.ok().and_then(|v| v.as_u64()) == Some(u64::from(width)) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the window did not take the width {width}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // The layout settles on the next frames.
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
     pub fn keys(&self, keys: &[&str]) {

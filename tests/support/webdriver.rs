@@ -169,6 +169,27 @@ impl Session {
         out
     }
 
+    /// Runs `script` in the page (a function body; `arguments` are `args`) and answers its
+    /// return value.
+    pub async fn execute(&self, script: &str, args: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args}))).await
+    }
+
+    /// Runs `script`, which calls its last argument with the answer.
+    pub async fn execute_async(&self, script: &str, args: Value) -> Result<Value, String> {
+        self.call(reqwest::Method::POST, "/execute/async", Some(json!({"script": script, "args": args}))).await
+    }
+
+    /// Where `css` is on the page: x, y, width, height in CSS pixels.
+    pub async fn rect(&self, css: &str) -> [i64; 4] {
+        self.wait_for(css, Duration::from_secs(10)).await;
+        let script = "const r = document.querySelector(arguments[0]).getBoundingClientRect(); \
+                      return [r.x, r.y, r.width, r.height].map(Math.round);";
+        let v = self.execute(script, json!([css])).await.unwrap();
+        let n = |i: usize| v[i].as_i64().unwrap_or(-1);
+        [n(0), n(1), n(2), n(3)]
+    }
+
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine as _;
         let v = self.call(reqwest::Method::GET, "/screenshot", None).await.unwrap();

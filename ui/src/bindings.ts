@@ -140,7 +140,11 @@ notice: UiError | null,
 /**
  * Programs waiting for the person to allow them a token, oldest first.
  */
-requests: Array<RequestView>, };
+requests: Array<RequestView>, 
+/**
+ * How times of day are written, as the tray writes them.
+ */
+clock: ClockStyle, };
 
 export type LoginView = { redirect: Redirect, 
 /**
@@ -208,6 +212,14 @@ export type NextStep = { "step": "sign_in", account: string | null, } | { "step"
 
 export type Page = "login" | "activity";
 
+export type Theme = "light" | "dark";
+
+export type ClockStyle = { 
+/**
+ * `None` for the C and POSIX locales (and when none is set).
+ */
+locale: string | null, hour12: boolean, };
+
 /** The window's commands, typed as declared: each rejects with a UiError. */
 export const commands = {
   overview: () => invoke<Overview>("overview"),
@@ -216,12 +228,14 @@ export const commands = {
   startLogin: (scopes: Array<string>, showDialog: boolean, account: string | null) => invoke<Overview>("start_login", { scopes, showDialog, account }),
   cancelLogin: () => invoke<Overview>("cancel_login"),
   refreshNow: (account: string) => invoke<Overview>("refresh_now", { account }),
+  stopRefresh: (account: string) => invoke<boolean>("stop_refresh", { account }),
   copyToken: (account: string) => invoke<Copied>("copy_token", { account }),
   revealToken: (account: string) => invoke<string>("reveal_token", { account }),
   signOut: (account: string) => invoke<Overview>("sign_out", { account }),
   copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
   openLink: (link: WebPage) => invoke<null>("open_link", { link }),
   uiReady: () => invoke<null>("ui_ready"),
+  appearance: () => invoke<Theme | null>("appearance"),
   checkDeepLink: () => invoke<LinkCheck>("check_deep_link"),
   pasteRedirect: (address: string) => invoke<Overview>("paste_redirect", { address }),
   copyLoginAddress: () => invoke<null>("copy_login_address"),
@@ -244,4 +258,6 @@ export const events = {
     listen<Page>("navigate", (e) => handler(e.payload)),
   onActivity: (handler: (payload: null) => void): Promise<UnlistenFn> =>
     listen<null>("activity", (e) => handler(e.payload)),
+  onAppearance: (handler: (payload: Theme) => void): Promise<UnlistenFn> =>
+    listen<Theme>("appearance", (e) => handler(e.payload)),
 };

@@ -1,3 +1,5 @@
+import type { ClockStyle } from "./bindings";
+
 /** "59:58", "1:02:03", "expired" — for live countdowns. */
 export function countdown(secondsLeft: number): string {
   if (secondsLeft <= 0) return "expired";
@@ -22,13 +24,35 @@ export function longDuration(secondsLeft: number): string {
 /** Unix seconds now, from the local clock. */
 export const nowSecs = () => Date.now() / 1000;
 
-/** "Wed 25 Nov, 14:32" in the person's time zone. */
-export function localTime(unixSecs: number): string {
-  return new Date(unixSecs * 1000).toLocaleString(undefined, {
+// The desktop's locale and clock format, as the app reads them (the tray writes times
+// the same way); until the first overview, the web view's own.
+let style: ClockStyle = { locale: null, hour12: false };
+let format = makeFormat();
+
+function makeFormat(): Intl.DateTimeFormat {
+  const options: Intl.DateTimeFormatOptions = {
     weekday: "short",
     day: "numeric",
     month: "short",
-    hour: "2-digit",
+    hour: "numeric",
     minute: "2-digit",
-  });
+    hour12: style.hour12,
+  };
+  try {
+    return new Intl.DateTimeFormat(style.locale ?? undefined, options);
+  } catch {
+    return new Intl.DateTimeFormat(undefined, options);
+  }
+}
+
+/** Follows the desktop's clock style (from each overview). */
+export function setClockStyle(next: ClockStyle) {
+  if (next.locale === style.locale && next.hour12 === style.hour12) return;
+  style = next;
+  format = makeFormat();
+}
+
+/** "Wed 25 Nov, 14:32" (or "Wed, Nov 25, 2:32 PM") in the person's time zone and locale. */
+export function localTime(unixSecs: number): string {
+  return format.format(new Date(unixSecs * 1000));
 }

@@ -135,6 +135,57 @@ impl Clock for ManualClock {
     }
 }
 
+/// How the person's locale writes a time of day, so the tray, the window and the
+/// activity view agree: the locale as a BCP 47 tag ("en-GB"), and whether its clock
+/// counts 12 hours ("2:32 PM") or 24 ("14:32"). Read from `LC_ALL`, `LC_TIME`, `LANG`,
+/// the first one set, as the C library does; the C and POSIX locales write 24 hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ClockStyle {
+    /// `None` for the C and POSIX locales (and when none is set).
+    pub locale: Option<String>,
+    pub hour12: bool,
+}
+
+/// Regions whose locales write the time with 12 hours and AM/PM (CLDR's preferred hour
+/// format), for the languages below that follow it there.
+const TWELVE_HOUR_REGIONS: [&str; 24] = [
+    "US", "CA", "AU", "NZ", "IN", "PH", "PK", "BD", "EG", "SA", "AE", "JO", "KW", "QA", "OM", "BH", "IQ", "SY", "LB",
+    "KR", "TW", "MY", "CO", "PR",
+];
+
+impl ClockStyle {
+    pub fn from_env() -> Self {
+        let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        Self::from_posix_locale(set("LC_ALL").or_else(|| set("LC_TIME")).or_else(|| set("LANG")).as_deref())
+    }
+
+    /// From a POSIX locale name: `language[_TERRITORY][.codeset][@modifier]`.
+    pub fn from_posix_locale(name: Option<&str>) -> Self {
+        let name = name.unwrap_or("C").trim();
+        let base = name.split(['.', '@']).next().unwrap_or_default();
+        let (language, region) = base.split_once('_').unwrap_or((base, ""));
+        let valid = |s: &str, len: std::ops::RangeInclusive<usize>| {
+            len.contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphabetic())
+        };
+        if matches!(base, "C" | "POSIX" | "") || !valid(language, 2..=3) || !(region.is_empty() || valid(region, 2..=2))
+        {
+            return Self { locale: None, hour12: false };
+        }
+        let (language, region) = (language.to_ascii_lowercase(), region.to_ascii_uppercase());
+        // French in Canada, Spanish in the US and Portuguese anywhere keep 24 hours.
+        let hour12 = TWELVE_HOUR_REGIONS.contains(&region.as_str()) && !matches!(language.as_str(), "fr" | "es" | "pt")
+            || matches!(language.as_str(), "ko" | "ar" | "hi" | "bn" | "ur" | "fil");
+        let locale = if region.is_empty() { language } else { format!("{language}-{region}") };
+        Self { locale: Some(locale), hour12 }
+    }
+
+    /// The `strftime` pattern of an hour and minute in this style.
+    pub fn time_pattern(&self) -> &'static str {
+        if self.hour12 { "%-I:%M %p" } else { "%H:%M" }
+    }
+}
+
 /// "1h 02m", "5m 10s", "12d 3h": short, for countdowns in a terminal.
 pub fn human_duration(secs: i64) -> String {
     if secs <= 0 {
@@ -163,6 +214,23 @@ mod tests {
             let at = Timestamp(secs);
             proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
         }
+    }
+
+    #[test]
+    fn the_clock_style_follows_the_locale() {
+        let style = |name: &str| ClockStyle::from_posix_locale(Some(name));
+        assert_eq!(style("en_US.UTF-8"), ClockStyle { locale: Some("en-US".into()), hour12: true });
+        assert_eq!(style("en_GB.UTF-8"), ClockStyle { locale: Some("en-GB".into()), hour12: false });
+        assert_eq!(style("de_DE.UTF-8@euro"), ClockStyle { locale: Some("de-DE".into()), hour12: false });
+        assert_eq!(style("fr_CA.UTF-8"), ClockStyle { locale: Some("fr-CA".into()), hour12: false });
+        assert_eq!(style("en_CA.UTF-8"), ClockStyle { locale: Some("en-CA".into()), hour12: true });
+        assert_eq!(style("ko_KR.UTF-8"), ClockStyle { locale: Some("ko-KR".into()), hour12: true });
+        assert_eq!(style("nl"), ClockStyle { locale: Some("nl".into()), hour12: false });
+        for c in ["C", "POSIX", "C.UTF-8", "", "not a locale", "e_US"] {
+            assert_eq!(style(c), ClockStyle { locale: None, hour12: false }, "{c:?}");
+        }
+        assert_eq!(ClockStyle::from_posix_locale(None).time_pattern(), "%H:%M");
+        assert_eq!(style("en_US.UTF-8").time_pattern(), "%-I:%M %p");
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub(crate) fn proptest_config() -> proptest::test_runner::Config {
 
 pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
-pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use clock::{Clock, ClockStyle, ManualClock, SystemClock, Timestamp};
 pub use config::{Endpoints, Paths, RedirectKind, Settings};
 pub use diagnose::{Code, Diagnosis, ExitClass, NextStep};
 pub use engine::{Engine, LoopbackLogin, SignedOut};

@@ -98,7 +98,8 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
     };
     let account_entries = |a: &crate::status::AccountStatus| -> Vec<MenuEntry> {
         if a.state == AccountState::NeedsSignIn {
-            vec![MenuEntry::Note("Needs sign-in".into()), item("Sign in again…", Action::Login)]
+            // The account's line (or its submenu's label) already says it needs sign-in.
+            vec![item("Sign in again…", Action::Login)]
         } else {
             vec![
                 item("Copy access token", Action::CopyToken(a.id.clone())),
@@ -112,12 +113,20 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
         entries.push(MenuEntry::Separator);
     }
     // Anomalies stay at the top until acknowledged in the Activity view.
-    let open: Vec<(String, &crate::activity::Anomaly)> =
-        accounts.iter().flat_map(|a| a.anomalies.iter().map(move |x| (name(a), x))).collect();
+    // One raised before the account's latest sign-in is history: listed, marked so, and
+    // no longer a reason to mark the icon (the sign-in was the remedy).
+    let open: Vec<(String, &crate::activity::Anomaly, bool)> = accounts
+        .iter()
+        .flat_map(|a| {
+            let signed_in = Timestamp::parse_rfc3339(&a.authorized_at);
+            a.anomalies.iter().map(move |x| (name(a), x, signed_in.is_some_and(|s| x.at < s)))
+        })
+        .collect();
     if !open.is_empty() {
-        for (who, anomaly) in open.iter().take(MAX_ANOMALY_LINES) {
+        for (who, anomaly, before) in open.iter().take(MAX_ANOMALY_LINES) {
             let title = crate::activity::AnomalyCode::parse(&anomaly.code).map_or("Anomaly", |c| c.title());
-            entries.push(MenuEntry::Note(format!("⚠ {who}: {title}")));
+            let when = if *before { " (before the new sign-in)" } else { "" };
+            entries.push(MenuEntry::Note(format!("⚠ {who}: {title}{when}")));
         }
         if open.len() > MAX_ANOMALY_LINES {
             entries.push(MenuEntry::Note(format!("⚠ and {} more", open.len() - MAX_ANOMALY_LINES)));
@@ -144,8 +153,9 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
     entries.push(MenuEntry::Separator);
     entries.push(item("Quit", Action::Quit));
 
-    let attention =
-        notice.is_some() || !open.is_empty() || accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
+    let attention = notice.is_some()
+        || open.iter().any(|(_, _, before)| !before)
+        || accounts.iter().any(|a| a.state == AccountState::NeedsSignIn);
     let tooltip = if let Some(a) = accounts.iter().find(|a| a.state == AccountState::NeedsSignIn) {
         format!("Spotoken: {} needs sign-in", name(a))
     } else if let Some(a) = accounts.iter().min_by_key(|a| a.access_token.seconds_left) {
@@ -224,6 +234,19 @@ mod tests {
         assert_eq!(model.tooltip, "Spotoken: bob name needs sign-in");
         assert!(matches!(&model.entries[1], MenuEntry::Submenu { label, .. } if label == "bob name: needs sign-in"));
         assert_eq!(actions(&model.entries), ["copy:alice", "refresh:alice", "login", "open", "login", "quit"]);
+        let MenuEntry::Submenu { entries, .. } = &model.entries[1] else { unreachable!() };
+        assert_eq!(
+            entries.len(),
+            1,
+            "the label says it needs sign-in; the submenu only offers the sign-in: {entries:?}"
+        );
+
+        let mut carol = sample("carol");
+        carol.needs_sign_in = true;
+        let alone = self::model(&report(&[carol], 400));
+        let said =
+            alone.entries.iter().filter(|e| matches!(e, MenuEntry::Note(n) if n.contains("needs sign-in"))).count();
+        assert_eq!(said, 1, "one account that needs sign-in is said once: {:?}", alone.entries);
     }
 
     #[test]
@@ -255,6 +278,26 @@ mod tests {
         assert!(model.attention);
         status.accounts[0].anomalies.clear();
         assert!(!self::model(&status).attention);
+    }
+
+    #[test]
+    fn an_anomaly_from_before_a_new_sign_in_is_listed_as_history_and_marks_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = crate::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
+        let mut alice = sample("alice");
+        let program = crate::activity::Program { name: "p".into(), path: None };
+        record.check_handout(&alice, Some(&program), Timestamp(300), 30);
+        alice.authorized_at = Timestamp(350);
+        let mut status = report(&[alice], 400);
+        status.accounts[0].anomalies = record.open_anomalies(None);
+        let model = model(&status);
+        assert_eq!(
+            model.entries[0],
+            MenuEntry::Note("⚠ alice name: A new program got a token (before the new sign-in)".into())
+        );
+        assert!(!model.attention, "the sign-in after it was the remedy");
+        status.accounts[0].anomalies[0].at = Timestamp(360);
+        assert!(self::model(&status).attention, "one raised after the sign-in marks the icon");
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Engine {
     /// instead, so the activity record sees it.
     pub async fn fresh_token(&self, account: Option<&str>, min_valid: Duration, by: Actor) -> Result<FreshToken> {
         let record = self.resolve_account(account)?;
-        self.token_for(&record, Some(min_valid), by).await
+        self.token_for(&record, Some(min_valid), by, self.retry.deadline).await
     }
 
     /// [`Self::fresh_token`] for a token handed out to `to`: recorded, served or failed,
@@ -65,7 +65,7 @@ impl Engine {
             },
         };
         let result = match allowed {
-            Ok(()) => self.token_for(&record, Some(min_valid), to.channel.actor()).await,
+            Ok(()) => self.token_for(&record, Some(min_valid), to.channel.actor(), self.retry.deadline).await,
             Err(e) => Err(e),
         };
         let now = self.clock.now();
@@ -82,11 +82,26 @@ impl Engine {
     /// Refreshes now, unless another process did so while this one waited for the lock.
     pub async fn refresh_now(&self, account: &str, by: Actor) -> Result<FreshToken> {
         let record = self.accounts.get(account)?;
-        self.token_for(&record, None, by).await
+        self.token_for(&record, None, by, self.retry.deadline).await
+    }
+
+    /// [`Engine::refresh_now`] within one bound for all of it (the lock, every attempt and
+    /// the waits between them), as `spotoken token --deadline` has: what a person waits
+    /// for in the window or the tray, instead of the attempts' timeouts stacked.
+    pub async fn refresh_within(&self, account: &str, by: Actor, deadline: Duration) -> Result<FreshToken> {
+        let record = self.accounts.get(account)?;
+        let deadline = self.retry.deadline.map_or(deadline, |d| d.min(deadline));
+        self.token_for(&record, None, by, Some(deadline)).await
     }
 
     #[tracing::instrument(skip_all, fields(account = %record.id))]
-    async fn token_for(&self, record: &AccountRecord, min_valid: Option<Duration>, by: Actor) -> Result<FreshToken> {
+    async fn token_for(
+        &self,
+        record: &AccountRecord,
+        min_valid: Option<Duration>,
+        by: Actor,
+        deadline: Option<Duration>,
+    ) -> Result<FreshToken> {
         ensure_signed_in(record)?;
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
@@ -100,7 +115,7 @@ impl Engine {
         }
 
         let started = std::time::Instant::now();
-        let lock_timeout = self.retry.deadline.map_or(self.retry.lock_timeout, |d| d.min(self.retry.lock_timeout));
+        let lock_timeout = deadline.map_or(self.retry.lock_timeout, |d| d.min(self.retry.lock_timeout));
         let _lock = AccountLock::acquire(&self.paths.locks_dir(), &record.id, lock_timeout).await?;
         // Someone may have refreshed, or been told the token is dead, while we waited.
         let record = self.accounts.get(&record.id)?;
@@ -116,7 +131,7 @@ impl Engine {
             return Ok(handed_out(&record.id, current, false));
         }
         let work = crate::shutdown::WorkGuard::enter();
-        let result = self.refresh_locked(&record, current, started).await;
+        let result = self.refresh_locked(&record, current, started, deadline).await;
         drop(work);
         let done = result.as_ref().map(|(tokens, outcome)| (&tokens.access_token, *outcome));
         self.activity.record(&Event::refresh(self.clock.now(), &record.id, by, done));
@@ -144,6 +159,7 @@ impl Engine {
         record: &AccountRecord,
         current: StoredTokens,
         started: std::time::Instant,
+        deadline: Option<Duration>,
     ) -> Result<(StoredTokens, RefreshOutcome)> {
         let Some(refresh_token) = current.refresh_token.clone() else {
             return Err(self.mark_needs_sign_in(record, "Spotify never gave this account a refresh token".into()));
@@ -155,7 +171,7 @@ impl Engine {
         let prepared = std::sync::Arc::new(self.on_keychain(move |k| k.prepare_write(&id)).await?);
         let mut failures = 0;
         // What is left of the hand-out's deadline, if it has one.
-        let left = || self.retry.deadline.map(|d| d.saturating_sub(started.elapsed()));
+        let left = || deadline.map(|d| d.saturating_sub(started.elapsed()));
         let out_of_time = |failures: u32| {
             let waited = started.elapsed().as_secs_f64();
             Error::Network(format!(

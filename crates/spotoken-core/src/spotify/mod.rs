@@ -33,13 +33,49 @@ pub(crate) fn network(error: reqwest::Error) -> Error {
     } else {
         "the request failed"
     };
-    let mut cause = String::new();
-    let mut source = std::error::Error::source(&error);
+    match plain_cause(&error) {
+        Some(cause) => Error::Network(format!("{kind}: {cause}")),
+        None => Error::Network(kind.into()),
+    }
+}
+
+/// The innermost cause of a network failure in words for people ("nothing answered at
+/// that address"), not the OS's ("Connection refused (os error 111)"); an unknown cause
+/// is kept as the library says it.
+fn plain_cause(error: &reqwest::Error) -> Option<String> {
+    use std::io::ErrorKind;
+    let mut innermost = None;
+    let mut source = std::error::Error::source(error);
     while let Some(s) = source {
-        cause = s.to_string();
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            let said = match io.kind() {
+                ErrorKind::ConnectionRefused => Some("nothing answered at that address (the connection was refused)"),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+                    Some("the connection was cut off")
+                }
+                ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable | ErrorKind::NetworkDown => {
+                    Some("this computer is not connected to a network that reaches it")
+                }
+                ErrorKind::TimedOut => Some("the connection timed out"),
+                ErrorKind::UnexpectedEof => Some("the connection ended before the answer did"),
+                _ => None,
+            };
+            if let Some(said) = said {
+                return Some(said.to_string());
+            }
+        }
+        innermost = Some(s.to_string());
         source = s.source();
     }
-    if cause.is_empty() { Error::Network(kind.into()) } else { Error::Network(format!("{kind} ({cause})")) }
+    let text = innermost?;
+    let lower = text.to_ascii_lowercase();
+    Some(if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
+        "the name could not be looked up (no DNS answer)".to_string()
+    } else if lower.contains("certificate") || lower.contains("tls") {
+        format!("the secure connection could not be set up ({text})")
+    } else {
+        text
+    })
 }
 
 /// `Retry-After` as Spotify sends it: whole seconds. Anything else (an HTTP date, a
@@ -83,6 +119,17 @@ pub(crate) async fn read_answer_up_to(response: reqwest::Response, max_body: usi
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A real refused connection (a port on 127.0.0.1 nothing listens on) in words for
+    /// people, without the OS's error number.
+    #[tokio::test]
+    async fn a_refused_connection_is_said_plainly() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let error = http_client().unwrap().get(format!("http://127.0.0.1:{port}/api/token")).send().await.unwrap_err();
+        let Error::Network(said) = network(error) else { panic!("not a network error") };
+        assert_eq!(said, "the connection failed: nothing answered at that address (the connection was refused)");
+        assert!(!said.contains("os error") && !said.contains("127.0.0.1"), "{said}");
+    }
 
     #[test]
     fn retry_after_is_whole_seconds_only() {
