@@ -126,6 +126,7 @@ async fn every_view_follows_the_desktop_theme_and_has_no_serious_accessibility_p
         s.wait_for("[data-test=continue-login]", WAIT).await;
         s.click("[data-test=continue-login]").await;
         s.wait_for("[data-test=account]", WAIT).await;
+        s.wait_gone("[data-test=toast]", WAIT).await; // "Signed in as …", for a clean picture
         check_view(&d, &s, theme, "accounts", &mut problems).await;
 
         // A refresh Spotify refuses for good: the card in its needs-sign-in state.

@@ -36,6 +36,19 @@ pub enum Rotation {
     Same,
 }
 
+/// A list whose `next` is broken, as a faulty or hostile server could send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Paging {
+    /// `next` until the last page, as Spotify pages.
+    #[default]
+    Normal,
+    /// The last page's `next` points back to the first page.
+    BackToStart,
+    /// Every page has a `next`: a list without end.
+    Endless,
+}
+
 /// How `/authorize` answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,27 +90,31 @@ pub struct Fault {
     /// A 429's `reason` (`QUOTA_EXCEEDED`).
     #[serde(default)]
     pub reason: Option<String>,
+    /// Answer with this plain text instead (as Spotify's allowlist 403 may come).
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 impl Fault {
     pub fn status(endpoint: Endpoint, status: u16) -> Self {
-        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None, reason: None }
+        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None, reason: None, text: None }
     }
 
     pub fn rate_limit(endpoint: Endpoint, retry_after: u64) -> Self {
-        Self { endpoint, status: 429, retry_after: Some(retry_after), delay_ms: 0, oauth_error: None, reason: None }
+        Self { retry_after: Some(retry_after), ..Self::status(endpoint, 429) }
     }
 
     /// The token endpoint answering `status` with Spotify's error JSON.
     pub fn oauth(status: u16, error: &str, description: &str) -> Self {
         Self {
-            endpoint: Endpoint::Token,
-            status,
-            retry_after: None,
-            delay_ms: 0,
             oauth_error: Some((error.to_string(), description.to_string())),
-            reason: None,
+            ..Self::status(Endpoint::Token, status)
         }
+    }
+
+    /// `status` with a plain-text body.
+    pub fn text(endpoint: Endpoint, status: u16, text: &str) -> Self {
+        Self { text: Some(text.to_string()), ..Self::status(endpoint, status) }
     }
 
     /// Spotify's quota answer: 429 with `"reason": "QUOTA_EXCEEDED"`.
@@ -170,6 +187,8 @@ pub struct Control {
     pub token_delay_ms: Option<u64>,
     /// Expire every access token now.
     pub expire_access_tokens: bool,
+    /// How lists page from now on.
+    pub paging: Option<Paging>,
 }
 
 #[derive(Debug)]
@@ -211,6 +230,7 @@ pub(crate) struct PendingConsent {
 pub(crate) struct State {
     pub config: SandboxConfig,
     pub rotation: Rotation,
+    pub paging: Paging,
     pub granted_scopes: Option<Vec<String>>,
     pub token_delay_ms: u64,
     pub faults: VecDeque<Fault>,
@@ -246,6 +266,7 @@ impl Sandbox {
         let state = Arc::new(Mutex::new(State {
             config,
             rotation: Rotation::default(),
+            paging: Paging::default(),
             granted_scopes: None,
             token_delay_ms: 0,
             faults: VecDeque::new(),
@@ -317,7 +338,11 @@ pub(crate) fn apply(state: &mut State, control: Control) {
         faults,
         token_delay_ms,
         expire_access_tokens,
+        paging,
     } = control;
+    if let Some(p) = paging {
+        state.paging = p;
+    }
     if let Some(r) = rotation {
         state.rotation = r;
     }

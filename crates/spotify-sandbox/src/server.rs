@@ -250,7 +250,9 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
     }
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     log_entry(&mut lock(state), name, fault.status).error = Some(format!("scripted {}", fault.status));
-    let mut response = if let Some((error, description)) = &fault.oauth_error {
+    let mut response = if let Some(text) = &fault.text {
+        (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
+    } else if let Some((error, description)) = &fault.oauth_error {
         (status, Json(json!({"error": error, "error_description": description}))).into_response()
     } else if fault.status == 429 {
         let mut body = json!({"error": {"status": 429, "message": "Too many requests"}});
@@ -543,6 +545,7 @@ fn page_params(query: &HashMap<String, String>) -> Result<(usize, usize), &'stat
 /// A Spotify paging object over `total` items made by `item`, with `next`/`previous`
 /// pointing back at this sandbox.
 fn paging(
+    state: &Shared,
     headers: &HeaderMap,
     path: &str,
     (limit, offset): (usize, usize),
@@ -551,14 +554,21 @@ fn paging(
 ) -> serde_json::Value {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let href = |offset: usize| format!("http://{host}{path}?offset={offset}&limit={limit}");
-    let end = (offset + limit).min(total);
+    let (total, wrap) = match lock(state).paging {
+        crate::Paging::Normal => (total, false),
+        crate::Paging::BackToStart => (total, true),
+        crate::Paging::Endless => (usize::MAX / 2, false),
+    };
+    let end = offset.saturating_add(limit).min(total);
+    let next = if end < total { Some(href(end)) } else { wrap.then(|| href(0)) };
+    // Items are made only for the page asked for (an endless list stays cheap).
     json!({
         "href": href(offset),
         "items": (offset.min(total)..end).map(item).collect::<Vec<_>>(),
         "limit": limit,
         "offset": offset,
         "total": total,
-        "next": (end < total).then(|| href(end)),
+        "next": next,
         "previous": (offset > 0).then(|| href(offset.saturating_sub(limit))),
     })
 }
@@ -577,7 +587,7 @@ async fn my_playlists(
         Err(message) => return api_error(StatusCode::BAD_REQUEST, message),
     };
     let total = lock(&state).config.playlists;
-    Json(paging(&headers, "/v1/me/playlists", params, total, |n| {
+    Json(paging(&state, &headers, "/v1/me/playlists", params, total, |n| {
         json!({"type": "playlist", "id": format!("sandboxlist{n}"), "name": format!("Sandbox Playlist {n}"),
                "owner": {"id": user.id, "display_name": user.display_name}, "public": false,
                "items": {"href": null, "total": 3}})
@@ -602,6 +612,7 @@ async fn playlist_items(
         return api_error(StatusCode::NOT_FOUND, "Resource not found");
     }
     Json(paging(
+        &state,
         &headers,
         &format!("/v1/playlists/{id}/items"),
         params,

@@ -154,6 +154,10 @@ enum Command {
         /// Follow `next` through every page and print one JSON array of all `items`.
         #[arg(long)]
         paginate: bool,
+        /// With --paginate: stop after this many pages (exit 5, pagination_stopped).
+        #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PAGES, requires = "paginate",
+              value_parser = clap::value_parser!(u32).range(1..))]
+        max_pages: u32,
         /// Print the status line and the response headers before the body.
         #[arg(short = 'i', long)]
         include: bool,
@@ -451,8 +455,9 @@ async fn run(command: Command) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Api { path, method, raw_fields, fields, input, headers, paginate, include, account } => {
-            let options = ApiOptions { method, raw_fields, fields, input, headers, paginate, include, account };
+        Command::Api { path, method, raw_fields, fields, input, headers, paginate, max_pages, include, account } => {
+            let options =
+                ApiOptions { method, raw_fields, fields, input, headers, paginate, max_pages, include, account };
             api_command(&engine, &path, options).await
         }
         Command::Exec { account, min_valid, command } => {
@@ -753,8 +758,44 @@ struct ApiOptions {
     input: Option<PathBuf>,
     headers: Vec<String>,
     paginate: bool,
+    max_pages: u32,
     include: bool,
     account: Option<String>,
+}
+
+/// `api --paginate` stops after this many pages unless `--max-pages` says otherwise:
+/// 10,000 items at 50 a page.
+const DEFAULT_MAX_PAGES: u32 = 200;
+
+/// `api --paginate`'s answer: one JSON array written as the pages arrive, so a long list
+/// is never held in memory, and closed whatever ends the paging.
+struct ItemStream<W: Write> {
+    out: W,
+    written: usize,
+    open: bool,
+}
+
+impl<W: Write> ItemStream<W> {
+    fn new(out: W) -> Self {
+        Self { out, written: 0, open: false }
+    }
+
+    fn push(&mut self, items: &[serde_json::Value]) {
+        for item in items {
+            let lead = if self.open { ",\n" } else { "[\n" };
+            self.open = true;
+            let indented = format!("{item:#}").replace('\n', "\n  ");
+            let _ = write!(self.out, "{lead}  {indented}");
+            self.written += 1;
+        }
+        let _ = self.out.flush();
+    }
+
+    fn close(mut self) -> W {
+        let _ = writeln!(self.out, "{}", if self.open { "\n]" } else { "[]" });
+        let _ = self.out.flush();
+        self.out
+    }
 }
 
 fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Error> {
@@ -830,8 +871,10 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
     let to = spotoken_core::activity::Recipient::cli_as(spotoken_core::activity::Channel::CliApi);
     let mut request =
         ApiRequest { method, path: path.to_string(), query, body, headers, account: options.account.clone() };
-    let mut items: Vec<serde_json::Value> = Vec::new();
     let mut out = std::io::stdout().lock();
+    let mut items: Option<ItemStream<std::io::StdoutLock<'static>>> = None;
+    let mut seen = std::collections::HashSet::new();
+    let mut pages = 0usize;
     loop {
         let response = engine.call_api(&request, &to).await?;
         if options.include {
@@ -843,7 +886,11 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
         }
         let json: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
         if let Some(problem) = response.problem {
-            print_body(&mut out, json.as_ref(), &response.body);
+            match items.take() {
+                // Later pages: the items so far stay valid JSON; the refusal goes to stderr.
+                Some(stream) => drop(stream.close()),
+                None => print_body(&mut out, json.as_ref(), &response.body),
+            }
             return Err(problem);
         }
         if !options.paginate {
@@ -851,15 +898,40 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
             return Ok(0);
         }
         let page = json.unwrap_or_default();
-        match page.get("items").and_then(|i| i.as_array()) {
-            Some(page_items) => items.extend(page_items.iter().cloned()),
-            None => {
+        pages += 1;
+        match (page.get("items").and_then(|i| i.as_array()), items.as_mut()) {
+            (Some(page_items), Some(stream)) => stream.push(page_items),
+            (Some(page_items), None) => {
+                let mut stream = ItemStream::new(std::io::stdout().lock());
+                stream.push(page_items);
+                items = Some(stream);
+            }
+            (None, Some(_)) => {
+                // A later page with no list: what came before stays valid.
+                drop(items.take().map(ItemStream::close));
+                return Ok(0);
+            }
+            (None, None) => {
                 // Nothing to page through: the answer as it is.
                 print_body(&mut out, Some(&page), &response.body);
                 return Ok(0);
             }
         }
+        let stop = |items: &mut Option<ItemStream<_>>, why: String| {
+            drop(items.take().map(ItemStream::close));
+            Err(Error::PaginationStopped { pages, why })
+        };
+        // Each page names itself (`href`) and the page after it (`next`).
+        if let Some(href) = page.get("href").and_then(|h| h.as_str()) {
+            seen.insert(href.to_string());
+        }
         match page.get("next").and_then(|n| n.as_str()) {
+            Some(next) if !seen.insert(next.to_string()) => {
+                return stop(&mut items, "Spotify's `next` points to a page already fetched".into());
+            }
+            Some(_) if pages >= options.max_pages as usize => {
+                return stop(&mut items, format!("--max-pages is {}", options.max_pages));
+            }
             Some(next) => {
                 // The next page's URL says it all; the account stays the one first used.
                 request = ApiRequest {
@@ -870,7 +942,7 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
                 };
             }
             None => {
-                print_body(&mut out, Some(&serde_json::Value::Array(items)), b"");
+                drop(items.take().map(ItemStream::close));
                 return Ok(0);
             }
         }

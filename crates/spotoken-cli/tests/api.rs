@@ -6,7 +6,7 @@
 
 mod support;
 
-use spotify_sandbox::{Control, Endpoint, Fault};
+use spotify_sandbox::{Control, Endpoint, Fault, Paging};
 use support::{Harness, stderr, stdout};
 
 fn json(out: &std::process::Output) -> serde_json::Value {
@@ -92,6 +92,39 @@ async fn paginate_follows_next_and_joins_the_items() {
     assert!(page["next"].as_str().unwrap().contains("offset=5"), "{page}");
     let out = h.run(&["api", "--paginate", "/playlists/sandboxlist0/items"]).await;
     assert_eq!(json(&out).as_array().unwrap().len(), 3);
+}
+
+/// A `next` back to a page already fetched, and a list without end: `--paginate` stops
+/// with `pagination_stopped` (exit 5), says why, and what it fetched is valid JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn paginate_stops_on_a_repeated_next_and_at_max_pages() {
+    let h = Harness::signed_in("api-endless", &["playlist-read-private"]).await;
+    h.control(Control { paging: Some(Paging::BackToStart), ..Default::default() });
+    let out = h.run(&["api", "--paginate", "/me/playlists", "-f", "limit=3"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let said = stderr(&out);
+    assert!(said.contains("pagination_stopped") && said.contains("already fetched"), "{said}");
+    assert_eq!(json(&out).as_array().unwrap().len(), 7, "the three pages fetched, printed once each");
+    assert_eq!(api_calls(&h, "playlists"), 3, "no page fetched twice");
+
+    h.control(Control { paging: Some(Paging::Endless), ..Default::default() });
+    let before = api_calls(&h, "playlists");
+    let out = h.run(&["api", "--paginate", "--max-pages", "4", "/me/playlists", "-f", "limit=5"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--max-pages is 4"), "{}", stderr(&out));
+    assert_eq!(json(&out).as_array().unwrap().len(), 20, "4 pages of 5, a closed array");
+    assert_eq!(api_calls(&h, "playlists") - before, 4);
+
+    // The default bound holds too (200 pages), and no more.
+    let before = api_calls(&h, "playlists");
+    let out = h.run(&["api", "--paginate", "/me/playlists", "-f", "limit=1"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(json(&out).as_array().unwrap().len(), 200);
+    assert_eq!(api_calls(&h, "playlists") - before, 200);
+
+    // --max-pages means nothing without --paginate, and 0 pages is no bound.
+    assert_eq!(h.run(&["api", "--max-pages", "3", "/me/playlists"]).await.status.code(), Some(2));
+    assert_eq!(h.run(&["api", "--paginate", "--max-pages", "0", "/me/playlists"]).await.status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,7 @@
 
 mod support;
 
-use spotify_sandbox::{Control, Decision, User};
+use spotify_sandbox::{Control, Decision, Endpoint, Fault, User};
 use std::time::{Duration, Instant};
 use support::{Harness, printed_token, stderr, stdout};
 
@@ -98,6 +98,20 @@ fn url_parse(s: &str) -> reqwest::Url {
     reqwest::Url::parse(s).unwrap()
 }
 
+/// A person not on a development-mode app's list: Spotify's `/v1/me` refuses in plain
+/// text. The sign-in says to add them under User Management, and keeps nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_not_on_the_apps_list_is_told_so_from_a_plain_text_refusal() {
+    let h = Harness::new("not-registered").await;
+    let refusal = "The user is not registered for this application. Please ask the app owner to add you.";
+    h.control(Control { faults: vec![Fault::text(Endpoint::Me, 403, refusal)], ..Default::default() });
+    let login = h.login(&[]).await;
+    let err = stderr(&login.output);
+    assert_eq!(login.output.status.code(), Some(7), "{err}");
+    assert!(err.contains("[user_not_registered]") && err.contains("User Management"), "{err}");
+    assert!(h.keychain_entry().is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn declining_on_the_consent_page_is_a_clear_error() {
     let h = Harness::new("denied").await;
@@ -153,6 +167,24 @@ async fn browser_variable_plays_the_browser() {
     h.deliver(&location).await;
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.unwrap().unwrap();
     assert!(status.success());
+}
+
+/// A data folder that cannot be written is found before the browser opens, not after
+/// the consent: `login` stops at once, names the folder, and never reaches Spotify.
+/// (The folder is a file here: root, which runs CI, writes in read-only folders.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unwritable_data_folder_stops_the_login_before_the_browser() {
+    let h = Harness::new("unwritable").await;
+    std::fs::create_dir_all(h.home().join("data")).unwrap();
+    std::fs::write(h.home().join("data/spotoken"), "not a folder").unwrap();
+    let started = Instant::now();
+    let out = h.command(&["login", "--no-browser"]).output().await.unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("[io_error]") && err.contains("data/spotoken"), "{err}");
+    assert!(!err.contains("/authorize?"), "no consent page was offered: {err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(h.sandbox.log().is_empty(), "Spotify was never asked");
 }
 
 #[tokio::test(flavor = "multi_thread")]

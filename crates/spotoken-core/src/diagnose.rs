@@ -97,6 +97,8 @@ codes! {
     SpotifyUnavailable = "spotify_unavailable" => Unavailable,
     NetworkDown = "network_down" => Unavailable,
     LockTimeout = "lock_timeout" => Unavailable,
+    /// `api --paginate` stopped: a `next` seen before, or the page limit.
+    PaginationStopped = "pagination_stopped" => Unavailable,
     KeychainUnavailable = "keychain_unavailable" => Keychain,
     KeychainNoSessionBus = "keychain_no_session_bus" => Keychain,
     KeychainLocked = "keychain_locked" => Keychain,
@@ -398,7 +400,7 @@ impl Error {
             E::LoginTimeout(waited) => Diagnosis::new(
                 Code::LoginTimeout,
                 format!("No answer came back from Spotify within {}.", human_duration(waited.as_secs() as i64)),
-                "Start the login again and finish it in the browser; if the browser showed \"INVALID_CLIENT: Invalid redirect URI\", register http://127.0.0.1/callback on the dashboard.",
+                "Start the login again and finish it in the browser. If Spotify's page said \"redirect_uri: Not matching configuration\" or \"INVALID_CLIENT: Invalid redirect URI\", register http://127.0.0.1/callback (no port) on the dashboard; \"redirect_uri: Insecure\": use 127.0.0.1, not localhost; \"client_id: Invalid\" or \"INVALID_CLIENT: Invalid client\": copy the Client ID again.",
             ),
             E::NoLoginPending => Diagnosis::new(
                 Code::LoginNotPending,
@@ -482,6 +484,14 @@ impl Error {
                 format!("The keychain failed: {why}."),
                 "Check that the keyring is unlocked and working (`secret-tool search service spotoken`).",
             ),
+            E::PaginationStopped { pages, why } => Diagnosis::new(
+                Code::PaginationStopped,
+                format!(
+                    "Stopped following `next` after {pages} page{}: {why}. What was fetched is printed.",
+                    if *pages == 1 { "" } else { "s" }
+                ),
+                "If the list really is that long, raise --max-pages; otherwise page by hand with offset and limit.",
+            ),
             E::LockTimeout(id) => Diagnosis::new(
                 Code::LockTimeout,
                 format!("Another Spotoken process kept refreshing {id} for too long."),
@@ -554,7 +564,9 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
             "Sign in again granting the missing scope; Spotoken asks Spotify to show the consent page again.",
         )
         .then(NextStep::AddScopes { account: None, scopes: Vec::new() }),
-        (403, "User not registered in the Developer Dashboard") => Diagnosis::new(
+        // JSON's "User not registered in the Developer Dashboard", or the plain text "The
+        // user is not registered for this application…" Spotify also sends (2026).
+        (403, m) if m.to_ascii_lowercase().contains("not registered") => Diagnosis::new(
             Code::UserNotRegistered,
             format!("{said} The app is in development mode and this person is not on its list."),
             format!("Add the person's Spotify email under User Management at {DASHBOARD_URL} (up to 5 users)."),

@@ -133,9 +133,13 @@ impl Engine {
             .map_err(|e| Error::Keychain(format!("the keychain call stopped: {e}")))?
     }
 
-    /// Checks that the keychain can take tokens now (asking to unlock it if needed):
-    /// before a login sends anyone to Spotify.
+    /// Checks that the keychain can take tokens now (asking to unlock it if needed), and
+    /// that the folders a sign-in writes (the account list, the activity record, the
+    /// locks) can be written: before a login sends anyone to Spotify.
     pub fn check_keychain(&self) -> Result<()> {
+        for dir in [self.paths.data_dir.clone(), self.paths.activity_dir(), self.paths.locks_dir()] {
+            crate::store::check_writable(&dir)?;
+        }
         self.keychain.check_ready()
     }
 

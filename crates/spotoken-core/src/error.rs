@@ -87,6 +87,8 @@ pub enum Error {
     #[error("a token for {program} was denied in the Spotoken window")]
     HandOutDenied { program: String },
 
+    #[error("stopped following next after {pages} pages: {why}")]
+    PaginationStopped { pages: usize, why: String },
     #[error("another Spotoken process held the lock on account {0} too long")]
     LockTimeout(String),
     #[error("{action} {path}: {source}")]

@@ -54,6 +54,13 @@ fn parse(status: u16, retry_after: Option<std::time::Duration>, body: &[u8]) -> 
             Ok(Profile { display_name: profile.display_name.map(|n| crate::text::clean(&n)), ..profile })
         }
         s if s >= 500 => Err(Error::ServerError { status: s }),
+        // A refusal in plain text (Spotify's allowlist 403 may come so): its words.
+        s if (400..500).contains(&s) => match std::str::from_utf8(body).map(str::trim) {
+            Ok(text) if !text.is_empty() && !text.starts_with(['{', '[', '<']) => {
+                Err(Error::WebApi { status: s, message: crate::text::clean(text) })
+            }
+            _ => Err(Error::UnexpectedResponse { what: "Spotify's Web API", detail: format!("HTTP {s}") }),
+        },
         s => Err(Error::UnexpectedResponse { what: "Spotify's Web API", detail: format!("HTTP {s}") }),
     }
 }
@@ -76,6 +83,12 @@ mod tests {
             Err(Error::WebApi { status: 401, .. })
         ));
         assert!(matches!(parse(429, None, b"{}"), Err(Error::RateLimited { .. })));
+        // The allowlist's refusal in plain text, as Spotify also sends it.
+        let plain = b"The user is not registered for this application. Please ask the app owner to add you.\n";
+        let err = parse(403, None, plain).unwrap_err();
+        assert_eq!(err.diagnose().code, "user_not_registered");
+        assert!(err.diagnose().fix.contains("User Management"), "{}", err.diagnose().fix);
+        assert_eq!(parse(403, None, b"<html>no</html>").unwrap_err().diagnose().code, "unexpected_response");
     }
 
     #[test]

@@ -80,6 +80,16 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     builder.create(dir).map_err(Error::io("create", dir))
 }
 
+/// Whether files can be written in `dir` now (created if missing): a probe file is made
+/// and removed. Before a login sends anyone to Spotify, so a folder that cannot take the
+/// account is found first, not after the consent.
+pub(crate) fn check_writable(dir: &Path) -> Result<()> {
+    create_private_dir(dir)?;
+    let probe = dir.join(format!(".write-probe.{}", std::process::id()));
+    open_private(&probe).map_err(Error::io("write in", dir))?;
+    std::fs::remove_file(&probe).map_err(Error::io("remove a probe file in", dir))
+}
+
 /// Opens (creating if needed) a lock file readable by the person only.
 pub(crate) fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::File::options();
