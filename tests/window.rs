@@ -112,6 +112,24 @@ async fn every_view_follows_the_desktop_theme_and_has_no_serious_accessibility_p
 
         // The scope picker, then the waiting view (a browser that never comes back).
         s.wait_for("[data-test=login-panel]", WAIT).await;
+        // An unchecked box in the theme's colours (WebKitGTK's own is white in both).
+        let script =
+            "return getComputedStyle(document.querySelector('input[type=checkbox]:not(:checked)')).backgroundColor;";
+        let css = s.execute(script, json!([])).await.unwrap();
+        let rgb: Vec<u8> = css
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches("rgb(")
+            .trim_end_matches(')')
+            .split(',')
+            .filter_map(|c| c.trim().parse().ok())
+            .collect();
+        assert!(css.as_str().is_some_and(|c| c.starts_with("rgb(")), "the box is painted, opaque: {css}");
+        let box_luminance = luminance([rgb[0], rgb[1], rgb[2]]);
+        match theme {
+            "dark" => assert!(box_luminance < 0.05, "an unchecked box should be dark: {css}"),
+            _ => assert!(box_luminance > 0.8, "an unchecked box should be light: {css}"),
+        }
         check_view(&d, &s, theme, "login", &mut problems).await;
         let browser = d.dir.path().join("browser.sh");
         let consenting = std::fs::read_to_string(&browser).unwrap();

@@ -362,7 +362,7 @@ async fn run(command: Command) -> Result<u8, Error> {
             let show = |url: &url::Url| {
                 eprintln!("Sign in to Spotify in your browser. If it did not open, visit:\n\n  {url}\n");
                 eprintln!(
-                    "(If Spotify shows \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
+                    "(If Spotify shows \"redirect_uri: Not matching configuration\" or \"INVALID_CLIENT: Invalid redirect URI\", add {LOOPBACK_REDIRECT_TO_REGISTER} to your app at {DASHBOARD_URL}.)"
                 );
                 if no_browser {
                     eprintln!(
