@@ -146,6 +146,9 @@ async fn every_view_follows_the_desktop_theme_and_has_no_serious_accessibility_p
         s.wait_for("[data-test=account]", WAIT).await;
         s.wait_gone("[data-test=toast]", WAIT).await; // "Signed in as …", for a clean picture
         check_view(&d, &s, theme, "accounts", &mut problems).await;
+        // The card uses the window's width, not a narrow column in it.
+        let [_, _, card_width, _] = s.rect("[data-test=account]").await;
+        assert!(card_width > 1100, "at 1280 px the card should fill the window, not {card_width} px");
 
         // A refresh Spotify refuses for good: the card in its needs-sign-in state.
         d.sandbox.push_fault(Fault::oauth(400, "invalid_grant", "Refresh token revoked"));
@@ -160,6 +163,10 @@ async fn every_view_follows_the_desktop_theme_and_has_no_serious_accessibility_p
         s.click("[data-test=nav-activity]").await;
         s.wait_for("[data-test=timeline]", WAIT).await;
         check_view(&d, &s, theme, "activity", &mut problems).await;
+        // Outcomes in words; the codes only in each row's details.
+        let outcomes = s.texts("[data-test=event] [data-test=outcome] > span").await;
+        assert!(outcomes.iter().any(|o| o.starts_with("Failed: ")), "{outcomes:?}");
+        assert!(!outcomes.iter().any(|o| o.contains('_') || o.contains("failed")), "codes shown: {outcomes:?}");
         s.click("[data-test=nav-settings]").await;
         s.wait_for("[data-test=setup]", WAIT).await;
         check_view(&d, &s, theme, "settings", &mut problems).await;
