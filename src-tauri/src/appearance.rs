@@ -26,6 +26,21 @@ pub fn current<R: Runtime>(window: &WebviewWindow<R>) -> Option<Theme> {
     }
 }
 
+/// The page's first script, run before any of its own: the desktop's theme set on the
+/// root element, so the first paint is in the right colours without a round trip to
+/// the app first. Empty where the page decides itself (not Linux), or when called off
+/// GTK's thread (the page then asks with `appearance`).
+pub fn first_script<R: Runtime>(app: &AppHandle<R>) -> String {
+    #[cfg(target_os = "linux")]
+    if gtk::is_initialized_main_thread() {
+        watch(app);
+        let theme = if gtk_prefers_dark() { "dark" } else { "light" };
+        return format!("document.documentElement.dataset.theme = \"{theme}\";");
+    }
+    let _ = app;
+    String::new()
+}
+
 /// Whether a GTK theme name, as `GTK_THEME` or `gtk-theme-name` give it, is a dark one:
 /// `Adwaita:dark` (a theme and its variant), `Adwaita-dark`, `Yaru-dark`, `Breeze-Dark`.
 pub fn is_dark_theme_name(name: &str) -> bool {

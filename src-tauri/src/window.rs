@@ -60,6 +60,7 @@ pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result
     *CREATED.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
     let window = WebviewWindowBuilder::new(app, LABEL, WebviewUrl::App(path.into()))
         .title("Spotoken")
+        .initialization_script(crate::appearance::first_script(app))
         .inner_size(1000.0, 760.0)
         .min_inner_size(520.0, 480.0)
         .decorations(!compositor_draws_title_bars())

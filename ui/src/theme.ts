@@ -9,6 +9,13 @@ function apply(theme: Theme) {
 
 /** Sets the theme before the first paint and keeps it current. */
 export async function followDesktopTheme(): Promise<void> {
+  // Set by the app's first script (Linux): no round trip before the first paint. The
+  // settings portal's view, which only the window knows, is asked for afterwards.
+  if (document.documentElement.dataset.theme) {
+    void events.onAppearance(apply);
+    void commands.appearance().then((theme) => theme && apply(theme), () => {});
+    return;
+  }
   const media = window.matchMedia("(prefers-color-scheme: dark)");
   const fromPage = (): Theme => (media.matches ? "dark" : "light");
   let fromApp: Theme | null = null;

@@ -200,7 +200,7 @@ async fn a_refresh_token_refused_months_early_is_an_alert() {
     let status = h.run(&["status"]).await;
     assert_eq!(status.status.code(), Some(1));
     assert!(stdout(&status).contains("ANOMALY        Spotify refused"), "{}", stdout(&status));
-    // Asking again raises nothing new: the token is not sent again.
+    // Asking again right away shares that refusal (no request) and raises nothing new.
     h.token(&["--min-valid", "4000"]).await;
     assert_eq!(codes(&activity(&h, &[]).await), ["refresh_token_rejected_early"]);
     assert_eq!(h.sandbox.token_requests("refresh_token").len(), 1);

@@ -151,8 +151,10 @@ async fn a_long_retry_after_is_reported_not_waited() {
     assert_eq!(refreshes(&h).last(), Some(&(Some(1), Some(2), 200)));
 }
 
+/// A refresh token Spotify really revoked: needs sign-in, kept, tried once more per
+/// request (in case Spotify was wrong), and a new sign-in replaces it.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_revoked_refresh_token_needs_sign_in_and_is_not_retried() {
+async fn a_revoked_refresh_token_needs_sign_in_and_is_tried_once_per_request() {
     let h = signed_in("revoked").await;
     h.control(Control { revoke: Some("Refresh token revoked".into()), ..Default::default() });
     let out = h.token(&[]).await;
@@ -161,10 +163,22 @@ async fn a_revoked_refresh_token_needs_sign_in_and_is_not_retried() {
     assert!(err.contains("[needs_sign_in]") && err.contains("Refresh token revoked"), "{err}");
     assert_eq!(refreshes(&h).len(), 1);
 
-    // Remembered: no more requests with the dead token.
+    assert!(err.contains("tried once more on a later request"), "{err}");
+    assert!(h.keychain_entry().is_some(), "the refresh token is kept until a new sign-in replaces it");
+
+    // Within a few seconds the refusal is shared: no request.
+    assert_eq!(h.token(&[]).await.status.code(), Some(4));
+    assert_eq!(refreshes(&h).len(), 1);
+    // The next request after that tries it once more (one request), and says the same.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let again = h.token(&[]).await;
     assert_eq!(again.status.code(), Some(4));
-    assert_eq!(refreshes(&h).len(), 1, "the dead refresh token was sent again");
+    assert_eq!(refreshes(&h).len(), 2, "one more try, no more");
+    // Several at once share that one try.
+    for out in h.run_at_once(4, &["token"]).await {
+        assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    }
+    assert_eq!(refreshes(&h).len(), 2, "four processes right after a refusal share it");
     let (code, json) = h.status_json().await;
     assert_eq!(code, Some(1));
     let account = &json["accounts"][0];
@@ -176,6 +190,29 @@ async fn a_revoked_refresh_token_needs_sign_in_and_is_not_retried() {
     assert_eq!(login.output.status.code(), Some(0));
     assert_eq!(h.status_json().await.0, Some(0));
     printed_token(&h.token(&[]).await);
+}
+
+/// Spotify answering `invalid_grant` for a healthy refresh token (as during an outage):
+/// the account reads as needing sign-in, the token is kept, and the next request finds
+/// Spotify well again: a fresh token, and the account back to normal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_false_invalid_grant_ends_nothing_and_the_next_request_recovers() {
+    let h = signed_in("false-refusal").await;
+    h.control(Control {
+        faults: vec![Fault::oauth(400, "invalid_grant", "Invalid refresh token")],
+        ..Default::default()
+    });
+    let out = h.token(&[]).await;
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(h.status_json().await.1["accounts"][0]["state"], "needs_sign_in");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let token = printed_token(&h.token(&[]).await);
+    assert_eq!(h.me_status(&token).await, 200);
+    let (code, json) = h.status_json().await;
+    assert_eq!(code, Some(0), "{json:#}");
+    assert_ne!(json["accounts"][0]["state"], "needs_sign_in");
+    // (The scripted refusal is logged without its grant type: this is the second try.)
+    assert_eq!(refreshes(&h).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

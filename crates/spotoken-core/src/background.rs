@@ -76,8 +76,10 @@ pub fn plan(
             out.next_wake = Some(out.next_wake.map_or(at, |w| w.min(at)));
         }
     };
-    for r in records.iter().filter(|r| !r.needs_sign_in) {
+    for r in records {
         let due_at = match retry_at.get(&r.id) {
+            // Refused by Spotify: tried again at most hourly (it may have been wrong).
+            _ if r.needs_sign_in => r.last_error_at.unwrap_or(now).plus_secs(REFUSED_RETRY_SECS),
             Some(retry) => *retry,
             None => r.access_expires_at.plus_secs(-lead),
         };
@@ -87,7 +89,7 @@ pub fn plan(
             consider(due_at);
         }
         let ends = r.refresh_expires_at();
-        if !warned.contains(&r.id) {
+        if !warned.contains(&r.id) && !r.needs_sign_in {
             let warn_at = ends.plus_secs(-REFRESH_WARNING_SECS);
             if warn_at <= now && ends > now {
                 out.ending.push((r.id.clone(), ends.secs_after(now)));
@@ -98,6 +100,10 @@ pub fn plan(
     }
     out
 }
+
+/// How often an account Spotify refused (`invalid_grant`) is tried again in the
+/// background: its refresh token is kept in case Spotify was wrong.
+pub const REFUSED_RETRY_SECS: i64 = 3600;
 
 /// Seconds before retrying after the `failures`-th failure in a row: 1 minute,
 /// doubling, at most 30 minutes.
@@ -186,6 +192,8 @@ impl Refresher {
                             on_event(RefreshEvent::Refreshed { account: account.clone() });
                         }
                     }
+                    // Already known: the hourly retry says nothing new.
+                    Err(Error::NeedsSignIn { .. }) if records.iter().any(|r| &r.id == account && r.needs_sign_in) => {}
                     Err(e @ Error::NeedsSignIn { .. }) => {
                         on_event(RefreshEvent::NeedsSignIn {
                             account: account.clone(),
@@ -295,11 +303,16 @@ mod tests {
     }
 
     #[test]
-    fn accounts_needing_sign_in_never_wake_anything() {
+    fn accounts_spotify_refused_are_tried_again_hourly() {
         let mut r = record("a", 1_000);
         r.needs_sign_in = true;
-        let p = plan(&[r], Timestamp(5_000), LEAD, &HashMap::new(), &HashSet::new());
-        assert_eq!(p, Plan::default());
+        r.last_error_at = Some(Timestamp(4_000));
+        let p = plan(std::slice::from_ref(&r), Timestamp(5_000), LEAD, &HashMap::new(), &HashSet::new());
+        assert!(p.due.is_empty(), "refused 1000 s ago: not yet");
+        assert_eq!(p.next_wake, Some(Timestamp(4_000 + REFUSED_RETRY_SECS)));
+        let p = plan(&[r], Timestamp(4_000 + REFUSED_RETRY_SECS), LEAD, &HashMap::new(), &HashSet::new());
+        assert_eq!(p.due, ["a"]);
+        assert!(p.ending.is_empty());
     }
 
     #[test]

@@ -370,7 +370,9 @@ impl Error {
             .then(NextStep::ShowAccounts),
             E::NeedsSignIn { account, reason } => Diagnosis::new(
                 Code::NeedsSignIn,
-                format!("Spotify no longer accepts the sign-in of {account}: {reason}."),
+                format!(
+                    "Spotify no longer accepts the sign-in of {account}: {reason}. Its refresh token is kept and tried once more on a later request (a few seconds on; in the background at most hourly), in case Spotify refused it by mistake."
+                ),
                 "Sign in again (access was revoked, or the 6-month limit ran out).",
             )
             .then(NextStep::SignIn { account: Some(account.clone()) }),

@@ -102,7 +102,18 @@ impl Engine {
         by: Actor,
         deadline: Option<Duration>,
     ) -> Result<FreshToken> {
-        ensure_signed_in(record)?;
+        // An account Spotify refused is tried once more on each request (the background at
+        // most hourly, see background.rs): Spotify has answered invalid_grant for healthy
+        // refresh tokens during outages, and the refresh token is kept until a new sign-in
+        // replaces it or the person signs out. No stored access token is handed out then.
+        // Callers within a few seconds of a refusal share it: a script's loop or many
+        // processes at once send one request, not one each.
+        if record.needs_sign_in
+            && record.last_error_at.is_some_and(|at| self.clock.now().0 - at.0 < REFUSAL_SHARED_SECS)
+        {
+            return Err(needs_sign_in(record));
+        }
+        let min_valid = if record.needs_sign_in { None } else { min_valid };
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
             |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
@@ -118,8 +129,13 @@ impl Engine {
         let lock_timeout = deadline.map_or(self.retry.lock_timeout, |d| d.min(self.retry.lock_timeout));
         let _lock = AccountLock::acquire(&self.paths.locks_dir(), &record.id, lock_timeout).await?;
         // Someone may have refreshed, or been told the token is dead, while we waited.
+        let (waited_for, tried_at) = (record.needs_sign_in, record.last_error_at);
         let record = self.accounts.get(&record.id)?;
-        ensure_signed_in(&record)?;
+        if record.needs_sign_in && (!waited_for || record.last_error_at != tried_at) {
+            // Refused, or tried again and refused, while this one waited for the lock: that
+            // answer stands (one request for many callers at once).
+            return Err(needs_sign_in(&record));
+        }
         let id = record.id.clone();
         let current = self.on_keychain(move |k| k.read(&id)).await?;
         // A forced refresh is satisfied by any refresh that happened while it waited; the
@@ -221,6 +237,11 @@ impl Engine {
                     }
                     let mut scopes_before = None;
                     self.accounts.modify(&record.id, |r| {
+                        if r.needs_sign_in {
+                            tracing::info!("Spotify accepts the refresh token it refused before");
+                        }
+                        r.needs_sign_in = false;
+                        r.sign_in_reason = None;
                         r.access_expires_at = tokens.access_expires_at;
                         r.last_refresh_at = Some(now);
                         r.last_error = None;
@@ -304,12 +325,12 @@ impl Engine {
     }
 }
 
-fn ensure_signed_in(record: &AccountRecord) -> Result<()> {
-    if record.needs_sign_in {
-        let reason = record.sign_in_reason.clone().unwrap_or_else(|| "Spotify refused its refresh token".into());
-        return Err(Error::NeedsSignIn { account: record.id.clone(), reason });
-    }
-    Ok(())
+/// A refusal this recent answers a request for a refused account without asking again.
+pub const REFUSAL_SHARED_SECS: i64 = 5;
+
+fn needs_sign_in(record: &AccountRecord) -> Error {
+    let reason = record.sign_in_reason.clone().unwrap_or_else(|| "Spotify refused its refresh token".into());
+    Error::NeedsSignIn { account: record.id.clone(), reason }
 }
 
 fn handed_out(account: &str, tokens: StoredTokens, refreshed: bool) -> FreshToken {
