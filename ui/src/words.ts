@@ -46,6 +46,7 @@ const CODES: Record<ErrorCode, string> = {
   spotify_unavailable: "Spotify had a problem on its side",
   network_down: "Spotify could not be reached",
   lock_timeout: "another refresh took too long",
+  pagination_stopped: "a list's pages were not followed to the end",
   keychain_unavailable: "the keychain could not be reached",
   keychain_no_session_bus: "no desktop session for the keychain",
   keychain_locked: "the keychain was locked",
