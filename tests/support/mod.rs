@@ -247,10 +247,18 @@ impl Desktop {
         out.stdout
     }
 
-    /// The X window id of the app's window.
+    /// The X window id of the app's window, once it is on the screen (the page may be
+    /// ready a moment before the window is shown).
     pub fn app_window(&self) -> String {
-        let ids = self.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
-        ids.lines().last().expect("the app's window is not on the screen").to_string()
+        let started = Instant::now();
+        loop {
+            let ids = self.x("xdotool", &["search", "--onlyvisible", "--name", "^Spotoken$"]);
+            if let Some(id) = ids.lines().last() {
+                return id.to_string();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "the app's window is not on the screen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Resizes the app's window through the window manager, as a person dragging its
