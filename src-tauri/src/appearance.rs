@@ -2,10 +2,12 @@
 //!
 //! WebKitGTK's `prefers-color-scheme` does not follow the desktop in this window: with
 //! the rendering settings of `rendering.rs` it stays light whatever the GTK theme is. So
-//! the app reads the desktop's choice itself and the page asks for it (`appearance`)
-//! before its first paint, then hears of every change (the `appearance` event). On
-//! Windows and macOS the web view's own `prefers-color-scheme` follows the system, and
-//! the page uses it (this answers `None` there).
+//! the app reads the desktop's choice itself: the page's first script sets it before
+//! anything is drawn ([`first_script`]), the page then asks once more (`appearance`, which
+//! also knows the settings portal's view through the window) and hears of every change
+//! (the `appearance` event). On Windows and macOS the web view's own
+//! `prefers-color-scheme` follows the system, and the page uses it (no script, and
+//! `None` from the command).
 
 use crate::ui_types::Theme;
 use tauri::{AppHandle, Manager, Runtime, WebviewWindow};
@@ -17,7 +19,7 @@ pub fn current<R: Runtime>(window: &WebviewWindow<R>) -> Option<Theme> {
     {
         watch(window.app_handle());
         let portal_dark = matches!(window.theme(), Ok(tauri::Theme::Dark));
-        Some(if portal_dark || gtk_prefers_dark() { Theme::Dark } else { Theme::Light })
+        Some(if portal_dark { Theme::Dark } else { gtk_theme() })
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -34,8 +36,8 @@ pub fn first_script<R: Runtime>(app: &AppHandle<R>) -> String {
     #[cfg(target_os = "linux")]
     if gtk::is_initialized_main_thread() {
         watch(app);
-        let theme = if gtk_prefers_dark() { "dark" } else { "light" };
-        return format!("document.documentElement.dataset.theme = \"{theme}\";");
+        let theme = serde_json::to_string(&gtk_theme()).unwrap_or_else(|_| "\"light\"".into());
+        return format!("document.documentElement.dataset.theme = {theme};");
     }
     let _ = app;
     String::new()
@@ -49,19 +51,20 @@ pub fn is_dark_theme_name(name: &str) -> bool {
     variant == "dark" || theme.ends_with("-dark") || theme.ends_with("_dark") || theme.ends_with(" dark")
 }
 
-/// GTK's own signs of a dark desktop: `GTK_THEME`, the application-prefers-dark setting
-/// (which XSETTINGS, the settings portal or settings.ini set), or a dark theme's name.
+/// The theme GTK's own signs give: dark for `GTK_THEME`, the application-prefers-dark
+/// setting (which XSETTINGS, the settings portal or settings.ini set), or a dark theme's
+/// name.
 #[cfg(target_os = "linux")]
-fn gtk_prefers_dark() -> bool {
+fn gtk_theme() -> Theme {
     use gtk::prelude::GtkSettingsExt;
-    if let Ok(forced) = std::env::var("GTK_THEME")
-        && !forced.trim().is_empty()
-    {
-        return is_dark_theme_name(&forced);
-    }
-    let Some(settings) = gtk::Settings::default() else { return false };
-    settings.is_gtk_application_prefer_dark_theme()
-        || settings.gtk_theme_name().is_some_and(|name| is_dark_theme_name(&name))
+    let dark = match std::env::var("GTK_THEME") {
+        Ok(forced) if !forced.trim().is_empty() => is_dark_theme_name(&forced),
+        _ => gtk::Settings::default().is_some_and(|settings| {
+            settings.is_gtk_application_prefer_dark_theme()
+                || settings.gtk_theme_name().is_some_and(|name| is_dark_theme_name(&name))
+        }),
+    };
+    if dark { Theme::Dark } else { Theme::Light }
 }
 
 /// Tells the window whenever GTK's theme settings change (the settings portal's changes

@@ -120,7 +120,7 @@ impl Shell {
         let settings = self.engine.settings();
         let now = self.engine.clock().now();
         Ok(Overview {
-            clock: spotoken_core::ClockStyle::from_env(),
+            clock: spotoken_core::ClockStyle::of_process().clone(),
             requests: self.engine.activity().pending_requests(now).into_iter().map(Into::into).collect(),
             settings: SettingsView::new(
                 self.engine.settings(),

@@ -26,10 +26,9 @@ fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
 
 /// "14:32" or "2:32 PM", in the person's time zone and clock format (as the window).
 fn local_clock(at: spotoken_core::Timestamp) -> String {
-    static STYLE: std::sync::LazyLock<spotoken_core::ClockStyle> =
-        std::sync::LazyLock::new(spotoken_core::ClockStyle::from_env);
+    let pattern = spotoken_core::ClockStyle::of_process().time_pattern();
     chrono::DateTime::from_timestamp(at.0, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format(STYLE.time_pattern()).to_string())
+        .map(|t| t.with_timezone(&chrono::Local).format(pattern).to_string())
         .unwrap_or_default()
 }
 

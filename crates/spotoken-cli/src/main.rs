@@ -769,32 +769,26 @@ const DEFAULT_MAX_PAGES: u32 = 200;
 
 /// `api --paginate`'s answer: one JSON array written as the pages arrive, so a long list
 /// is never held in memory, and closed whatever ends the paging.
-struct ItemStream<W: Write> {
-    out: W,
-    written: usize,
+#[derive(Default)]
+struct ItemStream {
+    /// `[` is written (an item was).
     open: bool,
 }
 
-impl<W: Write> ItemStream<W> {
-    fn new(out: W) -> Self {
-        Self { out, written: 0, open: false }
-    }
-
-    fn push(&mut self, items: &[serde_json::Value]) {
+impl ItemStream {
+    fn push(&mut self, out: &mut impl Write, items: &[serde_json::Value]) {
         for item in items {
             let lead = if self.open { ",\n" } else { "[\n" };
             self.open = true;
             let indented = format!("{item:#}").replace('\n', "\n  ");
-            let _ = write!(self.out, "{lead}  {indented}");
-            self.written += 1;
+            let _ = write!(out, "{lead}  {indented}");
         }
-        let _ = self.out.flush();
+        let _ = out.flush();
     }
 
-    fn close(mut self) -> W {
-        let _ = writeln!(self.out, "{}", if self.open { "\n]" } else { "[]" });
-        let _ = self.out.flush();
-        self.out
+    fn close(self, out: &mut impl Write) {
+        let _ = writeln!(out, "{}", if self.open { "\n]" } else { "[]" });
+        let _ = out.flush();
     }
 }
 
@@ -872,7 +866,7 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
     let mut request =
         ApiRequest { method, path: path.to_string(), query, body, headers, account: options.account.clone() };
     let mut out = std::io::stdout().lock();
-    let mut items: Option<ItemStream<std::io::StdoutLock<'static>>> = None;
+    let mut items: Option<ItemStream> = None;
     let mut seen = std::collections::HashSet::new();
     let mut pages = 0usize;
     loop {
@@ -888,7 +882,7 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
         if let Some(problem) = response.problem {
             match items.take() {
                 // Later pages: the items so far stay valid JSON; the refusal goes to stderr.
-                Some(stream) => drop(stream.close()),
+                Some(stream) => stream.close(&mut out),
                 None => print_body(&mut out, json.as_ref(), &response.body),
             }
             return Err(problem);
@@ -899,16 +893,11 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
         }
         let page = json.unwrap_or_default();
         pages += 1;
-        match (page.get("items").and_then(|i| i.as_array()), items.as_mut()) {
-            (Some(page_items), Some(stream)) => stream.push(page_items),
-            (Some(page_items), None) => {
-                let mut stream = ItemStream::new(std::io::stdout().lock());
-                stream.push(page_items);
-                items = Some(stream);
-            }
-            (None, Some(_)) => {
+        match (page.get("items").and_then(|i| i.as_array()), items.take()) {
+            (Some(page_items), stream) => items.insert(stream.unwrap_or_default()).push(&mut out, page_items),
+            (None, Some(stream)) => {
                 // A later page with no list: what came before stays valid.
-                drop(items.take().map(ItemStream::close));
+                stream.close(&mut out);
                 return Ok(0);
             }
             (None, None) => {
@@ -917,8 +906,10 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
                 return Ok(0);
             }
         }
-        let stop = |items: &mut Option<ItemStream<_>>, why: String| {
-            drop(items.take().map(ItemStream::close));
+        let mut stop = |why: String| {
+            if let Some(stream) = items.take() {
+                stream.close(&mut out);
+            }
             Err(Error::PaginationStopped { pages, why })
         };
         // Each page names itself (`href`) and the page after it (`next`).
@@ -927,10 +918,10 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
         }
         match page.get("next").and_then(|n| n.as_str()) {
             Some(next) if !seen.insert(next.to_string()) => {
-                return stop(&mut items, "Spotify's `next` points to a page already fetched".into());
+                return stop("Spotify's `next` points to a page already fetched".into());
             }
             Some(_) if pages >= options.max_pages as usize => {
-                return stop(&mut items, format!("--max-pages is {}", options.max_pages));
+                return stop(format!("--max-pages is {}", options.max_pages));
             }
             Some(next) => {
                 // The next page's URL says it all; the account stays the one first used.
@@ -942,7 +933,9 @@ async fn api_command(engine: &Engine, path: &str, options: ApiOptions) -> Result
                 };
             }
             None => {
-                drop(items.take().map(ItemStream::close));
+                if let Some(stream) = items.take() {
+                    stream.close(&mut out);
+                }
                 return Ok(0);
             }
         }

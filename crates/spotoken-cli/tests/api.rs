@@ -122,7 +122,7 @@ async fn paginate_stops_on_a_repeated_next_and_at_max_pages() {
     assert_eq!(json(&out).as_array().unwrap().len(), 200);
     assert_eq!(api_calls(&h, "playlists") - before, 200);
 
-    // --max-pages means nothing without --paginate, and 0 pages is no bound.
+    // --max-pages means nothing without --paginate, and 0 is refused.
     assert_eq!(h.run(&["api", "--max-pages", "3", "/me/playlists"]).await.status.code(), Some(2));
     assert_eq!(h.run(&["api", "--paginate", "--max-pages", "0", "/me/playlists"]).await.status.code(), Some(2));
 }

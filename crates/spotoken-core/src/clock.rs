@@ -155,6 +155,13 @@ const TWELVE_HOUR_REGIONS: [&str; 24] = [
 ];
 
 impl ClockStyle {
+    /// This process's style, read from its environment once (it does not change while
+    /// the process runs): the tray and every overview of the window use it.
+    pub fn of_process() -> &'static Self {
+        static STYLE: std::sync::OnceLock<ClockStyle> = std::sync::OnceLock::new();
+        STYLE.get_or_init(Self::from_env)
+    }
+
     pub fn from_env() -> Self {
         let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Self::from_posix_locale(set("LC_ALL").or_else(|| set("LC_TIME")).or_else(|| set("LANG")).as_deref())

@@ -136,7 +136,7 @@ impl Engine {
     /// Checks that the keychain can take tokens now (asking to unlock it if needed), and
     /// that the folders a sign-in writes (the account list, the activity record, the
     /// locks) can be written: before a login sends anyone to Spotify.
-    pub fn check_keychain(&self) -> Result<()> {
+    pub fn check_ready_for_login(&self) -> Result<()> {
         for dir in [self.paths.data_dir.clone(), self.paths.activity_dir(), self.paths.locks_dir()] {
             crate::store::check_writable(&dir)?;
         }
@@ -346,7 +346,7 @@ impl Engine {
         on_refused: impl Fn(&crate::Diagnosis),
     ) -> Result<AccountRecord> {
         // Before the browser opens: consent given to Spotify must have a keychain to land in.
-        self.check_keychain()?;
+        self.check_ready_for_login()?;
         let listener = LoopbackListener::bind(options.port.unwrap_or(self.settings().loopback_port)).await?;
         let login = self.begin_login_for(
             options.account.as_deref(),

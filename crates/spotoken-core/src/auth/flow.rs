@@ -94,7 +94,7 @@ impl LoginFlow {
         // Before the browser opens: consent given to Spotify must have a keychain to
         // land in. Off the async threads: it may wait for the person to unlock it.
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.check_keychain())
+        tokio::task::spawn_blocking(move || engine.check_ready_for_login())
             .await
             .map_err(|e| Error::Keychain(format!("the keychain check stopped: {e}")))??;
         let serial = {
