@@ -189,7 +189,7 @@ pub struct ActivityEventView {
     /// Unix seconds.
     pub at: i64,
     pub account: String,
-    /// `handout`, `refresh`, `sign-in`, `sign-out` or `scopes`.
+    /// `handout`, `refresh`, `sign-in`, `sign-out`, `scopes` or `keychain` (a repair).
     pub kind: String,
     pub channel: Option<String>,
     pub by: Option<String>,

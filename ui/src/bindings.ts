@@ -72,7 +72,7 @@ export type ActivityEventView = {
  */
 at: number, account: string, 
 /**
- * `handout`, `refresh`, `sign-in`, `sign-out` or `scopes`.
+ * `handout`, `refresh`, `sign-in`, `sign-out`, `scopes` or `keychain` (a repair).
  */
 kind: string, channel: string | null, by: string | null, program: string | null, program_path: string | null, fingerprint: string | null, outcome: string | null, code: string | null, detail: string | null, };
 

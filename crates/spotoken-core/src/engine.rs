@@ -413,8 +413,14 @@ impl Engine {
     /// assumed fine.
     pub fn status_checked(&self) -> Result<StatusReport> {
         let mut report = self.status()?;
+        let records = self.accounts.load()?;
         for account in &mut report.accounts {
-            let found = self.keychain.read(&account.id).map(drop);
+            let newest = records.iter().find(|r| r.id == account.id).and_then(|r| r.refresh_fingerprint.as_deref());
+            let found = self.keychain.read_repairing(&account.id, newest).map(|(_, repair)| {
+                if let Some(repair) = repair {
+                    self.activity.record(&Event::keychain_repaired(self.clock.now(), &account.id, &repair));
+                }
+            });
             account.keychain = Some(crate::status::KeychainCheck::from_result(&found));
         }
         Ok(report)

@@ -117,8 +117,7 @@ impl Engine {
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
             |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
-        let id = record.id.clone();
-        let before = self.on_keychain(move |k| k.read(&id)).await?;
+        let before = self.stored_tokens(record).await?;
         if is_fresh(&before, self.clock.now()) {
             tracing::debug!("stored access token is fresh enough");
             self.heal_expiry(record, &before);
@@ -136,8 +135,7 @@ impl Engine {
             // answer stands (one request for many callers at once).
             return Err(needs_sign_in(&record));
         }
-        let id = record.id.clone();
-        let current = self.on_keychain(move |k| k.read(&id)).await?;
+        let current = self.stored_tokens(&record).await?;
         // A forced refresh is satisfied by any refresh that happened while it waited; the
         // access token changes with every refresh (timestamps can tie within a second).
         let refreshed_meanwhile = current.access_token != before.access_token;
@@ -152,6 +150,18 @@ impl Engine {
         let done = result.as_ref().map(|(tokens, outcome)| (&tokens.access_token, *outcome));
         self.activity.record(&Event::refresh(self.clock.now(), &record.id, by, done));
         Ok(handed_out(&record.id, result?.0, true))
+    }
+
+    /// The account's tokens from the keychain. Several entries for it (a crash in the
+    /// middle of a write, a restored keyring, another collection) are put right and the
+    /// repair recorded.
+    async fn stored_tokens(&self, record: &AccountRecord) -> Result<StoredTokens> {
+        let (id, newest) = (record.id.clone(), record.refresh_fingerprint.clone());
+        let (tokens, repair) = self.on_keychain(move |k| k.read_repairing(&id, newest.as_deref())).await?;
+        if let Some(repair) = repair {
+            self.activity.record(&Event::keychain_repaired(self.clock.now(), &record.id, &repair));
+        }
+        Ok(tokens)
     }
 
     /// The keychain's expiry is the truth; the accounts file only mirrors it for the

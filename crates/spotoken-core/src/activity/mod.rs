@@ -140,6 +140,8 @@ pub enum Kind {
     SignIn,
     SignOut,
     Scopes,
+    /// The keychain held several entries for the account and was put right.
+    Keychain,
     /// Written by a later version.
     #[serde(other)]
     Other,
@@ -172,7 +174,7 @@ pub struct Event {
     /// A failure's code (the README's table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// Scope changes: `+added -removed`.
+    /// Scope changes: `+added -removed`; keychain repairs: what was kept and removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -249,6 +251,12 @@ impl Event {
 
     pub fn sign_out(at: Timestamp, account: &str) -> Self {
         Self::new(at, account, Kind::SignOut)
+    }
+
+    pub fn keychain_repaired(at: Timestamp, account: &str, repair: &crate::store::keychain::Repair) -> Self {
+        let mut event = Self::new(at, account, Kind::Keychain);
+        event.detail = Some(repair.describe());
+        event
     }
 
     /// Granted scopes went from `before` to `after`; `None` if they did not change.

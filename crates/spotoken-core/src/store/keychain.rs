@@ -110,6 +110,50 @@ impl StoredTokens {
     }
 }
 
+/// What a read did when the keychain held several entries for one account: a crash
+/// of the keychain in the middle of a write, an older version, a keyring file restored
+/// from a backup, or the same entry in another collection. The newest is kept
+/// ([`newest_of`]), the others removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repair {
+    /// Entries found for the account.
+    pub found: usize,
+    /// Entries removed (every one but the kept one, unless a removal failed).
+    pub removed: usize,
+}
+
+impl Repair {
+    /// In words, for the activity record and the log.
+    pub fn describe(&self) -> String {
+        let failed = self.found - 1 - self.removed;
+        let mut text =
+            format!("{} entries held tokens for this account; kept the newest, removed {}", self.found, self.removed);
+        if failed > 0 {
+            text.push_str(&format!(" ({failed} could not be removed and will be tried again)"));
+        }
+        text
+    }
+}
+
+/// Which of several entries for one account to keep: the one with the newest access
+/// token (`obtained_at` grows with every refresh and sign-in); among equals, the one
+/// whose refresh token the accounts file names as the newest (`newest_refresh`, a
+/// [`crate::activity::fingerprint`]). The accounts file is written just after the
+/// keychain, so after a crash between the two it can name an older refresh token than
+/// the newest entry holds: the time decides first. `None` for an entry that is not
+/// Spotoken's format; `None` back when no entry is.
+pub fn newest_of(entries: &[Option<StoredTokens>], newest_refresh: Option<&str>) -> Option<usize> {
+    let named = |t: &StoredTokens| {
+        newest_refresh.is_some_and(|f| t.refresh_token.as_ref().is_some_and(|r| crate::activity::fingerprint(r) == f))
+    };
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.as_ref().map(|t| (i, t)))
+        .max_by_key(|(i, t)| (t.obtained_at, named(t), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+}
+
 /// The OS keychain, seen through one service name.
 #[derive(Debug, Clone)]
 pub struct Keychain {
@@ -183,21 +227,94 @@ impl Keychain {
         }
     }
 
-    #[tracing::instrument(skip(self))]
     pub fn read(&self, account: &str) -> Result<StoredTokens> {
-        let text = self.call(account, |entry| entry.get_password()).map_err(|e| match e {
-            Error::KeychainEntryMissing(_) => Error::KeychainEntryMissing(account.to_string()),
-            other => other,
-        })?;
-        StoredTokens::from_json(&text)
+        self.read_repairing(account, None).map(|(tokens, _)| tokens)
     }
 
+    /// The account's tokens. Several entries for it are repaired: the newest is kept
+    /// ([`newest_of`], with `newest_refresh` from the accounts file), the others removed,
+    /// and what was done is handed back.
+    #[tracing::instrument(skip(self))]
+    pub fn read_repairing(
+        &self,
+        account: &str,
+        newest_refresh: Option<&str>,
+    ) -> Result<(StoredTokens, Option<Repair>)> {
+        let text = self
+            .call(account, |entry| match entry.get_password() {
+                // Several entries: read them all below.
+                Err(keyring::Error::Ambiguous(_)) => Ok(None),
+                other => other.map(Some),
+            })
+            .map_err(|e| match e {
+                Error::KeychainEntryMissing(_) => Error::KeychainEntryMissing(account.to_string()),
+                other => other,
+            })?;
+        match text {
+            Some(text) => Ok((StoredTokens::from_json(&text)?, None)),
+            None => {
+                let (tokens, repair) = self.repair(account, newest_refresh)?;
+                tracing::warn!(
+                    found = repair.found,
+                    removed = repair.removed,
+                    "the keychain held several entries for the account; kept the newest"
+                );
+                Ok((tokens, Some(repair)))
+            }
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn repair(&self, account: &str, newest_refresh: Option<&str>) -> Result<(StoredTokens, Repair)> {
+        let (service, user, timeout) = (self.service.clone(), account.to_string(), self.timeout);
+        let newest = newest_refresh.map(str::to_string);
+        let rx =
+            on_thread("keychain-repair", move || secret_service::repair(&service, &user, newest.as_deref(), timeout))?;
+        let mut told = false;
+        await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(Error::KeychainTimeout(self.timeout)))
+    }
+
+    /// One entry per service and account is all Credential Manager and the macOS
+    /// Keychain can hold.
+    #[cfg(not(target_os = "linux"))]
+    fn repair(&self, account: &str, _newest_refresh: Option<&str>) -> Result<(StoredTokens, Repair)> {
+        Err(Error::Keychain(format!("several keychain entries match account {account}")))
+    }
+
+    /// Stores `tokens` as the account's only entry: several entries (see [`Repair`])
+    /// are replaced by one, so a sign-in can always put right whatever is there.
     #[tracing::instrument(skip_all, fields(account))]
     pub fn write(&self, account: &str, tokens: &StoredTokens) -> Result<()> {
         let text = tokens.to_json();
-        self.call(account, move |entry| entry.set_password(&text))?;
+        let several = self.call(account, move |entry| match entry.set_password(&text) {
+            Err(keyring::Error::Ambiguous(_)) => Ok(true),
+            other => other.map(|()| false),
+        })?;
+        if several {
+            self.on_every_entry(account, Some(Secret::new(tokens.to_json())))?;
+        }
         tracing::debug!("tokens written to the keychain");
         Ok(())
+    }
+
+    /// With `Some(secret)`: writes it into one of the account's entries and removes the
+    /// others; with `None`: removes them all. How many were removed.
+    #[cfg(target_os = "linux")]
+    fn on_every_entry(&self, account: &str, secret: Option<Secret<String>>) -> Result<usize> {
+        let (service, user, timeout) = (self.service.clone(), account.to_string(), self.timeout);
+        let rx = on_thread("keychain-all", move || {
+            secret_service::on_every_entry(&service, &user, secret.as_ref(), timeout)
+        })?;
+        let mut told = false;
+        let removed = await_answer(&rx, self.timeout, self.timeout, &mut told)
+            .unwrap_or(Err(Error::KeychainTimeout(self.timeout)))?;
+        tracing::warn!(removed, "the keychain held several entries for the account; one is left");
+        Ok(removed)
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn on_every_entry(&self, account: &str, _secret: Option<Secret<String>>) -> Result<usize> {
+        Err(Error::Keychain(format!("several keychain entries match account {account}")))
     }
 
     /// Does everything a write needs except the write itself — connects, opens the
@@ -214,8 +331,12 @@ impl Keychain {
     /// Removes the entry; `Ok(false)` if there was none.
     #[tracing::instrument(skip(self))]
     pub fn delete(&self, account: &str) -> Result<bool> {
-        match self.call(account, |entry| entry.delete_credential()) {
-            Ok(()) => Ok(true),
+        match self.call(account, |entry| match entry.delete_credential() {
+            Err(keyring::Error::Ambiguous(_)) => Ok(true),
+            other => other.map(|()| false),
+        }) {
+            Ok(false) => Ok(true),
+            Ok(true) => self.on_every_entry(account, None).map(|_| true),
             Err(Error::KeychainEntryMissing(_)) => Ok(false),
             Err(e) => Err(e),
         }
@@ -266,6 +387,10 @@ impl super::tokens::TokenStore for Keychain {
 
     fn read(&self, account: &str) -> Result<StoredTokens> {
         Keychain::read(self, account)
+    }
+
+    fn read_repairing(&self, account: &str, newest_refresh: Option<&str>) -> Result<(StoredTokens, Option<Repair>)> {
+        Keychain::read_repairing(self, account, newest_refresh)
     }
 
     fn write(&self, account: &str, tokens: &StoredTokens) -> Result<()> {
@@ -361,8 +486,8 @@ impl PreparedWrite {
 /// item attributes as the keyring crate, so entries written either way are one entry.
 #[cfg(target_os = "linux")]
 mod secret_service {
-    use super::{Error, Result, Secret, classify_text};
-    use dbus_secret_service::{EncryptionType, SecretService};
+    use super::{Error, Repair, Result, Secret, StoredTokens, classify_text, newest_of};
+    use dbus_secret_service::{Collection, EncryptionType, Item, SecretService};
     use std::collections::HashMap;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -390,6 +515,113 @@ mod secret_service {
         }
     }
 
+    /// What keyring searches by (every collection); items it creates also carry
+    /// `application`.
+    fn search_attributes<'a>(service: &'a str, user: &'a str) -> HashMap<&'a str, &'a str> {
+        HashMap::from([("service", service), ("username", user), ("target", "default")])
+    }
+
+    /// Every item for the account, unlocked (a locked one asks the person).
+    fn matching<'s>(ss: &'s SecretService, service: &str, user: &str, timeout: Duration) -> Result<Vec<Item<'s>>> {
+        let failed = failed(timeout);
+        let found = ss.search_items(search_attributes(service, user)).map_err(&failed)?;
+        for item in &found.locked {
+            item.unlock().map_err(&failed)?;
+        }
+        Ok(found.unlocked.into_iter().chain(found.locked).collect())
+    }
+
+    /// Removes every item but `keep`; how many went. One that cannot be removed stays
+    /// (the next read tries again).
+    fn remove_all_but(items: &[Item<'_>], keep: Option<usize>) -> usize {
+        let mut removed = 0;
+        for (i, item) in items.iter().enumerate() {
+            if Some(i) == keep {
+                continue;
+            }
+            match item.delete() {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, "could not remove a duplicate keychain entry"),
+            }
+        }
+        removed
+    }
+
+    /// Reads every entry for the account, keeps the newest and removes the others.
+    pub(super) fn repair(
+        service: &str,
+        user: &str,
+        newest_refresh: Option<&str>,
+        timeout: Duration,
+    ) -> Result<(StoredTokens, Repair)> {
+        let failed = failed(timeout);
+        let ss = SecretService::connect(EncryptionType::Dh).map_err(&failed)?;
+        let items = matching(&ss, service, user, timeout)?;
+        let mut entries = Vec::with_capacity(items.len());
+        for item in &items {
+            let bytes = item.get_secret().map_err(&failed)?;
+            entries.push(String::from_utf8(bytes).ok().and_then(|text| StoredTokens::from_json(&text).ok()));
+        }
+        let Some(keep) = newest_of(&entries, newest_refresh) else {
+            return match items.len() {
+                0 => Err(Error::KeychainEntryMissing(user.to_string())),
+                n => Err(Error::Keychain(format!(
+                    "{n} keychain entries match account {user} and none is in Spotoken's format"
+                ))),
+            };
+        };
+        let removed = remove_all_but(&items, Some(keep));
+        let tokens = entries.swap_remove(keep).ok_or_else(|| Error::Keychain("the kept entry went missing".into()))?;
+        Ok((tokens, Repair { found: items.len(), removed }))
+    }
+
+    /// With `secret`: stores it in the account's first item and removes the others (the
+    /// secret is stored before anything is removed); without: removes them all.
+    pub(super) fn on_every_entry(
+        service: &str,
+        user: &str,
+        secret: Option<&Secret<String>>,
+        timeout: Duration,
+    ) -> Result<usize> {
+        let failed = failed(timeout);
+        let ss = SecretService::connect(EncryptionType::Dh).map_err(&failed)?;
+        let items = matching(&ss, service, user, timeout)?;
+        let keep = match (secret, items.first()) {
+            (Some(secret), Some(first)) => {
+                first.set_secret(secret.secret().as_bytes(), "text/plain").map_err(&failed)?;
+                Some(0)
+            }
+            (Some(secret), None) => {
+                create_in(&default_collection(&ss, timeout)?, service, user, secret.secret().as_bytes(), timeout)?;
+                None
+            }
+            (None, _) => None,
+        };
+        Ok(remove_all_but(&items, keep))
+    }
+
+    /// The default collection, unlocked (asking the person if it is locked).
+    fn default_collection(ss: &SecretService, timeout: Duration) -> Result<Collection<'_>> {
+        let failed = failed(timeout);
+        let collection = ss.get_default_collection().map_err(&failed)?;
+        collection.ensure_unlocked().map_err(&failed)?;
+        Ok(collection)
+    }
+
+    /// A new item for the account, with the attributes and label keyring gives its own.
+    fn create_in(
+        collection: &Collection<'_>,
+        service: &str,
+        user: &str,
+        secret: &[u8],
+        timeout: Duration,
+    ) -> Result<()> {
+        let mut attributes = search_attributes(service, user);
+        attributes.insert("application", "rust-keyring");
+        let label = format!("{user}@{service}:default (keyring v3.6.3)");
+        collection.create_item(&label, attributes, secret, true, "text/plain").map(drop).map_err(failed(timeout))
+    }
+
     pub(super) fn serve_prepared_write(
         service: &str,
         user: &str,
@@ -398,12 +630,6 @@ mod secret_service {
         requests: &mpsc::Receiver<(Secret<String>, mpsc::SyncSender<Result<()>>)>,
     ) {
         let failed = failed(timeout);
-        let attributes = HashMap::from([
-            ("service", service),
-            ("username", user),
-            ("target", "default"),
-            ("application", "rust-keyring"),
-        ]);
         let ss = match SecretService::connect(EncryptionType::Dh) {
             Ok(ss) => ss,
             Err(e) => {
@@ -411,34 +637,17 @@ mod secret_service {
                 return;
             }
         };
-        let found = ss.search_items(attributes.clone()).map_err(&failed);
-        let (item, collection) = match found {
+        // Several items (see `Repair`): the answer goes into the first, the others are
+        // removed after it is stored. None: the default collection takes a new one.
+        let prepared = matching(&ss, service, user, timeout).and_then(|items| {
+            let collection = if items.is_empty() { Some(default_collection(&ss, timeout)?) } else { None };
+            Ok((items, collection))
+        });
+        let (items, collection) = match prepared {
+            Ok(prepared) => prepared,
             Err(e) => {
                 let _ = ready.send(Err(e));
                 return;
-            }
-            Ok(found) if found.unlocked.len() + found.locked.len() > 1 => {
-                let _ = ready.send(Err(Error::Keychain(format!("several keychain entries match account {user}"))));
-                return;
-            }
-            Ok(mut found) => {
-                if let Some(item) = found.locked.pop() {
-                    if let Err(e) = item.unlock() {
-                        let _ = ready.send(Err(failed(e)));
-                        return;
-                    }
-                    (Some(item), None)
-                } else if let Some(item) = found.unlocked.pop() {
-                    (Some(item), None)
-                } else {
-                    match ss.get_default_collection().and_then(|c| c.ensure_unlocked().map(|()| c)) {
-                        Ok(c) => (None, Some(c)),
-                        Err(e) => {
-                            let _ = ready.send(Err(failed(e)));
-                            return;
-                        }
-                    }
-                }
             }
         };
         if ready.send(Ok(())).is_err() {
@@ -447,14 +656,19 @@ mod secret_service {
         // Dropped without a commit (the refresh failed): nothing is written.
         let Ok((text, reply)) = requests.recv() else { return };
         let secret = text.secret().as_bytes();
-        let written = match (&item, &collection) {
+        let written = match (items.first(), &collection) {
             (Some(item), _) => item.set_secret(secret, "text/plain").map_err(&failed),
-            (None, Some(collection)) => {
-                let label = format!("{user}@{service}:default (keyring v3.6.3)");
-                collection.create_item(&label, attributes, secret, true, "text/plain").map(drop).map_err(&failed)
-            }
+            (None, Some(collection)) => create_in(collection, service, user, secret, timeout),
             (None, None) => Err(Error::Keychain("no keychain collection to write to".into())),
         };
+        if written.is_ok() && items.len() > 1 {
+            let removed = remove_all_but(&items, Some(0));
+            tracing::warn!(
+                found = items.len(),
+                removed,
+                "the keychain held several entries for the account; one is left"
+            );
+        }
         let _ = reply.send(written);
     }
 }
@@ -548,6 +762,47 @@ mod tests {
         assert_eq!(StoredTokens::from_json(&tokens.to_json()).unwrap(), tokens);
         let debug = format!("{tokens:?}");
         assert!(!debug.contains("BQ-access") && !debug.contains("AQ-refresh"), "{debug}");
+    }
+
+    #[test]
+    fn of_several_entries_the_newest_is_kept() {
+        let entry = |refresh: &str, obtained: i64| {
+            Some(StoredTokens {
+                access_token: Secret::of(format!("BQ-{refresh}")),
+                refresh_token: Some(Secret::of(refresh.into())),
+                access_expires_at: Timestamp(obtained + 3600),
+                obtained_at: Timestamp(obtained),
+            })
+        };
+        let named = |refresh: &str| crate::activity::fingerprint(&RefreshToken::of(refresh.into()));
+        // The newest access token wins, whatever the accounts file names (it is written
+        // after the keychain and can be one refresh behind).
+        let entries = [entry("AQ-old", 100), entry("AQ-new", 200), None];
+        assert_eq!(newest_of(&entries, None), Some(1));
+        assert_eq!(newest_of(&entries, Some(&named("AQ-old"))), Some(1));
+        // Among equals the named refresh token wins, wherever it is.
+        let tied = [entry("AQ-a", 100), entry("AQ-b", 100), entry("AQ-c", 100)];
+        assert_eq!(newest_of(&tied, Some(&named("AQ-b"))), Some(1));
+        assert_eq!(newest_of(&tied, Some(&named("AQ-c"))), Some(2));
+        // Nothing named: the first of equals.
+        assert_eq!(newest_of(&tied, None), Some(0));
+        assert_eq!(newest_of(&tied, Some(&named("AQ-gone"))), Some(0));
+        // No entry in Spotoken's format: none to keep.
+        assert_eq!(newest_of(&[None, None], None), None);
+        assert_eq!(newest_of(&[], None), None);
+    }
+
+    #[test]
+    fn a_repair_says_what_it_did() {
+        assert_eq!(
+            Repair { found: 3, removed: 2 }.describe(),
+            "3 entries held tokens for this account; kept the newest, removed 2"
+        );
+        assert_eq!(
+            Repair { found: 3, removed: 1 }.describe(),
+            "3 entries held tokens for this account; kept the newest, removed 1 (1 could not be removed and will be \
+             tried again)"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! that need no Secret Service (the keychain itself is tested through the command line
 //! and the app).
 
-use super::keychain::StoredTokens;
+use super::keychain::{Repair, StoredTokens};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,13 @@ pub trait TokenStore: std::fmt::Debug + Send + Sync {
     fn check_ready(&self) -> Result<()>;
     /// `Error::KeychainEntryMissing` when the account has none.
     fn read(&self, account: &str) -> Result<StoredTokens>;
+    /// [`Self::read`], where a store that can hold several entries for one account keeps
+    /// the newest (by `newest_refresh`, the accounts file's fingerprint, among equals),
+    /// removes the others and says so.
+    fn read_repairing(&self, account: &str, newest_refresh: Option<&str>) -> Result<(StoredTokens, Option<Repair>)> {
+        let _ = newest_refresh;
+        self.read(account).map(|tokens| (tokens, None))
+    }
     fn write(&self, account: &str, tokens: &StoredTokens) -> Result<()>;
     /// Everything a write needs but the write, done before a refresh is sent, so storing
     /// Spotify's answer is one step ([`PreparedStore::commit`]).

@@ -1,0 +1,163 @@
+//! A keychain that holds several entries for one account: left by a keyring that died
+//! in the middle of a write, an older version, a keyring file restored from a backup, or
+//! the same entry in another collection. Planted here with libsecret's own `secret-tool`
+//! in the session's real gnome-keyring, in the default collection and in the `session`
+//! collection; Spotoken must keep the newest, remove the others, say so in the activity
+//! record, and a new sign-in or a sign-out must always be able to put things right.
+// Through the Linux keychain session scripts/test starts (gnome-keyring on a private D-Bus).
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use spotify_sandbox::Rotation;
+use support::{Harness, printed_token, stderr, stdout};
+
+/// Stores `secret` under the account's attributes, as keyring writes them, as a new item
+/// beside any there (`replace` false: `secret-tool store` would replace the one in the
+/// same collection) in `collection` (`default`, `session`), through the Secret Service
+/// API.
+fn plant(h: &Harness, secret: &str, collection: &str) {
+    use dbus::arg::{RefArg, Variant};
+    let connection = dbus::blocking::Connection::new_session().unwrap();
+    let timeout = std::time::Duration::from_secs(5);
+    let service = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", timeout);
+    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path) = service
+        .method_call(
+            "org.freedesktop.Secret.Service",
+            "OpenSession",
+            ("plain", Variant(Box::new(String::new()) as Box<dyn RefArg>)),
+        )
+        .unwrap();
+    let (path,): (dbus::Path,) =
+        service.method_call("org.freedesktop.Secret.Service", "ReadAlias", (collection,)).unwrap();
+    assert_ne!(&*path, "/", "no {collection} collection");
+    let attributes = std::collections::HashMap::from([
+        ("service".to_string(), "spotoken".to_string()),
+        ("username".to_string(), h.user.id.clone()),
+        ("target".to_string(), "default".to_string()),
+        ("application".to_string(), "rust-keyring".to_string()),
+    ]);
+    let mut properties: std::collections::HashMap<&str, Variant<Box<dyn RefArg>>> = std::collections::HashMap::new();
+    properties.insert("org.freedesktop.Secret.Item.Label", Variant(Box::new("planted".to_string())));
+    properties.insert("org.freedesktop.Secret.Item.Attributes", Variant(Box::new(attributes)));
+    let value = (session, Vec::<u8>::new(), secret.as_bytes().to_vec(), "text/plain".to_string());
+    let (item, _prompt): (dbus::Path, dbus::Path) = connection
+        .with_proxy("org.freedesktop.secrets", path, timeout)
+        .method_call("org.freedesktop.Secret.Collection", "CreateItem", (properties, value, false))
+        .unwrap();
+    assert_ne!(&*item, "/", "the planted item needed a prompt");
+}
+
+/// The account's entries in every collection: their item paths, as the Secret Service
+/// itself lists them.
+fn entries(h: &Harness) -> Vec<String> {
+    let connection = dbus::blocking::Connection::new_session().unwrap();
+    let service =
+        connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", std::time::Duration::from_secs(5));
+    let attributes = std::collections::HashMap::from([
+        ("service", "spotoken"),
+        ("username", h.user.id.as_str()),
+        ("target", "default"),
+    ]);
+    let (unlocked, locked): (Vec<dbus::Path>, Vec<dbus::Path>) =
+        service.method_call("org.freedesktop.Secret.Service", "SearchItems", (attributes,)).unwrap();
+    unlocked.into_iter().chain(locked).map(|p| p.to_string()).collect()
+}
+
+/// The entry Spotoken stored, with its tokens and times changed: an older copy.
+fn older_copy(entry: &str, tag: &str, seconds_older: i64) -> String {
+    let mut doc: serde_json::Value = serde_json::from_str(entry).unwrap();
+    doc["access_token"] = format!("BQ-{tag}").into();
+    doc["refresh_token"] = format!("AQ-{tag}").into();
+    for key in ["obtained_at", "access_expires_at"] {
+        doc[key] = (doc[key].as_i64().unwrap() - seconds_older).into();
+    }
+    doc.to_string()
+}
+
+async fn keychain_events(h: &Harness) -> Vec<String> {
+    let out = h.run(&["activity", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "keychain")
+        .map(|e| e["detail"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_entries_are_repaired_keeping_the_newest() {
+    let h = Harness::signed_in("duplicates", &[]).await;
+    h.sandbox.set_rotation(Rotation::Rotate);
+    let entry = h.keychain_entry().expect("the sign-in's entry");
+    let path = entries(&h);
+    assert_eq!(path.len(), 1, "{path:?}");
+    // Two older copies: one beside it, one in another collection (not the default one).
+    plant(&h, &older_copy(&entry, "restored-from-backup", 600), "default");
+    plant(&h, &older_copy(&entry, "in-the-session-collection", 1200), "session");
+    let planted = entries(&h);
+    assert_eq!(planted.len(), 3, "{planted:?}");
+    assert!(planted.iter().any(|p| p.contains("/collection/session/")), "{planted:?}");
+
+    // A refresh (forced): it must use the real refresh token, which a rotating Spotify
+    // knows, and leave one entry.
+    let out = h.token(&["--min-valid", "999999"]).await;
+    let token = printed_token(&out);
+    assert_eq!(h.me_status(&token).await, 200);
+    assert_eq!(h.sandbox.token_requests("refresh_token").len(), 1);
+    assert_eq!(entries(&h), path, "the sign-in's own entry is the one left");
+    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    assert_eq!(kept["access_token"], token.as_str());
+    let said = keychain_events(&h).await;
+    assert_eq!(said, ["3 entries held tokens for this account; kept the newest, removed 2"], "{said:?}");
+
+    // The next refresh, with the rotated token the repair kept, works too.
+    let again = printed_token(&h.token(&["--min-valid", "999999"]).await);
+    assert_eq!(h.me_status(&again).await, 200);
+    assert_eq!(keychain_events(&h).await.len(), 1, "nothing more to repair");
+}
+
+/// `status` reads every account's entry: it repairs too, and its keychain line is fine.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_repairs_duplicates_and_a_newer_copy_wins() {
+    let h = Harness::signed_in("duplicates-status", &[]).await;
+    let entry = h.keychain_entry().unwrap();
+    // A copy newer than the sign-in's: a refresh whose accounts-file update a crash lost.
+    plant(&h, &older_copy(&entry, "newer", -60), "default");
+    plant(&h, "not Spotoken's format", "session");
+    let (code, status) = h.status_json().await;
+    assert_eq!(code, Some(0), "{status}");
+    assert_eq!(status["accounts"][0]["keychain"]["state"], "ok", "{status}");
+    assert_eq!(entries(&h).len(), 1);
+    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    assert_eq!(kept["access_token"], "BQ-newer");
+    assert_eq!(keychain_events(&h).await.len(), 1);
+}
+
+/// Whatever is there, a new sign-in replaces it with one entry, and a sign-out removes
+/// them all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_in_replaces_duplicates_and_a_sign_out_removes_them_all() {
+    let h = Harness::signed_in("duplicates-login", &[]).await;
+    let entry = h.keychain_entry().unwrap();
+    plant(&h, &older_copy(&entry, "one", 60), "default");
+    plant(&h, "junk", "session");
+    assert_eq!(entries(&h).len(), 3);
+
+    let login = h.login(&[]).await;
+    assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
+    assert_eq!(entries(&h).len(), 1, "one entry after the sign-in");
+    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    let token = printed_token(&h.token(&[]).await);
+    assert_eq!(kept["access_token"], token.as_str(), "the entry left holds the new sign-in's token");
+    assert_eq!(h.me_status(&token).await, 200);
+
+    plant(&h, &older_copy(&entry, "two", 60), "session");
+    let out = h.run(&["logout", "--account", &h.user.id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(entries(&h).is_empty(), "{:?}", entries(&h));
+}
