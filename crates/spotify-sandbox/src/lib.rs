@@ -27,10 +27,12 @@ pub struct User {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rotation {
-    /// A new refresh token each time; the old one stops working at once.
-    #[default]
+    /// A new refresh token each time; the old one stops working at once: how Spotify
+    /// answered PKCE refreshes until July 2026.
     Rotate,
-    /// No `refresh_token` field: the client must keep the one it has.
+    /// No `refresh_token` field: the client must keep the one it has, which works until
+    /// its six months end. How Spotify answers PKCE refreshes since July 2026.
+    #[default]
     Omit,
     /// The same refresh token again.
     Same,
@@ -135,15 +137,32 @@ pub struct SandboxConfig {
     pub code_ttl_secs: i64,
     /// How many playlists `/v1/me/playlists` lists (paged as Spotify pages them).
     pub playlists: usize,
+    /// What refresh answers do with the refresh token at the start ([`Control`] changes it).
+    pub rotation: Rotation,
 }
 
 pub const DEMO_CLIENT_ID: &str = "5a0d0b0e5a0d0b0e5a0d0b0e5a0d0b0e";
 /// A second registered Client ID (a developer may have up to 25).
 pub const SECOND_CLIENT_ID: &str = "0b5e55ed0b5e55ed0b5e55ed0b5e55ed";
 
+impl Rotation {
+    /// The rotation `SPOTIFY_SANDBOX_ROTATION` names (`rotate`, `omit`, `same`), else
+    /// today's Spotify ([`Rotation::Omit`]). `scripts/test` runs the command line's
+    /// tests once in each of the two modes Spotify has had.
+    pub fn from_env() -> Self {
+        match std::env::var("SPOTIFY_SANDBOX_ROTATION").as_deref() {
+            Ok("rotate") => Self::Rotate,
+            Ok("same") => Self::Same,
+            Ok("omit" | "") | Err(_) => Self::Omit,
+            Ok(other) => panic!("SPOTIFY_SANDBOX_ROTATION={other}: expected rotate, omit or same"),
+        }
+    }
+}
+
 impl Default for SandboxConfig {
     fn default() -> Self {
         Self {
+            rotation: Rotation::from_env(),
             client_ids: vec![DEMO_CLIENT_ID.to_string(), SECOND_CLIENT_ID.to_string()],
             redirect_uris: vec!["http://127.0.0.1/callback".into(), "spotoken://callback".into()],
             user: User { id: "sandbox-listener".into(), display_name: "Sandbox Listener".into() },
@@ -264,8 +283,8 @@ impl Sandbox {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
+            rotation: config.rotation,
             config,
-            rotation: Rotation::default(),
             paging: Paging::default(),
             granted_scopes: None,
             token_delay_ms: 0,
@@ -293,6 +312,11 @@ impl Sandbox {
 
     pub fn control(&self, control: Control) {
         apply(&mut lock(&self.state), control);
+    }
+
+    /// What refresh answers do with the refresh token now.
+    pub fn rotation(&self) -> Rotation {
+        lock(&self.state).rotation
     }
 
     pub fn set_rotation(&self, rotation: Rotation) {

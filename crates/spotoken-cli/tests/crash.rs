@@ -19,6 +19,9 @@ const KILLS: u32 = 100;
 #[ignore = "a measurement; scripts/crash-test runs it"]
 async fn sigkill_during_rotating_refreshes_loses_few_sign_ins() {
     let h = Harness::with_ttl("crash", 30).await;
+    // Where Spotify omits the refresh token no kill can lose the sign-in: measure the
+    // case where it rotates.
+    h.sandbox.set_rotation(spotify_sandbox::Rotation::Rotate);
     let login = h.login(&[]).await;
     assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
 
