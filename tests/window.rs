@@ -172,6 +172,14 @@ async fn every_view_follows_the_desktop_theme_and_has_no_serious_accessibility_p
         s.click("[data-test=retry]").await;
         s.wait_for("[data-test=refresh]", WAIT).await;
         assert!(s.find_all("[data-test=sign-in-again]").await.is_empty(), "the account is back");
+        if theme == "light" {
+            // A script meets Spotify's used-up quota: the card says until when, locally.
+            d.sandbox.push_fault(Fault::quota_exceeded(Endpoint::Me, 47_000));
+            let out = d.cli_from_shell(&["api", "/me"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stderr));
+            let said = s.wait_text("[data-test=quota]", WAIT, |t| t.contains(" until ")).await;
+            assert!(said.contains("QUOTA_EXCEEDED") && said.contains("every program"), "{said}");
+        }
 
         s.click("[data-test=nav-activity]").await;
         s.wait_for("[data-test=timeline]", WAIT).await;

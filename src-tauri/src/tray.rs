@@ -26,10 +26,7 @@ fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
 
 /// "14:32" or "2:32 PM", in the person's time zone and clock format (as the window).
 fn local_clock(at: spotoken_core::Timestamp) -> String {
-    let pattern = spotoken_core::ClockStyle::of_process().time_pattern();
-    chrono::DateTime::from_timestamp(at.0, 0)
-        .map(|t| t.with_timezone(&chrono::Local).format(pattern).to_string())
-        .unwrap_or_default()
+    spotoken_core::ClockStyle::of_process().local_time(at)
 }
 
 fn build_entries<R: Runtime>(app: &AppHandle<R>, entries: &[MenuEntry]) -> tauri::Result<Vec<Box<dyn IsMenuItem<R>>>> {

@@ -109,6 +109,9 @@ pub struct AccountView {
     pub anomalies: Vec<AnomalyView>,
     /// A program new to the account waits for the person's answer before it gets a token.
     pub asks_before_new_program: bool,
+    /// Spotify's request quota for the Client ID is used up (`QUOTA_EXCEEDED`): until
+    /// then (unix seconds), or `None` when Spotify did not say. `null`: not used up.
+    pub quota_exceeded: Option<QuotaView>,
 }
 
 /// A program waiting for the person to allow it a token.
@@ -145,6 +148,13 @@ impl From<Approval> for spotoken_core::activity::approval::Decision {
             Approval::Deny => Self::Deny,
         }
     }
+}
+
+/// A used-up request quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct QuotaView {
+    /// When it ends (unix seconds), if Spotify said.
+    pub until: Option<i64>,
 }
 
 /// An anomaly in an account's activity.
@@ -271,6 +281,7 @@ impl From<AccountStatus> for AccountView {
             refresh_lead_secs: spotoken_core::background::DEFAULT_LEAD.as_secs() as i64,
             anomalies: a.anomalies.into_iter().map(AnomalyView::from).collect(),
             asks_before_new_program: false,
+            quota_exceeded: a.quota_exceeded.map(|q| QuotaView { until: q.until_unix }),
         }
     }
 }
@@ -574,6 +585,7 @@ pub fn typescript() -> String {
         State::decl(&cfg),
         ScopeSet::decl(&cfg),
         AccountView::decl(&cfg),
+        QuotaView::decl(&cfg),
         AnomalyView::decl(&cfg),
         RequestView::decl(&cfg),
         Approval::decl(&cfg),

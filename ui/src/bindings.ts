@@ -46,7 +46,18 @@ anomalies: Array<AnomalyView>,
 /**
  * A program new to the account waits for the person's answer before it gets a token.
  */
-asks_before_new_program: boolean, };
+asks_before_new_program: boolean, 
+/**
+ * Spotify's request quota for the Client ID is used up (`QUOTA_EXCEEDED`): until
+ * then (unix seconds), or `None` when Spotify did not say. `null`: not used up.
+ */
+quota_exceeded: QuotaView | null, };
+
+export type QuotaView = { 
+/**
+ * When it ends (unix seconds), if Spotify said.
+ */
+until: number | null, };
 
 export type AnomalyView = { id: string, 
 /**

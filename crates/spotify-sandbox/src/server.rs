@@ -52,7 +52,7 @@ pub(crate) fn router(state: Shared) -> Router {
         .route("/v1/me/", get(me))
         .route("/v1/me/player", get(player))
         .route("/v1/me/player/queue", get(queue))
-        .route("/v1/me/playlists", get(my_playlists))
+        .route("/v1/me/playlists", get(my_playlists).post(create_playlist))
         .route("/v1/playlists/{id}/items", get(playlist_items))
         .route("/v1/playlists/{id}/tracks", get(withdrawn).post(withdrawn).put(withdrawn).delete(withdrawn))
         .route("/v1/{*rest}", axum::routing::any(unknown_route))
@@ -593,6 +593,58 @@ async fn my_playlists(
                "items": {"href": null, "total": 3}})
     }))
     .into_response()
+}
+
+/// `POST /v1/me/playlists` (Create Playlist): the body's members are checked for their
+/// JSON types (`name` a string; `public`, `collaborative` booleans; `description` a
+/// string) and echoed in the playlist made, so a client's typing of fields is seen. The
+/// 400 messages are the sandbox's own words; the statuses and the scope rule are
+/// Spotify's (a public playlist needs `playlist-modify-public`, a private one
+/// `playlist-modify-private`).
+async fn create_playlist(Ax(state): Ax<Shared>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    use serde_json::Value;
+    let (user, scopes) = match web_api(&state, &headers, "create-playlist", &[]).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return api_error(StatusCode::BAD_REQUEST, "Error parsing JSON.");
+    };
+    let name = match body.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => name.clone(),
+        None => return api_error(StatusCode::BAD_REQUEST, "Missing required field: name"),
+        Some(_) => return api_error(StatusCode::BAD_REQUEST, "Invalid value for field: name"),
+    };
+    // A flag that is present but not a boolean: `Err(its name)`.
+    let flag = |key: &'static str, default: bool| match body.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(key),
+    };
+    let (public, collaborative) = match (flag("public", true), flag("collaborative", false)) {
+        (Ok(p), Ok(c)) => (p, c),
+        (Err(key), _) | (_, Err(key)) => {
+            return api_error(StatusCode::BAD_REQUEST, &format!("Invalid value for field: {key}"));
+        }
+    };
+    let description = match body.get("description") {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::String(d)) => Value::String(d.clone()),
+        Some(_) => return api_error(StatusCode::BAD_REQUEST, "Invalid value for field: description"),
+    };
+    let needed = if public { "playlist-modify-public" } else { "playlist-modify-private" };
+    if !scopes.iter().any(|s| s == needed) {
+        return api_error(StatusCode::FORBIDDEN, "Insufficient client scope");
+    }
+    let id = {
+        let mut s = lock(&state);
+        s.next_serial += 1;
+        format!("sandboxnew{}", s.next_serial)
+    };
+    let playlist = json!({"type": "playlist", "id": id, "name": name, "public": public,
+        "collaborative": collaborative, "description": description,
+        "owner": {"id": user.id, "display_name": user.display_name}, "items": {"href": null, "total": 0}});
+    (StatusCode::CREATED, Json(playlist)).into_response()
 }
 
 async fn playlist_items(

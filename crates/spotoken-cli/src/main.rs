@@ -630,6 +630,19 @@ fn print_status(report: &spotoken_core::StatusReport) {
         if let Some(e) = &a.last_error {
             println!("  last error     {} {}", clean(&e.message), clean(&e.fix_for_command_line()));
         }
+        if let Some(quota) = &a.quota_exceeded {
+            let until = match (quota.until_unix, quota.seconds_left) {
+                (Some(until), Some(left)) => format!(
+                    "until {} (local time, in {})",
+                    spotoken_core::ClockStyle::of_process().local_day_and_time(spotoken_core::Timestamp(until)),
+                    human_duration(left)
+                ),
+                _ => "for a time Spotify did not say".into(),
+            };
+            println!(
+                "  quota          USED UP {until}: Spotify refuses every program using this Client ID (QUOTA_EXCEEDED)"
+            );
+        }
         for w in &a.warnings {
             println!("  warning        {w}");
         }

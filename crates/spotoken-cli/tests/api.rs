@@ -6,6 +6,7 @@
 
 mod support;
 
+use serde_json::json;
 use spotify_sandbox::{Control, Endpoint, Fault, Paging};
 use support::{Harness, stderr, stdout};
 
@@ -163,6 +164,117 @@ async fn rate_limits_are_waited_out_when_short_and_reported_when_long() {
         said.contains("QUOTA_EXCEEDED") && said.contains("wait 2h 00m") && said.contains("[quota_exceeded]"),
         "{said}"
     );
+}
+
+/// `-F` types its values (numbers, booleans, null as JSON), `-f` never does, and
+/// `-F key=@file` (or `@-`, standard input) sends a file's contents: a JSON value in it as
+/// that value, other text as a string. Seen by the sandbox's Create Playlist, which checks
+/// each member's JSON type.
+#[tokio::test(flavor = "multi_thread")]
+async fn typed_fields_and_files_reach_spotify_as_their_types() {
+    let h = Harness::signed_in(
+        "api-fields",
+        &["playlist-modify-private", "playlist-modify-public", "playlist-read-private"],
+    )
+    .await;
+    let description = h.home().join("description.txt");
+    std::fs::write(&description, "Made by a script: {not JSON}\n").unwrap();
+    let out = h
+        .run(&[
+            "api",
+            "-X",
+            "POST",
+            "/me/playlists",
+            "-f",
+            "name=true",
+            "-F",
+            "public=false",
+            "-F",
+            "collaborative=true",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let made = json(&out);
+    // -f keeps "true" a string; -F makes false and true booleans.
+    assert_eq!((&made["name"], &made["public"], &made["collaborative"]), (&json!("true"), &json!(false), &json!(true)));
+
+    let arg = format!("description=@{}", description.display());
+    let out = h.run(&["api", "-X", "POST", "/me/playlists", "-f", "name=Mix", "-F", &arg]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["description"], "Made by a script: {not JSON}\n", "a file's text, as it is");
+    assert_eq!(json(&out)["public"], true, "Spotify's default when public is not sent");
+
+    // A JSON value in a file (here from standard input) is sent as that value.
+    let mut child = h
+        .command(&["api", "-X", "POST", "/me/playlists", "-f", "name=Mix", "-F", "description=@-", "-F", "public=null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"  \"quoted\"\n").await.unwrap();
+    }
+    let out = child.wait_with_output().await.unwrap();
+    // `public: null` is not a boolean: Spotify's 400, printed, exit 7.
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(json(&out)["error"]["message"], "Invalid value for field: public");
+
+    // Numbers are numbers: a name of 42 is refused as not a string.
+    let out = h.run(&["api", "-X", "POST", "/me/playlists", "-F", "name=42"]).await;
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(json(&out)["error"]["message"], "Invalid value for field: name");
+    let out = h.run(&["api", "-X", "POST", "/me/playlists", "-F", "name=4.5e1"]).await;
+    assert_eq!(json(&out)["error"]["message"], "Invalid value for field: name");
+
+    // A file that is not there is named, and nothing is sent.
+    let before = h.sandbox.log().len();
+    let out =
+        h.run(&["api", "-X", "POST", "/me/playlists", "-f", "name=Mix", "-F", "description=@/nonexistent/d.txt"]).await;
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("/nonexistent/d.txt"), "{}", stderr(&out));
+    assert_eq!(h.sandbox.log().len(), before, "nothing reached Spotify");
+
+    // In a GET, typed fields are query parameters, as text.
+    let out = h.run(&["api", "/me/playlists", "-F", "limit=2", "-F", "offset=1"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json(&out)["items"][0]["id"], "sandboxlist1");
+    assert_eq!(json(&out)["limit"], 2);
+}
+
+/// A used-up quota (Spotify's Retry-After can be 13 hours) is remembered for the Client
+/// ID: `status` shows it, with when it ends in local time, until a call goes through.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_used_up_quota_is_remembered_for_the_client_id_until_a_call_goes_through() {
+    let h = Harness::signed_in("api-quota", &["user-read-playback-state"]).await;
+    let (_, status) = h.status_json().await;
+    assert!(status["accounts"][0].get("quota_exceeded").is_none(), "{status}");
+
+    h.control(Control { faults: vec![Fault::quota_exceeded(Endpoint::Api, 47_000)], ..Default::default() });
+    let asked_at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let out = h.run(&["api", "/me/player"]).await;
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+
+    // Another script, later: status says so, in JSON and in words.
+    let (code, status) = h.status_json().await;
+    assert_eq!(code, Some(0), "the sign-in itself is fine: {status}");
+    let quota = &status["accounts"][0]["quota_exceeded"];
+    let until = quota["until_unix"].as_i64().unwrap();
+    assert!((asked_at + 46_990..=asked_at + 47_010).contains(&until), "{quota}");
+    assert!(quota["seconds_left"].as_i64().unwrap() > 46_900, "{quota}");
+    assert!(quota["until"].as_str().unwrap().ends_with('Z'), "{quota}");
+    let text = stdout(&h.run(&["status"]).await);
+    let line = text.lines().find(|l| l.trim_start().starts_with("quota")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("USED UP until ") && line.contains("(local time, in 13h 0"), "{line}");
+    assert!(line.contains("every program using this Client ID"), "{line}");
+
+    // The quota is back: the next call that Spotify answers clears it.
+    let out = h.run(&["api", "/me"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, status) = h.status_json().await;
+    assert!(status["accounts"][0].get("quota_exceeded").is_none(), "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -129,11 +129,17 @@ impl Engine {
                             tokio::time::sleep(wait).await;
                             continue;
                         }
-                        _ if quota => return Err(Error::QuotaExceeded { retry_after: wait }),
+                        _ if quota => {
+                            self.note_quota(&token.account, wait);
+                            return Err(Error::QuotaExceeded { retry_after: wait });
+                        }
                         _ => return Err(Error::RateLimited { retry_after: wait }),
                     }
                 }
                 _ => {}
+            }
+            if answer.status != 429 {
+                self.quota_back(&token.account);
             }
             let problem = (answer.status >= 400)
                 .then(|| self.explain(&request.method, &url, answer.status, message, &token.account));
@@ -145,6 +151,30 @@ impl Engine {
                 problem,
                 account: token.account,
             });
+        }
+    }
+
+    /// Remembers that the account's Client ID has used up Spotify's quota, for `status`,
+    /// the window and every other script (see [`crate::store::quota`]).
+    fn note_quota(&self, account: &str, retry_after: Option<Duration>) {
+        let now = self.clock.now();
+        let until = retry_after.map(|d| now.plus_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)));
+        let noted = self.accounts.get(account).and_then(|record| {
+            self.quota.note(crate::store::quota::QuotaNote { client_id: record.client_id, seen_at: now, until })
+        });
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "could not remember the used-up quota");
+        }
+    }
+
+    /// Spotify answered a call through the account's Client ID: its quota is back.
+    fn quota_back(&self, account: &str) {
+        if self.quota.load().is_empty() {
+            return;
+        }
+        let cleared = self.accounts.get(account).and_then(|record| self.quota.clear(&record.client_id));
+        if let Err(e) = cleared {
+            tracing::warn!(error = %e, "could not clear the used-up quota");
         }
     }
 

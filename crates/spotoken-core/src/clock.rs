@@ -191,6 +191,22 @@ impl ClockStyle {
     pub fn time_pattern(&self) -> &'static str {
         if self.hour12 { "%-I:%M %p" } else { "%H:%M" }
     }
+
+    /// "14:32" or "2:32 PM": `at` in the local time zone, in this style.
+    pub fn local_time(&self, at: Timestamp) -> String {
+        self.local(at, self.time_pattern())
+    }
+
+    /// "Sat 5 Dec 14:32" or "Sat 5 Dec 2:32 PM": for times that may be another day.
+    pub fn local_day_and_time(&self, at: Timestamp) -> String {
+        self.local(at, if self.hour12 { "%a %-d %b %-I:%M %p" } else { "%a %-d %b %H:%M" })
+    }
+
+    fn local(&self, at: Timestamp, pattern: &str) -> String {
+        chrono::DateTime::from_timestamp(at.0, 0)
+            .map(|t| t.with_timezone(&chrono::Local).format(pattern).to_string())
+            .unwrap_or_default()
+    }
 }
 
 /// "1h 02m", "5m 10s", "12d 3h": short, for countdowns in a terminal.

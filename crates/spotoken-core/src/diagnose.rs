@@ -360,7 +360,7 @@ impl Error {
                         .map(|d| format!("; it asks to wait {}", human_duration(d.as_secs() as i64)))
                         .unwrap_or_default()
                 ),
-                "Wait that long; the quota is shared by all of one developer's development-mode apps.",
+                "Wait that long (`spotoken status` shows when it ends); the quota is shared by all of one developer's development-mode apps.",
             ),
             E::UnknownAccount(id) => Diagnosis::new(
                 Code::AccountUnknown,

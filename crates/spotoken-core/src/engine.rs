@@ -18,6 +18,7 @@ use crate::spotify::{api, http_client};
 use crate::status::StatusReport;
 use crate::store::accounts::{AccountRecord, AccountStore};
 use crate::store::keychain::{Keychain, StoredTokens};
+use crate::store::quota::QuotaStore;
 use crate::store::tokens::TokenStore;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -31,6 +32,8 @@ pub struct Engine {
     pub(crate) endpoints: Endpoints,
     pub(crate) keychain: Arc<dyn TokenStore>,
     pub(crate) accounts: AccountStore,
+    /// Spotify's request quota, per Client ID.
+    pub(crate) quota: QuotaStore,
     pub(crate) activity: Activity,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
@@ -84,6 +87,7 @@ impl Engine {
         let settings = Settings::load(&paths.settings_file())?;
         let accounts = AccountStore::new(paths.accounts_file(), paths.state_dir.join("accounts.lock"));
         let activity = Activity::new(paths.activity_dir(), paths.state_dir.join("activity.lock"));
+        let quota = QuotaStore::new(paths.data_dir.join("quota.json"), paths.state_dir.join("quota.lock"));
         Ok(Self {
             paths,
             settings: RwLock::new(settings),
@@ -91,6 +95,7 @@ impl Engine {
             endpoints,
             keychain: Arc::new(keychain),
             accounts,
+            quota,
             activity,
             clock,
             retry: RetryPolicy::default(),
@@ -398,7 +403,13 @@ impl Engine {
     /// Every account's state now, with its open anomalies. Reads no secrets, so it
     /// works with a locked keychain.
     pub fn status(&self) -> Result<StatusReport> {
-        let mut report = StatusReport::new(&self.accounts()?, self.clock.now());
+        let now = self.clock.now();
+        let mut report = StatusReport::new(&self.accounts()?, now);
+        for account in &mut report.accounts {
+            if let Some(note) = self.quota.in_force(&account.client_id, now) {
+                account.set_quota(&note, now);
+            }
+        }
         let mut open = self.activity.open_anomalies(None);
         for account in &mut report.accounts {
             let (mine, rest) = open.into_iter().partition(|a| a.account == account.id);

@@ -8,6 +8,7 @@ use crate::clock::Timestamp;
 use crate::diagnose::Diagnosis;
 use crate::scopes;
 use crate::store::accounts::AccountRecord;
+use crate::store::quota::QuotaNote;
 use serde::Serialize;
 
 pub const STATUS_VERSION: u32 = 1;
@@ -82,6 +83,23 @@ pub struct AccountStatus {
     pub keychain: Option<KeychainCheck>,
     /// Anomalies in the account's activity not acknowledged yet (`spotoken activity`).
     pub anomalies: Vec<crate::activity::Anomaly>,
+    /// Spotify's request quota for the account's Client ID, while a call has found it
+    /// used up (`QUOTA_EXCEEDED`) and it has not ended. Shared by every program using the
+    /// Client ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_exceeded: Option<QuotaStatus>,
+}
+
+/// A used-up request quota, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QuotaStatus {
+    /// When Spotify said so (RFC 3339, UTC).
+    pub seen_at: String,
+    /// When it ends, from Spotify's `Retry-After` (RFC 3339, UTC); `null` when Spotify
+    /// did not say (shown for a day).
+    pub until: Option<String>,
+    pub until_unix: Option<i64>,
+    pub seconds_left: Option<i64>,
 }
 
 /// The keychain entry behind an account, as found.
@@ -154,7 +172,19 @@ impl AccountStatus {
             refresh_warning,
             refresh_lifetime_secs: record.refresh_expires_at().secs_after(record.authorized_at),
             keychain: None,
+            quota_exceeded: None,
         }
+    }
+
+    /// Shows `note`, in force at `now`, on this account.
+    pub fn set_quota(&mut self, note: &QuotaNote, now: Timestamp) {
+        let left = note.until.map(|u| u.secs_after(now));
+        self.quota_exceeded = Some(QuotaStatus {
+            seen_at: note.seen_at.to_rfc3339(),
+            until: note.until.map(Timestamp::to_rfc3339),
+            until_unix: note.until.map(|u| u.0),
+            seconds_left: left,
+        });
     }
 }
 
