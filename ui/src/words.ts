@@ -51,6 +51,8 @@ const CODES: Record<ErrorCode, string> = {
   keychain_no_session_bus: "no desktop session for the keychain",
   keychain_locked: "the keychain was locked",
   keychain_timeout: "the keychain did not answer",
+  keychain_unlock_cancelled: "the keychain's unlock was cancelled",
+  keychain_no_collection: "the keychain has nowhere to keep tokens",
   keychain_error: "the keychain refused",
   callback_invalid: "the sign-in's return address was damaged",
   callback_state_mismatch: "the return address was for another sign-in",

@@ -322,9 +322,14 @@ async fn run(command: Command) -> Result<u8, Error> {
         engine = engine.with_interactive_keychain();
     }
     spotoken_core::store::keychain::on_waiting(|up_to| {
+        let provider = spotoken_core::store::provider::Provider::detect();
+        let name = match provider {
+            spotoken_core::store::provider::Provider::OtherSecretService => "your keychain".to_string(),
+            other => other.name().to_string(),
+        };
         eprintln!(
-            "Unlock your keychain to continue (its unlock window may be open on your screen); \
-             Spotoken waits up to {}.",
+            "Unlock {name} to continue (its unlock window may be open on your screen); Spotoken waits up to {}. \
+             Longer: SPOTOKEN_KEYCHAIN_TIMEOUT_SECS.",
             human_duration(up_to.as_secs() as i64)
         );
     });
@@ -429,7 +434,13 @@ async fn run(command: Command) -> Result<u8, Error> {
             } else {
                 print_status(&report);
             }
-            Ok(if report.any_needs_sign_in() { exit::NEEDS_SIGN_IN_IN_STATUS } else { 0 })
+            // The worst fact decides: a sign-in Spotify refused (1), then tokens that could
+            // not be read (4 for an entry not there, 6 for a keychain that did not open).
+            Ok(if report.any_needs_sign_in() {
+                exit::NEEDS_SIGN_IN_IN_STATUS
+            } else {
+                report.keychain_problem().map_or(0, spotoken_core::ExitClass::exit_code)
+            })
         }
         Command::Activity { account, since, json, ack } => {
             let now = engine.clock().now();
@@ -586,10 +597,13 @@ fn print_status(report: &spotoken_core::StatusReport) {
         if i > 0 {
             println!();
         }
-        let state = match a.state {
-            AccountState::Ok => "ok",
-            AccountState::NeedsSignIn => "NEEDS SIGN-IN",
-            AccountState::Error => "error (sign-in kept)",
+        let keychain_problem = a.keychain.as_ref().filter(|k| k.problem.is_some());
+        let state = match (a.state, keychain_problem) {
+            (AccountState::NeedsSignIn, _) => "NEEDS SIGN-IN".to_string(),
+            // The tokens could not be looked at: that, not "ok", heads the account.
+            (_, Some(check)) => format!("KEYCHAIN {}", check.state.replace('_', " ").to_uppercase()),
+            (AccountState::Ok, None) => "ok".into(),
+            (AccountState::Error, None) => "error (sign-in kept)".into(),
         };
         // Records written by older versions may hold raw outside text: clean on the way out too.
         let clean = spotoken_core::text::clean;

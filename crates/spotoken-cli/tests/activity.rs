@@ -221,7 +221,7 @@ async fn a_thief_using_the_refresh_token_is_noticed_at_the_next_refresh() {
     assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
     // The thief has a copy of the keychain entry and refreshes with it: Spotify
     // rotates, so the copy Spotoken holds is dead from now on.
-    let entry: Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    let entry: Value = h.keychain_tokens().unwrap();
     let stolen = entry["refresh_token"].as_str().unwrap();
     let answer = h
         .http

@@ -66,8 +66,9 @@ fn entries(h: &Harness) -> Vec<String> {
 }
 
 /// The entry Spotoken stored, with its tokens and times changed: an older copy.
+/// Written as version 1 (JSON) wrote it: both forms must be read and repaired.
 fn older_copy(entry: &str, tag: &str, seconds_older: i64) -> String {
-    let mut doc: serde_json::Value = serde_json::from_str(entry).unwrap();
+    let mut doc = support::stored_fields(entry);
     doc["access_token"] = format!("BQ-{tag}").into();
     doc["refresh_token"] = format!("AQ-{tag}").into();
     for key in ["obtained_at", "access_expires_at"] {
@@ -110,7 +111,7 @@ async fn duplicate_entries_are_repaired_keeping_the_newest() {
     assert_eq!(h.me_status(&token).await, 200);
     assert_eq!(h.sandbox.token_requests("refresh_token").len(), 1);
     assert_eq!(entries(&h), path, "the sign-in's own entry is the one left");
-    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    let kept: serde_json::Value = h.keychain_tokens().unwrap();
     assert_eq!(kept["access_token"], token.as_str());
     let said = keychain_events(&h).await;
     assert_eq!(said, ["3 entries held tokens for this account; kept the newest, removed 2"], "{said:?}");
@@ -133,7 +134,7 @@ async fn status_repairs_duplicates_and_a_newer_copy_wins() {
     assert_eq!(code, Some(0), "{status}");
     assert_eq!(status["accounts"][0]["keychain"]["state"], "ok", "{status}");
     assert_eq!(entries(&h).len(), 1);
-    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    let kept: serde_json::Value = h.keychain_tokens().unwrap();
     assert_eq!(kept["access_token"], "BQ-newer");
     assert_eq!(keychain_events(&h).await.len(), 1);
 }
@@ -151,7 +152,7 @@ async fn a_sign_in_replaces_duplicates_and_a_sign_out_removes_them_all() {
     let login = h.login(&[]).await;
     assert_eq!(login.output.status.code(), Some(0), "{}", stderr(&login.output));
     assert_eq!(entries(&h).len(), 1, "one entry after the sign-in");
-    let kept: serde_json::Value = serde_json::from_str(&h.keychain_entry().unwrap()).unwrap();
+    let kept: serde_json::Value = h.keychain_tokens().unwrap();
     let token = printed_token(&h.token(&[]).await);
     assert_eq!(kept["access_token"], token.as_str(), "the entry left holds the new sign-in's token");
     assert_eq!(h.me_status(&token).await, 200);

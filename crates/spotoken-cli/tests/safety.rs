@@ -65,17 +65,11 @@ async fn no_session_bus_is_a_clear_keychain_error_within_seconds() {
     assert!(err.contains("dbus-run-session"), "the fix should say how to get a session bus: {err}");
     assert!(stdout(&out).is_empty());
     assert!(elapsed < Duration::from_secs(30), "it waited for the timeout instead of failing at once");
-    // Status still works: it reads no secrets.
-    assert_eq!(
-        h.command(&["status"])
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .output()
-            .await
-            .unwrap()
-            .status
-            .code(),
-        Some(0)
-    );
+    // Status still works, and its headline and exit code say the tokens cannot be read.
+    let status = h.command(&["status"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent").output().await.unwrap();
+    assert_eq!(status.status.code(), Some(6), "{}", stderr(&status));
+    let text = stdout(&status);
+    assert!(text.lines().next().unwrap().ends_with("KEYCHAIN UNAVAILABLE"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,7 +153,8 @@ async fn logout_forgets_and_says_spotify_has_no_revoke() {
 }
 
 /// `status` looks at the keychain instead of saying `ok` blind: what it found is in the
-/// text and in `--json` (an added field), and the exit code keeps its meaning.
+/// text and in `--json` (an added field), heads the account's text, and sets the exit
+/// code (6 for a keychain that did not open, 4 for an entry not there).
 #[tokio::test(flavor = "multi_thread")]
 async fn status_says_what_the_keychain_holds() {
     let h = Harness::new("status-keychain").await;
@@ -179,7 +174,7 @@ async fn status_says_what_the_keychain_holds() {
         .output()
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let state = json["accounts"][0]["keychain"]["state"].as_str().unwrap().to_string();
     assert!(state == "locked" || state == "timeout", "{json}");
@@ -192,8 +187,10 @@ async fn status_says_what_the_keychain_holds() {
         .status()
         .unwrap();
     assert!(cleared.success());
-    let (_, json) = h.status_json().await;
+    let (code, json) = h.status_json().await;
+    assert_eq!(code, Some(4), "{json}");
     assert_eq!(json["accounts"][0]["keychain"]["state"], "missing");
     let text = stdout(&h.run(&["status"]).await);
     assert!(text.contains("keychain       MISSING"), "{text}");
+    assert!(text.lines().next().unwrap().ends_with("KEYCHAIN MISSING"), "{text}");
 }

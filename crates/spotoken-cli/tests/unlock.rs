@@ -128,7 +128,8 @@ async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first(
         .unwrap();
     let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
     let said = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap().unwrap();
-    assert!(said.contains("Unlock your keychain to continue") && said.contains("1m 00s"), "{said}");
+    assert!(said.contains("Unlock gnome-keyring to continue") && said.contains("1m 00s"), "{said}");
+    assert!(said.contains("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS"), "how to wait longer: {said}");
     let asked_at = Instant::now();
     display.answer_prompt(Some(PASSWORD)).await;
     let output = tokio::time::timeout(Duration::from_secs(60), token.wait_with_output()).await.unwrap().unwrap();
@@ -186,7 +187,7 @@ async fn a_keyring_that_dies_during_a_refresh_still_gets_the_new_token() {
     stop_keyring(&bus);
     let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
     let mut said = Vec::new();
-    while !said.last().is_some_and(|l: &String| l.contains("Unlock your keychain to continue")) {
+    while !said.last().is_some_and(|l: &String| l.contains("Unlock gnome-keyring to continue")) {
         let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
         said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
     }

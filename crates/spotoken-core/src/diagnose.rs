@@ -103,6 +103,10 @@ codes! {
     KeychainNoSessionBus = "keychain_no_session_bus" => Keychain,
     KeychainLocked = "keychain_locked" => Keychain,
     KeychainTimeout = "keychain_timeout" => Keychain,
+    /// The keychain's unlock prompt was dismissed: the tokens are kept, not missing.
+    KeychainUnlockCancelled = "keychain_unlock_cancelled" => Keychain,
+    /// A Secret Service with no collection to keep tokens in (KeePassXC exposing no group).
+    KeychainNoCollection = "keychain_no_collection" => Keychain,
     KeychainError = "keychain_error" => Keychain,
     CallbackInvalid = "callback_invalid" => LoginFailed,
     CallbackStateMismatch = "callback_state_mismatch" => LoginFailed,
@@ -462,18 +466,43 @@ impl Error {
                 "There is no D-Bus session bus, so the keychain cannot be reached.",
                 "Run inside a desktop session, or start one with `dbus-run-session -- SHELL` and unlock gnome-keyring in it.",
             ),
-            E::KeychainLocked => Diagnosis::new(
+            E::KeychainLocked(provider) => Diagnosis::new(
                 Code::KeychainLocked,
-                "The keychain is locked.",
-                "Unlock it (log in to the desktop, or open your keyring manager) and try again.",
+                format!("{} is locked.", provider.locked_thing()),
+                format!("{} Then try again.", provider.unlock_fix()),
             ),
-            E::KeychainTimeout(waited) => Diagnosis::new(
+            E::KeychainTimeout(waited, provider) => Diagnosis::new(
                 Code::KeychainTimeout,
                 format!(
-                    "The keychain did not answer within {} s; it is probably locked and waiting for a password prompt.",
+                    "{} did not answer within {} s: it is probably locked and waiting for its password (its unlock \
+                     window may still be open).",
+                    capitalised(provider.name()),
                     waited.as_secs()
                 ),
-                "Unlock the keyring (in a headless session: `echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`) and try again.",
+                format!(
+                    "{} Then run the command again: it picks up the same unlock window, no second one opens. {}{}",
+                    provider.unlock_fix(),
+                    crate::store::provider::WAIT_LONGER,
+                    if *provider == crate::store::provider::Provider::GnomeKeyring {
+                        " If gnome-keyring stopped answering altogether, restart it (`gnome-keyring-daemon --replace`)."
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            E::KeychainUnlockCancelled { account, provider } => Diagnosis::new(
+                Code::KeychainUnlockCancelled,
+                format!(
+                    "The unlock of {} was cancelled, so the tokens for {account} could not be read. They are still \
+                     there: nothing was removed.",
+                    provider.name()
+                ),
+                format!("Run the command again and unlock {} when it asks.", provider.name()),
+            ),
+            E::KeychainNoCollection(provider) => Diagnosis::new(
+                Code::KeychainNoCollection,
+                format!("{} offers no place to keep tokens: it has no collection.", capitalised(provider.name())),
+                provider.no_collection_fix(),
             ),
             E::KeychainEntryMissing(id) => Diagnosis::new(
                 Code::KeychainEntryMissing,
@@ -585,9 +614,16 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
     }
 }
 
+/// "KeePassXC", "The keychain": a name at the start of a sentence.
+fn capitalised(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::provider::Provider;
     use std::time::Duration;
 
     fn endpoint(error: &str, description: &str) -> String {
@@ -688,8 +724,10 @@ mod tests {
         let codes: Vec<Code> = [
             Error::KeychainNoService("x".into()),
             Error::KeychainNoBus("x".into()),
-            Error::KeychainLocked,
-            Error::KeychainTimeout(Duration::from_secs(3)),
+            Error::KeychainLocked(Provider::KeePassXc),
+            Error::KeychainTimeout(Duration::from_secs(3), Provider::KeePassXc),
+            Error::KeychainUnlockCancelled { account: "me".into(), provider: Provider::KeePassXc },
+            Error::KeychainNoCollection(Provider::KeePassXc),
             Error::KeychainEntryMissing("me".into()),
         ]
         .iter()

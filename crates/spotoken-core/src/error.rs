@@ -4,6 +4,7 @@
 //! [`crate::diagnose`], which turns each variant into a code, a sentence and a fix.
 //! No variant carries a token, code, verifier or `state`.
 
+use crate::store::provider::Provider;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -73,10 +74,14 @@ pub enum Error {
     KeychainNoService(String),
     #[error("no D-Bus session bus to reach the keychain: {0}")]
     KeychainNoBus(String),
-    #[error("the keychain is locked")]
-    KeychainLocked,
-    #[error("the keychain did not answer within {0:?}")]
-    KeychainTimeout(Duration),
+    #[error("the keychain ({name}) is locked", name = .0.name())]
+    KeychainLocked(Provider),
+    #[error("the keychain ({name}) did not answer within {waited:?}", name = .1.name(), waited = .0)]
+    KeychainTimeout(Duration, Provider),
+    #[error("the unlock of the keychain ({name}) was cancelled; the tokens for {account} are kept", name = .provider.name())]
+    KeychainUnlockCancelled { account: String, provider: Provider },
+    #[error("the keychain ({name}) offers no collection to keep tokens in", name = .0.name())]
+    KeychainNoCollection(Provider),
     #[error("the keychain holds no tokens for account {0}")]
     KeychainEntryMissing(String),
     #[error("keychain error: {0}")]

@@ -105,8 +105,8 @@ pub struct QuotaStatus {
 /// The keychain entry behind an account, as found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeychainCheck {
-    /// `ok`, `missing`, `locked`, `timeout`, `unavailable` (no Secret Service or no
-    /// session bus) or `error`.
+    /// `ok`, `missing`, `locked`, `unlock_cancelled`, `timeout`, `unavailable` (no
+    /// Secret Service or no session bus) or `error`.
     pub state: &'static str,
     /// What went wrong and what to do, unless `ok`.
     pub problem: Option<Diagnosis>,
@@ -118,8 +118,9 @@ impl KeychainCheck {
         let state = match result {
             Ok(()) => "ok",
             Err(E::KeychainEntryMissing(_)) => "missing",
-            Err(E::KeychainLocked) => "locked",
-            Err(E::KeychainTimeout(_)) => "timeout",
+            Err(E::KeychainLocked(_)) => "locked",
+            Err(E::KeychainUnlockCancelled { .. }) => "unlock_cancelled",
+            Err(E::KeychainTimeout(..)) => "timeout",
             Err(E::KeychainNoService(_) | E::KeychainNoBus(_)) => "unavailable",
             Err(_) => "error",
         };
@@ -199,6 +200,16 @@ impl StatusReport {
 
     pub fn any_needs_sign_in(&self) -> bool {
         self.accounts.iter().any(|a| a.state == AccountState::NeedsSignIn)
+    }
+
+    /// The exit class of the worst keychain problem found when the entries were looked
+    /// at (a locked keychain: 6; an entry not there: 4), if any.
+    pub fn keychain_problem(&self) -> Option<crate::ExitClass> {
+        self.accounts
+            .iter()
+            .filter_map(|a| a.keychain.as_ref()?.problem.as_ref())
+            .map(|d| d.code.exit_class())
+            .min()
     }
 }
 

@@ -286,6 +286,12 @@ impl Harness {
     }
 
     /// Asks the sandbox's `/v1/me` with `token`: proves a token works for real.
+    /// The keychain entry's fields (access_token, refresh_token, access_expires_at,
+    /// obtained_at), read from its stored form (`key=value` lines; version 1's JSON too).
+    pub fn keychain_tokens(&self) -> Option<serde_json::Value> {
+        self.keychain_entry().map(|text| stored_fields(&text))
+    }
+
     pub async fn me_status(&self, token: &str) -> u16 {
         let url = format!("{}/v1/me", self.sandbox.url());
         self.http.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
@@ -317,6 +323,23 @@ impl Harness {
         walk(self.home(), &mut out);
         out
     }
+}
+
+/// The fields of a keychain entry's stored form, as JSON: `key=value` lines after the
+/// `spotoken-tokens v2` line (numbers for the times), or version 1's JSON as it is.
+pub fn stored_fields(text: &str) -> serde_json::Value {
+    if text.trim_start().starts_with('{') {
+        return serde_json::from_str(text).unwrap();
+    }
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("spotoken-tokens v2"), "not Spotoken's stored form");
+    let mut fields = serde_json::Map::new();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let (key, value) = line.split_once('=').expect("key=value");
+        let value = value.parse::<i64>().map_or_else(|_| serde_json::Value::from(value), serde_json::Value::from);
+        fields.insert(key.to_string(), value);
+    }
+    serde_json::Value::Object(fields)
 }
 
 /// Fails if any of `files` holds any secret the sandbox issued or received.

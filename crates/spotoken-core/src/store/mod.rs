@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod keychain;
 pub mod lock;
+pub mod provider;
 pub mod quota;
 pub mod tokens;
 
