@@ -807,6 +807,67 @@ async fn a_keychain_that_stopped_answering_holds_up_neither_the_window_nor_the_t
     s.end().await;
 }
 
+/// KeePassXC as the keychain, locked: the window's Copy and the tray's bring up its
+/// unlock window and finish once the person types the password; a dismissed unlock is
+/// said as such on the card, never as missing tokens.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_and_the_tray_copy_through_a_locked_keepassxc() {
+    use support::keepassxc::{KeePassXc, PASSWORD};
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let bus = support::private_bus::BareBus::start(false);
+    let setup = Setup {
+        settings: Some(&settings("loopback", 0)),
+        env: vec![("DBUS_SESSION_BUS_ADDRESS", bus.address.clone())],
+        ..Setup::default()
+    };
+    let d = Desktop::start_with("keepassxc", setup).await;
+    let kp = KeePassXc::start_on(bus, &d.display, true);
+    let s = d.session().await;
+    sign_in(&s).await;
+    let clear_clipboard = || {
+        let mut xclip = std::process::Command::new("xclip")
+            .args(["-selection", "clipboard"])
+            .env("DISPLAY", &d.display)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut xclip.stdin.take().unwrap(), b"nothing yet").unwrap();
+        xclip.wait().unwrap();
+    };
+
+    // The window's Copy, locked: KeePassXC asks, the person unlocks, the token arrives.
+    clear_clipboard();
+    kp.lock();
+    s.click("[data-test=copy]").await;
+    kp.answer_unlock(Some(PASSWORD)).await;
+    d.wait_until("the window's copy", WAIT, || d.clipboard().starts_with("BQ")).await;
+    assert_eq!(d.me_status(&d.clipboard()).await, 200);
+
+    // Dismissed: the card says so, and nothing says the tokens are gone.
+    kp.lock();
+    s.click("[data-test=copy]").await;
+    kp.answer_unlock(None).await;
+    s.wait_for("[data-test=error][data-code=keychain_unlock_cancelled]", WAIT).await;
+    let said = s.text("[data-test=error][data-code=keychain_unlock_cancelled]").await;
+    assert!(said.contains("KeePassXC") && said.contains("nothing was removed"), "{said}");
+    assert!(s.find_all("[data-code=keychain_entry_missing]").await.is_empty());
+    d.shot(Some(&s), "keepassxc-unlock-cancelled").await;
+
+    // The tray's Copy, locked.
+    clear_clipboard();
+    kp.lock();
+    d.open_tray_menu();
+    d.keys(&["Down", "Return"]);
+    kp.answer_unlock(Some(PASSWORD)).await;
+    d.wait_until("the tray's copy", WAIT, || d.clipboard().starts_with("BQ")).await;
+    assert_eq!(d.me_status(&d.clipboard()).await, 200);
+    let log = kp.log();
+    assert!(!log.contains("Maximum depth of replacement"), "{log}");
+    s.end().await;
+}
+
 /// A Client ID from `SPOTOKEN_CLIENT_ID` is used and shown, and saving Settings leaves
 /// the settings file without it.
 #[tokio::test(flavor = "multi_thread")]

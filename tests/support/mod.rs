@@ -4,6 +4,8 @@
 //! Screenshots of every step land in `target/e2e-screenshots/<test>/`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod keepassxc;
+pub mod private_bus;
 pub mod webdriver;
 pub mod xvfb;
 

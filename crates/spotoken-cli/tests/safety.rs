@@ -66,7 +66,8 @@ async fn no_session_bus_is_a_clear_keychain_error_within_seconds() {
     assert!(stdout(&out).is_empty());
     assert!(elapsed < Duration::from_secs(30), "it waited for the timeout instead of failing at once");
     // Status still works, and its headline and exit code say the tokens cannot be read.
-    let status = h.command(&["status"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent").output().await.unwrap();
+    let status =
+        h.command(&["status"]).env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent").output().await.unwrap();
     assert_eq!(status.status.code(), Some(6), "{}", stderr(&status));
     let text = stdout(&status);
     assert!(text.lines().next().unwrap().ends_with("KEYCHAIN UNAVAILABLE"), "{text}");

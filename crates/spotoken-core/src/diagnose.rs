@@ -480,7 +480,7 @@ impl Error {
                     waited.as_secs()
                 ),
                 format!(
-                    "{} Then run the command again: it picks up the same unlock window, no second one opens. {}{}",
+                    "{} Then try again: the same unlock window is used, no second one opens. {}{}",
                     provider.unlock_fix(),
                     crate::store::provider::WAIT_LONGER,
                     if *provider == crate::store::provider::Provider::GnomeKeyring {
@@ -497,7 +497,7 @@ impl Error {
                      there: nothing was removed.",
                     provider.name()
                 ),
-                format!("Run the command again and unlock {} when it asks.", provider.name()),
+                format!("Try again and unlock {} when it asks.", provider.name()),
             ),
             E::KeychainNoCollection(provider) => Diagnosis::new(
                 Code::KeychainNoCollection,

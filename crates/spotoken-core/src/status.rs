@@ -205,11 +205,7 @@ impl StatusReport {
     /// The exit class of the worst keychain problem found when the entries were looked
     /// at (a locked keychain: 6; an entry not there: 4), if any.
     pub fn keychain_problem(&self) -> Option<crate::ExitClass> {
-        self.accounts
-            .iter()
-            .filter_map(|a| a.keychain.as_ref()?.problem.as_ref())
-            .map(|d| d.code.exit_class())
-            .min()
+        self.accounts.iter().filter_map(|a| a.keychain.as_ref()?.problem.as_ref()).map(|d| d.code.exit_class()).min()
     }
 }
 

@@ -7,9 +7,9 @@
 //! gnome-keyring waits forever on a password prompt that may be on no screen, and a hung
 //! keychain must not hang Spotoken.
 
+use super::provider::Provider;
 use crate::clock::Timestamp;
 use crate::error::{Error, Result};
-use super::provider::Provider;
 use crate::secret::{AccessToken, RefreshToken, Secret};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -253,8 +253,7 @@ impl Keychain {
             let timeout = self.timeout;
             let rx = on_thread("keychain-check", move || secret_service::check_ready(timeout))?;
             let mut told = false;
-            await_answer(&rx, self.timeout, self.timeout, &mut told)
-                .unwrap_or(Err(timed_out(self.timeout)))
+            await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(timed_out(self.timeout)))
         }
         // Windows' Credential Manager and the macOS Keychain: a real write, read and
         // delete of an entry of its own (a locked macOS keychain asks the person here).
@@ -312,6 +311,27 @@ impl Keychain {
         }
     }
 
+    /// Waits up to `left` for the keychain's answer to a search for the account, asked
+    /// with a D-Bus timeout of that length (the keyring crate's calls give up after 2 s,
+    /// while KeePassXC holds a search of a locked database until its unlock window is
+    /// answered, then answers it). Asking again instead would open the window anew after
+    /// the person dismissed it, and a dismissal would never be seen.
+    fn wait_for_unlock(&self, account: &str, left: Duration) -> Unlock {
+        #[cfg(target_os = "linux")]
+        {
+            let (service, user) = (self.service.clone(), account.to_string());
+            let Ok(rx) = on_thread("keychain-held", move || secret_service::held_search(&service, &user, left)) else {
+                return Unlock::Unknown;
+            };
+            rx.recv_timeout(left + Duration::from_secs(1)).unwrap_or(Unlock::NoAnswer)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (account, left);
+            Unlock::Unknown
+        }
+    }
+
     /// What a search that found nothing means. KeePassXC answers a search of a locked
     /// database, once its unlock window is dismissed, with nothing at all: with a
     /// collection still locked, the entry is not missing but unreadable, and nobody must
@@ -326,7 +346,10 @@ impl Keychain {
                 .and_then(|rx| rx.recv_timeout(timeout).ok());
             match looked {
                 Some(Ok((_, locked))) if locked > 0 => {
-                    return Error::KeychainUnlockCancelled { account: account.to_string(), provider: Provider::detect() };
+                    return Error::KeychainUnlockCancelled {
+                        account: account.to_string(),
+                        provider: Provider::detect(),
+                    };
                 }
                 Some(Ok((0, _))) => return Error::KeychainNoCollection(Provider::detect()),
                 Some(Err(e)) => tracing::debug!(error = %e, "could not list the keychain's collections"),
@@ -378,8 +401,8 @@ impl Keychain {
             secret_service::on_every_entry(&service, &user, secret.as_ref(), timeout)
         })?;
         let mut told = false;
-        let removed = await_answer(&rx, self.timeout, self.timeout, &mut told)
-            .unwrap_or(Err(timed_out(self.timeout)))?;
+        let removed =
+            await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(timed_out(self.timeout)))?;
         tracing::warn!(removed, "the keychain held several entries for the account; one is left");
         Ok(removed)
     }
@@ -448,9 +471,21 @@ impl Keychain {
                 {
                     hook(self.timeout);
                 }
-                tracing::debug!("the keychain call timed out on D-Bus; asking again");
-                std::thread::sleep(RETRY_PAUSE);
-                continue;
+                tracing::debug!("the keychain call timed out on D-Bus; waiting for the keychain's own answer");
+                match self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed())) {
+                    Unlock::Answered => continue,
+                    Unlock::Cancelled => {
+                        return Err(Error::KeychainUnlockCancelled {
+                            account: account.to_string(),
+                            provider: Provider::detect(),
+                        });
+                    }
+                    Unlock::NoAnswer => return Err(timed_out(self.timeout)),
+                    Unlock::Unknown => {
+                        std::thread::sleep(RETRY_PAUSE);
+                        continue;
+                    }
+                }
             }
             return Err(error);
         }
@@ -497,6 +532,20 @@ impl super::tokens::PreparedStore for PreparedWrite {
 /// read: not a Spotify user id (those have no spaces).
 #[cfg(not(target_os = "linux"))]
 const READINESS_PROBE: &str = "spotoken readiness probe";
+
+/// How a keychain that held a call open answered it in the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unlock {
+    /// It answered: unlocked (or nothing was locked); ask again now.
+    Answered,
+    /// It answered with nothing while a collection stayed locked: its unlock window was
+    /// dismissed.
+    Cancelled,
+    /// Not within the time left.
+    NoAnswer,
+    /// Could not be asked this way; ask again after a pause.
+    Unknown,
+}
 
 /// The pause before asking a keychain again that did not answer in D-Bus's time.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
@@ -594,6 +643,39 @@ mod secret_service {
                 _ => Ok(()),
             },
             Err(e) => Err(failed(e)),
+        }
+    }
+
+    /// Searches for the account's items with a D-Bus timeout of `left`, so a keychain
+    /// that holds the call while it asks the person (KeePassXC) is waited for; see
+    /// `Keychain::wait_for_unlock`.
+    pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::Unlock {
+        use super::Unlock;
+        let Ok(connection) = dbus::blocking::Connection::new_session() else { return Unlock::Unknown };
+        let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
+        let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
+            proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(service, user),));
+        match answer {
+            Ok((unlocked, _)) if !unlocked.is_empty() => Unlock::Answered,
+            // Found, but locked (gnome-keyring lists locked items): it did not hold the
+            // call for a prompt, so there is nothing to learn here.
+            Ok((_, locked)) if !locked.is_empty() => Unlock::Unknown,
+            Ok(_) => match collections(left) {
+                Ok((_, locked)) if locked > 0 => Unlock::Cancelled,
+                _ => Unlock::Answered,
+            },
+            Err(e)
+                if matches!(
+                    e.name(),
+                    Some("org.freedesktop.DBus.Error.NoReply" | "org.freedesktop.DBus.Error.Timeout")
+                ) =>
+            {
+                Unlock::NoAnswer
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "a held search failed");
+                Unlock::Unknown
+            }
         }
     }
 

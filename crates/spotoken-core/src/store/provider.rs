@@ -91,7 +91,9 @@ impl Provider {
             }
             Self::KeePassXc => "Unlock the database in KeePassXC (its unlock window may be behind other windows).",
             Self::KWallet => "Unlock the wallet when KWallet asks (or open KWallet Manager).",
-            Self::OtherSecretService => "Unlock the program that keeps your secrets (it answers as the Secret Service).",
+            Self::OtherSecretService => {
+                "Unlock the program that keeps your secrets (it answers as the Secret Service)."
+            }
             Self::CredentialManager => "Log in to Windows as this user: Credential Manager opens with the session.",
             Self::MacKeychain => "Unlock the login keychain (Keychain Access, or `security unlock-keychain`).",
         }
