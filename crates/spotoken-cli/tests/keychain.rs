@@ -3,7 +3,8 @@
 //! the same entry in another collection. Planted here with libsecret's own `secret-tool`
 //! in the session's real gnome-keyring, in the default collection and in the `session`
 //! collection; Spotoken must keep the newest, remove the others, say so in the activity
-//! record, and a new sign-in or a sign-out must always be able to put things right.
+//! record, and a new sign-in or a sign-out must always be able to put things right. And
+//! gnome-keyring killed around the moment a refresh is stored must leave nothing stuck.
 // Through the Linux keychain session scripts/test starts (gnome-keyring on a private D-Bus).
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -161,4 +162,132 @@ async fn a_sign_in_replaces_duplicates_and_a_sign_out_removes_them_all() {
     let out = h.run(&["logout", "--account", &h.user.id]).await;
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(entries(&h).is_empty(), "{:?}", entries(&h));
+}
+
+/// gnome-keyring, password-protected and unlocked, on a private bus that cannot start
+/// another (so a killed one stays dead until started again).
+struct KillableKeyring {
+    bus: support::BareBus,
+    pid: u32,
+}
+
+impl KillableKeyring {
+    const PASSWORD: &str = "spotoken-kill";
+
+    fn start() -> Self {
+        let bus = support::BareBus::start(false);
+        let mut keyring = Self { bus, pid: 0 };
+        keyring.pid = keyring.launch();
+        keyring
+    }
+
+    /// Starts (or starts again) the daemon on the bus, unlocked with the password: the
+    /// keyring file in the bus's home is read back.
+    fn launch(&self) -> u32 {
+        use std::io::Write;
+        let mut daemon = std::process::Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
+            .env("HOME", self.bus.home())
+            .env("XDG_DATA_HOME", self.bus.home().join("data"))
+            .env("XDG_RUNTIME_DIR", self.bus.home())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        daemon.stdin.take().unwrap().write_all(Self::PASSWORD.as_bytes()).unwrap();
+        let _ = daemon.wait();
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(pid) = self.bus.owner_pid("org.freedesktop.secrets") {
+                return pid;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "gnome-keyring did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, as a crash or an OOM kill would, and at once a new daemon.
+    fn kill_and_restart(&mut self) {
+        std::process::Command::new("kill").args(["-9", &self.pid.to_string()]).status().unwrap();
+        let started = std::time::Instant::now();
+        while self.bus.owner_pid("org.freedesktop.secrets") == Some(self.pid) {
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the keyring did not die");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        self.pid = self.launch();
+    }
+
+    /// The account's entries, as the Secret Service lists them.
+    fn entries(&self, account: &str) -> usize {
+        let mut channel = dbus::channel::Channel::open_private(&self.bus.address).unwrap();
+        channel.register().unwrap();
+        let connection = dbus::blocking::Connection::from(channel);
+        let service = connection.with_proxy(
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            std::time::Duration::from_secs(5),
+        );
+        let attributes = std::collections::HashMap::from([("service", "spotoken"), ("username", account)]);
+        let (unlocked, locked): (Vec<dbus::Path>, Vec<dbus::Path>) =
+            service.method_call("org.freedesktop.Secret.Service", "SearchItems", (attributes,)).unwrap();
+        unlocked.len() + locked.len()
+    }
+}
+
+/// gnome-keyring killed (SIGKILL) around the moment a refresh's answer is stored, at a
+/// different moment each round, and started again at once: whatever the kill cut,
+/// Spotoken is never stuck afterwards. The next `token` works (or, where Spotify rotates
+/// and the new refresh token was lost with the keyring, says to sign in again, and a
+/// sign-in works), and the keychain holds one entry.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyring_killed_around_a_refresh_leaves_nothing_stuck() {
+    const ROUNDS: u64 = 8;
+    let h = Harness::new("keyring-killed").await;
+    let mut keyring = KillableKeyring::start();
+    let address = keyring.bus.address.clone();
+    let envs = || [("DBUS_SESSION_BUS_ADDRESS", address.as_str())];
+    let (child, url, _) = h.start_login_env(&[], &envs()).await;
+    let location = h.authorize(&url).await;
+    assert_eq!(h.deliver(&location).await.0, 200);
+    assert_eq!(h.finish(child).await.status.code(), Some(0));
+    // Spotify answers 300 ms after the request: the kill lands from just before the
+    // answer to 60 ms after it, when the commit is under way or done.
+    h.control(spotify_sandbox::Control { token_delay_ms: Some(300), ..Default::default() });
+    let (mut outcomes, mut lost) = (Vec::new(), 0);
+    for round in 0..ROUNDS {
+        let refresh = h
+            .command(&["token", "--min-valid", "999999"])
+            .envs(envs())
+            .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "10")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(280 + round * 10)).await;
+        keyring.kill_and_restart();
+        let first = refresh.wait_with_output().await.unwrap();
+        outcomes.push(first.status.code());
+
+        let next = h.command(&["token"]).envs(envs()).output().await.unwrap();
+        let said = stderr(&next);
+        assert!(!said.contains("keychain_error") && !said.contains("several"), "round {round}: stuck: {said}");
+        match next.status.code() {
+            Some(0) => assert_eq!(h.me_status(&printed_token(&next)).await, 200, "round {round}"),
+            // The rotated refresh token died with the keyring: a sign-in puts it right.
+            Some(4) if h.sandbox.rotation() == Rotation::Rotate => {
+                lost += 1;
+                let (child, url, _) = h.start_login_env(&[], &envs()).await;
+                let location = h.authorize(&url).await;
+                assert_eq!(h.deliver(&location).await.0, 200);
+                assert_eq!(h.finish(child).await.status.code(), Some(0), "round {round}: the sign-in after a loss");
+            }
+            other => panic!("round {round}: token ended {other:?}: {said}"),
+        }
+        assert_eq!(keyring.entries(&h.user.id), 1, "round {round}: one entry");
+    }
+    println!("refreshes cut by the kill ended {outcomes:?}; sign-ins lost: {lost} of {ROUNDS}");
+    let status = h.command(&["status"]).envs(envs()).output().await.unwrap();
+    assert_eq!(status.status.code(), Some(0), "{}", stdout(&status));
 }

@@ -201,7 +201,7 @@ impl Engine {
 }
 
 /// `error.message` and `error.reason` of Spotify's error body, if it is one.
-fn spotify_error(body: &[u8]) -> (Option<String>, Option<String>) {
+pub(crate) fn spotify_error(body: &[u8]) -> (Option<String>, Option<String>) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else { return (None, None) };
     let field = |name: &str| value["error"][name].as_str().map(str::to_string);
     (field("message"), field("reason"))

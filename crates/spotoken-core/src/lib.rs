@@ -16,6 +16,8 @@ pub mod desktop_entry;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod menu;
 pub mod platform;
 pub mod refresh;

@@ -768,7 +768,7 @@ fn parse_segment_name(name: &str) -> Option<&str> {
 }
 
 /// The lines that parse; a line cut by a concurrent write or a crash is skipped.
-fn parse_lines(text: &str) -> impl Iterator<Item = Event> + '_ {
+pub(crate) fn parse_lines(text: &str) -> impl Iterator<Item = Event> + '_ {
     text.lines().filter_map(|line| serde_json::from_str(line).ok())
 }
 

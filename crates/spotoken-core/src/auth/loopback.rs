@@ -169,7 +169,7 @@ async fn read_request_target(
 }
 
 /// The request line and `Host` of a complete head.
-fn parse_head(head: &[u8], port: u16) -> std::result::Result<Secret<String>, u16> {
+pub(crate) fn parse_head(head: &[u8], port: u16) -> std::result::Result<Secret<String>, u16> {
     let text = std::str::from_utf8(head).map_err(|_| 400u16)?;
     let mut lines = text.split("\r\n");
     let line = lines.next().unwrap_or_default();

@@ -92,7 +92,7 @@ struct GrantBody {
     refresh_token: Option<String>,
 }
 
-fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
+pub(crate) fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
     if let Ok(body) = serde_json::from_slice::<ErrorBody>(&answer.body)
         && answer.status != 429
         && answer.status < 500

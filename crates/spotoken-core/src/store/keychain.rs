@@ -83,7 +83,7 @@ impl StoredTokens {
     /// "Maximum depth of replacement" over version 1's JSON): a form without braces can
     /// never be rewritten by it, whatever a token holds. Tokens are base64url text, so
     /// no value has a line break or a brace (checked, never assumed).
-    fn to_text(&self) -> Result<String> {
+    pub(crate) fn to_text(&self) -> Result<String> {
         let mut text = format!("{FORMAT_V2}\naccess_token={}\n", self.access_token.secret());
         if let Some(refresh) = &self.refresh_token {
             text.push_str(&format!("refresh_token={}\n", refresh.secret()));
@@ -96,7 +96,7 @@ impl StoredTokens {
     }
 
     /// Reads the stored form, or version 1's JSON (written before version 2).
-    fn from_text(text: &str) -> Result<Self> {
+    pub(crate) fn from_text(text: &str) -> Result<Self> {
         if text.trim_start().starts_with('{') {
             return Self::from_json(text);
         }
