@@ -9,6 +9,7 @@ const CHANNELS: Record<string, string> = {
   "tray-copy": "Copy in the tray",
   "window-copy": "Copy in the window",
   "window-reveal": "Reveal in the window",
+  agent: "the agent's socket",
 };
 
 const ACTORS: Record<string, string> = {
@@ -16,6 +17,7 @@ const ACTORS: Record<string, string> = {
   cli: "the command line",
   window: "you, in the window",
   tray: "you, from the tray",
+  agent: "the agent",
 };
 
 const OUTCOMES: Record<string, string> = {
@@ -54,6 +56,7 @@ const CODES: Record<ErrorCode, string> = {
   keychain_unlock_cancelled: "the keychain's unlock was cancelled",
   keychain_no_collection: "the keychain has nowhere to keep tokens",
   keychain_error: "the keychain refused",
+  agent_running: "another agent is already running",
   callback_invalid: "the sign-in's return address was damaged",
   callback_state_mismatch: "the return address was for another sign-in",
   login_denied: "access was declined on Spotify's page",

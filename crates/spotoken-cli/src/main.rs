@@ -192,6 +192,10 @@ enum Command {
         #[arg(value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Serve fresh tokens to programs over a Unix socket, in the foreground, keeping them
+    /// refreshed: `curl --unix-socket "$XDG_RUNTIME_DIR/spotoken/agent.sock"
+    /// http://agent/v1/token`. `spotoken token` asks it first (SPOTOKEN_AGENT=off: not).
+    Agent,
     /// Forget an account's tokens and records on this computer.
     Logout {
         /// Spotify user id of the account (optional when only one is signed in).
@@ -280,6 +284,38 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// `spotoken token`'s output: the token and a newline, nothing else.
+fn print_token(token: &str) -> Result<u8, Error> {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{token}").and_then(|()| out.flush()) {
+        eprintln!("spotoken: cannot write the token to stdout: {e}");
+        return Ok(exit::OTHER);
+    }
+    Ok(0)
+}
+
+/// `spotoken agent`: listens until SIGINT or SIGTERM (which wait for a token being
+/// stored, as everywhere), refreshing in the background. A socket left behind is
+/// removed by the next agent; clients meanwhile find no one there and go on without.
+#[cfg(unix)]
+async fn agent_command(engine: Engine) -> Result<u8, Error> {
+    let engine = std::sync::Arc::new(engine);
+    let socket = spotoken_core::agent::socket_path(engine.paths());
+    let listening = spotoken_core::agent::listen(&socket)?;
+    eprintln!("Spotoken agent: serving tokens on {} (Ctrl-C stops it).", listening.path().display());
+    let refresher = spotoken_core::background::Refresher::new(engine.clone(), spotoken_core::background::DEFAULT_LEAD)
+        .by(spotoken_core::activity::Actor::Agent);
+    tokio::spawn(refresher.run(|event| tracing::info!(?event, "background refresh")));
+    listening.serve(engine).await;
+    Ok(0)
+}
+
+#[cfg(not(unix))]
+async fn agent_command(_engine: Engine) -> Result<u8, Error> {
+    eprintln!("spotoken: the agent listens on a Unix socket; this build has none. Use `spotoken token`.");
+    Ok(exit::OTHER)
 }
 
 /// Writes to stdout; a reader that went away (`| head`) is no failure.
@@ -400,6 +436,19 @@ async fn run(command: Command) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Token { account, min_valid, deadline } => {
+            // A running agent answers without a keychain round trip.
+            #[cfg(unix)]
+            if std::env::var("SPOTOKEN_AGENT").as_deref() != Ok("off") {
+                let socket = spotoken_core::agent::socket_path(engine.paths());
+                match spotoken_core::agent::ask_for_token(&socket, account.as_deref(), min_valid).await {
+                    Some(spotoken_core::agent::Answer::Token { access_token }) => {
+                        tracing::debug!("the agent answered");
+                        return print_token(access_token.secret());
+                    }
+                    Some(spotoken_core::agent::Answer::Failed(diagnosis)) => return Err(Error::Agent(diagnosis)),
+                    None => tracing::debug!("no agent answers; going to the keychain"),
+                }
+            }
             let retry = spotoken_core::RetryPolicy {
                 deadline: Some(Duration::from_secs(deadline.max(1))),
                 ..Default::default()
@@ -415,14 +464,9 @@ async fn run(command: Command) -> Result<u8, Error> {
                     return Err(e);
                 }
             };
-            let mut out = std::io::stdout().lock();
-            let written = writeln!(out, "{}", token.access_token.secret()).and_then(|()| out.flush());
-            if let Err(e) = written {
-                eprintln!("spotoken: cannot write the token to stdout: {e}");
-                return Ok(exit::OTHER);
-            }
-            Ok(0)
+            print_token(token.access_token.secret())
         }
+        Command::Agent => agent_command(engine).await,
         Command::Status { json } => {
             let report = engine.status_checked()?;
             if json {

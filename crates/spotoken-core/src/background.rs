@@ -140,11 +140,19 @@ pub struct Refresher {
     engine: Arc<Engine>,
     lead: Duration,
     wake: Arc<Notify>,
+    /// Who the activity record says refreshed.
+    actor: crate::activity::Actor,
 }
 
 impl Refresher {
     pub fn new(engine: Arc<Engine>, lead: Duration) -> Self {
-        Self { engine, lead, wake: Arc::new(Notify::new()) }
+        Self { engine, lead, wake: Arc::new(Notify::new()), actor: crate::activity::Actor::AppBackground }
+    }
+
+    /// The same refresher run by someone else than the app (the agent).
+    pub fn by(mut self, actor: crate::activity::Actor) -> Self {
+        self.actor = actor;
+        self
     }
 
     /// Notify this after anything that changes accounts (login, sign-out, refresh).
@@ -181,7 +189,7 @@ impl Refresher {
                 // Due means at most `lead` left; asking for a second more makes the
                 // engine agree that the token needs refreshing.
                 let min_valid = self.lead + Duration::from_secs(1);
-                match self.engine.fresh_token(Some(account), min_valid, crate::activity::Actor::AppBackground).await {
+                match self.engine.fresh_token(Some(account), min_valid, self.actor).await {
                     Ok(token) => {
                         failures.clear(account);
                         if lives_shorter_than_lead(token.expires_at, self.lead, self.engine.clock().now()) {

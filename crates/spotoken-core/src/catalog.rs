@@ -82,8 +82,8 @@ fn parse(tsv: &str) -> Vec<Operation> {
 /// `https://api.spotify.com/v1/playlists/37i9…/items?limit=5`, `/v1/me/`, `me/player`:
 /// the path relative to `/v1`, without query, fragment or trailing slash.
 pub fn normalize(path: &str) -> String {
-    let path = path.trim();
-    let path = path.split(['?', '#']).next().unwrap_or_default();
+    // Spaces and line breaks at either end (a pasted `…/items\r?limit=5`) are not the path.
+    let path = path.split(['?', '#']).next().unwrap_or_default().trim();
     let path = path
         .strip_prefix("https://api.spotify.com")
         .or_else(|| path.strip_prefix("http://api.spotify.com"))
@@ -92,7 +92,7 @@ pub fn normalize(path: &str) -> String {
     let path = path.strip_prefix("v1/").unwrap_or(if path == "v1" { "" } else { path });
     // Slashes after `v1/` too (`/v1//me`), so that normalizing again changes nothing.
     // Empty segments inside stay: one must not stand for a template's parameter.
-    format!("/{}", path.trim_start_matches('/').trim_end_matches('/'))
+    format!("/{}", path.trim_start_matches('/').trim_end_matches(|c: char| c == '/' || c.is_whitespace()))
 }
 
 /// How well a template fits a path: `None` if not at all, else the number of literal
@@ -228,7 +228,7 @@ mod tests {
         assert!(find(Some("GET"), "/v1/nothing/here").is_empty());
         assert!(find(Some("GET"), "/playlists//items").is_empty());
         // Found by fuzzing: `/v1//…` normalized to `//…`, which normalized again to `/…`.
-        for path in ["/v1//pluaylf", "/v1//me", "v1///me//", "//v1/me"] {
+        for path in ["/v1//pluaylf", "/v1//me", "v1///me//", "//v1/me", "/me\r?x", "/me/ \t/"] {
             let once = normalize(path);
             assert_eq!(normalize(&once), once, "{path}");
         }

@@ -108,6 +108,8 @@ codes! {
     /// A Secret Service with no collection to keep tokens in (KeePassXC exposing no group).
     KeychainNoCollection = "keychain_no_collection" => Keychain,
     KeychainError = "keychain_error" => Keychain,
+    /// `spotoken agent` while another agent (or the app) listens on the socket.
+    AgentRunning = "agent_running" => Config,
     CallbackInvalid = "callback_invalid" => LoginFailed,
     CallbackStateMismatch = "callback_state_mismatch" => LoginFailed,
     LoginDenied = "login_denied" => LoginFailed,
@@ -515,6 +517,12 @@ impl Error {
                 format!("The keychain failed: {why}."),
                 "Check that the keyring is unlocked and working (`secret-tool search service spotoken`).",
             ),
+            E::AgentRunning(path) => Diagnosis::new(
+                Code::AgentRunning,
+                format!("Another Spotoken agent (or the app) already serves tokens on {}.", path.display()),
+                "Use that one; stop it first to start another here, or set SPOTOKEN_AGENT_SOCKET to listen elsewhere.",
+            ),
+            E::Agent(diagnosis) => diagnosis.clone(),
             E::PaginationStopped { pages, why } => Diagnosis::new(
                 Code::PaginationStopped,
                 format!(

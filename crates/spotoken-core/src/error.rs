@@ -87,6 +87,12 @@ pub enum Error {
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    #[error("an agent already listens on {}", .0.display())]
+    AgentRunning(PathBuf),
+    /// A failure the agent reported, as it diagnosed it.
+    #[error("the agent answered: {}", .0.message)]
+    Agent(crate::diagnose::Diagnosis),
+
     #[error("{program} needs your approval to get a token, which cannot be asked now: {why}")]
     ApprovalUnavailable { program: String, why: String },
     #[error("a token for {program} was denied in the Spotoken window")]

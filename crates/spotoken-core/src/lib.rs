@@ -5,6 +5,8 @@
 //! one behaviour and the tests build fast. Start at [`Engine`].
 
 pub mod activity;
+#[cfg(unix)]
+pub mod agent;
 pub mod auth;
 pub mod background;
 pub mod browser;

@@ -127,6 +127,11 @@ impl Harness {
         self.dir.path()
     }
 
+    /// Where this harness's `spotoken agent` listens.
+    pub fn agent_socket(&self) -> PathBuf {
+        self.home().join("run/spotoken/agent.sock")
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         self.command_through(&[], args)
     }
@@ -159,6 +164,8 @@ impl Harness {
             .env("XDG_CONFIG_HOME", home.join("config"))
             .env("XDG_DATA_HOME", home.join("data"))
             .env("XDG_STATE_HOME", home.join("state"))
+            // Each harness its own agent socket: tests run at once in one session.
+            .env("SPOTOKEN_AGENT_SOCKET", self.agent_socket())
             .env("SPOTOKEN_ACCOUNTS_URL", self.sandbox.url())
             .env("SPOTOKEN_API_URL", self.sandbox.url())
             .env("SPOTOKEN_CLIENT_ID", CLIENT_ID)

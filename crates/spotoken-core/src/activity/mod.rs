@@ -59,11 +59,21 @@ pub enum Channel {
     WindowCopy,
     /// The window's Reveal.
     WindowReveal,
+    /// The agent's socket (`spotoken agent`), asked by the program its peer credentials
+    /// name.
+    Agent,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 6] =
-        [Self::CliToken, Self::CliApi, Self::CliExec, Self::TrayCopy, Self::WindowCopy, Self::WindowReveal];
+    pub const ALL: [Channel; 7] = [
+        Self::CliToken,
+        Self::CliApi,
+        Self::CliExec,
+        Self::TrayCopy,
+        Self::WindowCopy,
+        Self::WindowReveal,
+        Self::Agent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -73,6 +83,7 @@ impl Channel {
             Self::TrayCopy => "tray-copy",
             Self::WindowCopy => "window-copy",
             Self::WindowReveal => "window-reveal",
+            Self::Agent => "agent",
         }
     }
 
@@ -82,6 +93,7 @@ impl Channel {
             Self::CliToken | Self::CliApi | Self::CliExec => Actor::Cli,
             Self::TrayCopy => Actor::Tray,
             Self::WindowCopy | Self::WindowReveal => Actor::Window,
+            Self::Agent => Actor::Agent,
         }
     }
 }
@@ -94,6 +106,8 @@ pub enum Actor {
     Cli,
     Window,
     Tray,
+    /// The agent (`spotoken agent`): its hand-outs and its background refresher.
+    Agent,
 }
 
 impl Actor {
@@ -103,6 +117,7 @@ impl Actor {
             Self::Cli => "cli",
             Self::Window => "window",
             Self::Tray => "tray",
+            Self::Agent => "agent",
         }
     }
 }

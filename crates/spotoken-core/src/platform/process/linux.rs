@@ -6,6 +6,11 @@ pub fn parent() -> Option<Executable> {
     executable_of(std::os::unix::process::parent_id())
 }
 
+pub fn parent_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("PPid:")).and_then(|v| v.trim().parse().ok()).filter(|&p| p != 0)
+}
+
 pub fn executable_of(pid: u32) -> Option<Executable> {
     let proc_dir = std::path::PathBuf::from(format!("/proc/{pid}"));
     if let Ok(exe) = std::fs::read_link(proc_dir.join("exe")) {

@@ -26,6 +26,11 @@ pub fn parent() -> Option<Executable> {
     os::parent()
 }
 
+/// The process that started process `pid`.
+pub fn parent_of(pid: u32) -> Option<u32> {
+    os::parent_of(pid)
+}
+
 /// The executable of process `pid`.
 pub fn executable_of(pid: u32) -> Option<Executable> {
     os::executable_of(pid)

@@ -21,8 +21,11 @@ fn read(pid: u32) -> Option<(Option<Executable>, Option<u32>)> {
 }
 
 pub fn parent() -> Option<Executable> {
-    let (_, parent) = read(std::process::id())?;
-    executable_of(parent?)
+    executable_of(parent_of(std::process::id())?)
+}
+
+pub fn parent_of(pid: u32) -> Option<u32> {
+    read(pid)?.1
 }
 
 pub fn executable_of(pid: u32) -> Option<Executable> {
