@@ -118,6 +118,7 @@ async fn main() {
         (median(mine), median(theirs))
     });
     let ours_again = median(time_runs(spotoken));
+    let (through_agent, raw_request) = time_agent(&h, &run);
     let full = fill_record(&h);
     let ours_full = median(time_runs(spotoken));
     assert!(h.sandbox.token_requests("refresh_token").is_empty(), "the benchmark must not refresh");
@@ -136,11 +137,61 @@ async fn main() {
         let delta = (mine.as_secs_f64() - before.as_secs_f64()) * 1000.0;
         println!("this build minus baseline: {delta:+.2} ms (target: at most +1 ms)");
     }
+    println!("spotoken token through a running agent, median of {RUNS} runs: {}", ms(through_agent));
+    println!(
+        "  ratio to secret-tool lookup: {:.2}x (target: at most 0.3x)",
+        through_agent.as_secs_f64() / theirs.as_secs_f64()
+    );
+    println!("a raw request on the agent's socket (connect, GET /v1/token, read), median of 1001: {}", us(raw_request));
     let (write, check) = in_process_cost(&h);
     println!("in process, median of 1001: record a hand-out {}, check it against the rules {}", us(write), us(check));
     let binary = std::fs::metadata(env!("CARGO_BIN_EXE_spotoken")).unwrap().len();
     println!("spotoken binary: {:.1} MB", binary as f64 / 1_000_000.0);
     h.run(&["logout"]).await;
+}
+
+/// `spotoken token` through a running `spotoken agent`, as whole processes, and a raw
+/// HTTP request on its socket from this process.
+fn time_agent(h: &support::Harness, run: &dyn Fn(&str) -> Command) -> (Duration, Duration) {
+    use std::io::{Read, Write};
+    let socket = h.home().join("bench-agent/agent.sock");
+    // `run` makes `spotoken token`: the agent gets the same environment.
+    let template = run(env!("CARGO_BIN_EXE_spotoken"));
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_spotoken"));
+    agent.arg("agent").env("SPOTOKEN_AGENT_SOCKET", &socket).stderr(std::process::Stdio::null());
+    for (k, v) in template.get_envs() {
+        if let Some(v) = v {
+            agent.env(k, v);
+        }
+    }
+    let mut agent = agent.spawn().unwrap();
+    let started = Instant::now();
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the agent did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let through = || {
+        let mut cmd = run(env!("CARGO_BIN_EXE_spotoken"));
+        cmd.env("SPOTOKEN_AGENT_SOCKET", &socket);
+        cmd
+    };
+    time_runs(through);
+    let processes = median(time_runs(through));
+    let raw = (0..1001)
+        .map(|_| {
+            let started = Instant::now();
+            let mut stream = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+            stream.write_all(b"GET /v1/token HTTP/1.1\r\nHost: agent\r\n\r\n").unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            let elapsed = started.elapsed();
+            assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+            elapsed
+        })
+        .collect();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    (processes, median(raw))
 }
 
 /// Fills the activity record to just under its limit with hand-outs over the last 80

@@ -83,6 +83,10 @@ enum Command {
         /// included); the sign-in is kept.
         #[arg(long, value_name = "SECONDS", default_value_t = 20)]
         deadline: u64,
+        /// Print one JSON object instead, as the agent answers: access_token, token_type,
+        /// expires_at, expires_in, scope, account.
+        #[arg(long)]
+        json: bool,
     },
     /// Show each account: time left on its tokens, scopes, and whether it needs sign-in.
     /// Exits 1 if any account needs sign-in.
@@ -435,15 +439,15 @@ async fn run(command: Command) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Token { account, min_valid, deadline } => {
+        Command::Token { account, min_valid, deadline, json } => {
             // A running agent answers without a keychain round trip.
             #[cfg(unix)]
             if std::env::var("SPOTOKEN_AGENT").as_deref() != Ok("off") {
                 let socket = spotoken_core::agent::socket_path(engine.paths());
                 match spotoken_core::agent::ask_for_token(&socket, account.as_deref(), min_valid).await {
-                    Some(spotoken_core::agent::Answer::Token { access_token }) => {
+                    Some(spotoken_core::agent::Answer::Token { access_token, object }) => {
                         tracing::debug!("the agent answered");
-                        return print_token(access_token.secret());
+                        return print_token(if json { object.secret() } else { access_token.secret() });
                     }
                     Some(spotoken_core::agent::Answer::Failed(diagnosis)) => return Err(Error::Agent(diagnosis)),
                     None => tracing::debug!("no agent answers; going to the keychain"),
@@ -464,6 +468,9 @@ async fn run(command: Command) -> Result<u8, Error> {
                     return Err(e);
                 }
             };
+            if json {
+                return print_token(&engine.token_object(&token).to_string());
+            }
             print_token(token.access_token.secret())
         }
         Command::Agent => agent_command(engine).await,

@@ -142,3 +142,62 @@ async fn a_failure_through_the_agent_reads_as_the_command_lines_own() {
     assert!(said.starts_with("spotoken: ") && said.contains("[needs_sign_in]"), "{said}");
     assert!(said.contains("Refresh token revoked") && said.contains("spotoken login"), "{said}");
 }
+
+/// spotipy from PyPI with `contrib/python`'s auth manager: every token from the agent
+/// (then, with no agent, from `spotoken token --json`), none refreshed or stored by the
+/// library. Tokens live 8 s here, so 15 s of calls cross several refreshes: every call
+/// succeeds, every refresh Spotify is asked for succeeds (with rotation too: one
+/// refresher, nothing lost), and spotipy writes no cache.
+#[tokio::test(flavor = "multi_thread")]
+async fn spotipy_takes_its_tokens_from_the_agent() {
+    let python = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-python/bin/python");
+    assert!(python.exists(), "{} is missing: run scripts/install-deps --for-tests", python.display());
+    let h = Harness::with_ttl("agent-spotipy", 8).await;
+    assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
+    let _agent = Agent::start(&h).await;
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The command line spotipy falls back to, in this harness's environment.
+    let spotoken = h.home().join("spotoken.sh");
+    std::fs::write(
+        &spotoken,
+        format!(
+            "#!/bin/sh\nexport XDG_CONFIG_HOME='{home}/config' XDG_DATA_HOME='{home}/data' XDG_STATE_HOME='{home}/state' \
+             SPOTOKEN_ACCOUNTS_URL='{url}' SPOTOKEN_API_URL='{url}'\nexec '{bin}' \"$@\"\n",
+            home = h.home().display(),
+            url = h.sandbox.url(),
+            bin = env!("CARGO_BIN_EXE_spotoken")
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&spotoken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let workdir = h.home().join("script");
+    std::fs::create_dir_all(&workdir).unwrap();
+    let out = tokio::process::Command::new(&python)
+        .arg(root.join("crates/spotoken-cli/tests/spotipy_on_spotoken.py"))
+        .arg(root.join("contrib/python"))
+        .arg(h.sandbox.url())
+        .arg(h.agent_socket())
+        .arg(&spotoken)
+        .arg("15")
+        .current_dir(&workdir)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let result: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    println!("{result}");
+    assert_eq!(result["failures"], serde_json::json!([]), "{result}");
+    assert!(result["calls"].as_u64().unwrap() > 50, "{result}");
+    assert!(result["tokens"].as_u64().unwrap() >= 2, "tokens were refreshed on the way: {result}");
+    assert_eq!(result["source"], "agent");
+    assert_eq!(
+        (&result["fallback_me"], &result["fallback_source"]),
+        (&serde_json::json!(h.user.id), &serde_json::json!("command line"))
+    );
+    assert_eq!(result["unknown_account"], "account_unknown");
+    let refreshes = h.sandbox.token_requests("refresh_token");
+    assert!(refreshes.len() >= 2 && refreshes.iter().all(|r| r.status == 200), "{refreshes:?}");
+    // spotipy kept nothing of its own (its default cache file is `.cache`).
+    assert!(std::fs::read_dir(&workdir).unwrap().next().is_none(), "spotipy wrote a cache");
+    assert!(!printed_token(&h.token(&[]).await).is_empty());
+}

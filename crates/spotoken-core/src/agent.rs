@@ -188,24 +188,7 @@ pub(crate) async fn route(engine: &Engine, head: &str, program: Option<Program>)
             let account = query("account");
             let to = Recipient { channel: Channel::Agent, program };
             match engine.hand_out(account.as_deref(), Duration::from_secs(min_valid), &to).await {
-                Ok(token) => {
-                    let now = engine.clock().now();
-                    let scope = engine
-                        .accounts()
-                        .ok()
-                        .and_then(|all| all.into_iter().find(|a| a.id == token.account))
-                        .map(|a| a.granted_scopes.join(" "))
-                        .unwrap_or_default();
-                    let body = serde_json::json!({
-                        "access_token": token.access_token.secret(),
-                        "token_type": "Bearer",
-                        "expires_at": token.expires_at.to_rfc3339(),
-                        "expires_in": token.expires_at.secs_after(now).max(0),
-                        "scope": scope,
-                        "account": token.account,
-                    });
-                    (200, body)
-                }
+                Ok(token) => (200, engine.token_object(&token)),
                 Err(e) => failure(&e.diagnose()),
             }
         }
@@ -268,7 +251,11 @@ async fn respond(stream: &mut UnixStream, status: u16, body: &serde_json::Value)
 /// What a client of the agent gets: the token's answer, or the agent's failure.
 #[derive(Debug)]
 pub enum Answer {
-    Token { access_token: crate::secret::AccessToken },
+    /// The token, and the whole object it came in ([`Engine::token_object`]'s shape).
+    Token {
+        access_token: crate::secret::AccessToken,
+        object: crate::secret::Secret<String>,
+    },
     Failed(Diagnosis),
 }
 
@@ -292,7 +279,10 @@ pub async fn ask_for_token(path: &Path, account: Option<&str>, min_valid: u64) -
     let json: serde_json::Value = serde_json::from_str(body).ok()?;
     if status == 200 {
         let token = json["access_token"].as_str()?;
-        return Some(Answer::Token { access_token: crate::secret::AccessToken::from(token.to_string()) });
+        return Some(Answer::Token {
+            access_token: crate::secret::AccessToken::from(token.to_string()),
+            object: crate::secret::Secret::new(json.to_string()),
+        });
     }
     serde_json::from_value::<Diagnosis>(json["error"].clone()).ok().map(Answer::Failed)
 }

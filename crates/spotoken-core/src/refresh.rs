@@ -164,6 +164,22 @@ impl Engine {
         Ok(tokens)
     }
 
+    /// A token as the agent hands it out and `spotoken token --json` prints it:
+    /// `{"access_token", "token_type": "Bearer", "expires_at" (RFC 3339), "expires_in",
+    /// "scope" (the account's granted scopes), "account"}`.
+    pub fn token_object(&self, token: &FreshToken) -> serde_json::Value {
+        let now = self.clock.now();
+        let scope = self.accounts.get(&token.account).map(|a| a.granted_scopes.join(" ")).unwrap_or_default();
+        serde_json::json!({
+            "access_token": token.access_token.secret(),
+            "token_type": "Bearer",
+            "expires_at": token.expires_at.to_rfc3339(),
+            "expires_in": token.expires_at.secs_after(now).max(0),
+            "scope": scope,
+            "account": token.account,
+        })
+    }
+
     /// The keychain's expiry is the truth; the accounts file only mirrors it for the
     /// status and the background refresher. Should they differ (a write lost to a crash
     /// between the two, a file restored from a backup), the file follows the keychain:
