@@ -95,11 +95,24 @@ pub struct Fault {
     /// Answer with this plain text instead (as Spotify's allowlist 403 may come).
     #[serde(default)]
     pub text: Option<String>,
+    /// Answer with the Web API's error JSON and this `message`
+    /// (`{"error": {"status", "message"}}`).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 impl Fault {
     pub fn status(endpoint: Endpoint, status: u16) -> Self {
-        Self { endpoint, status, retry_after: None, delay_ms: 0, oauth_error: None, reason: None, text: None }
+        Self {
+            endpoint,
+            status,
+            retry_after: None,
+            delay_ms: 0,
+            oauth_error: None,
+            reason: None,
+            text: None,
+            message: None,
+        }
     }
 
     pub fn rate_limit(endpoint: Endpoint, retry_after: u64) -> Self {
@@ -117,6 +130,11 @@ impl Fault {
     /// `status` with a plain-text body.
     pub fn text(endpoint: Endpoint, status: u16, text: &str) -> Self {
         Self { text: Some(text.to_string()), ..Self::status(endpoint, status) }
+    }
+
+    /// The Web API's error JSON with `message` (`The access token expired`, …).
+    pub fn api_error(endpoint: Endpoint, status: u16, message: &str) -> Self {
+        Self { message: Some(message.to_string()), ..Self::status(endpoint, status) }
     }
 
     /// Spotify's quota answer: 429 with `"reason": "QUOTA_EXCEEDED"`.

@@ -252,6 +252,8 @@ async fn apply_fault(state: &Shared, endpoint: Endpoint, name: &str) -> Option<R
     log_entry(&mut lock(state), name, fault.status).error = Some(format!("scripted {}", fault.status));
     let mut response = if let Some(text) = &fault.text {
         (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text.clone()).into_response()
+    } else if let Some(message) = &fault.message {
+        (status, Json(json!({"error": {"status": fault.status, "message": message}}))).into_response()
     } else if let Some((error, description)) = &fault.oauth_error {
         (status, Json(json!({"error": error, "error_description": description}))).into_response()
     } else if fault.status == 429 {

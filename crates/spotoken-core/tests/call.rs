@@ -1,0 +1,154 @@
+//! `Engine::call_api` and `Engine::api_url`, driven directly against the sandbox over
+//! 127.0.0.1 with tokens in a `MemoryStore`: the origin rule, one refresh for an expired
+//! token, `Retry-After` waited out up to its bounds, Spotify's quota remembered and
+//! cleared. (`spotoken api` is tested end to end through the binary too.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use spotify_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig, User};
+use spotoken_core::activity::{Channel, Recipient};
+use spotoken_core::call::ApiRequest;
+use spotoken_core::secret::RedirectAddress;
+use spotoken_core::{Endpoints, Engine, Error, MemoryStore, Paths, RetryPolicy, SystemClock};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    sandbox: Sandbox,
+    engine: Engine,
+}
+
+async fn signed_in(name: &str) -> Setup {
+    let user = User { id: format!("call-{name}-{}", std::process::id()), display_name: format!("Call {name}") };
+    let sandbox = Sandbox::start(SandboxConfig { user, ..Default::default() }, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(
+        Paths::under(dir.path()),
+        Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
+        MemoryStore::default(),
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+    .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
+    .with_retry(RetryPolicy { max_retry_after: Duration::from_secs(2), ..RetryPolicy::default() });
+    let scopes = vec!["user-read-playback-state".to_string()];
+    let login = engine.begin_login(&scopes, "spotoken://callback".into(), false).unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = http.get(login.authorize_url().as_str()).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    engine.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+    Setup { _dir: dir, sandbox, engine }
+}
+
+fn player() -> ApiRequest {
+    ApiRequest { method: "GET".into(), path: "/me/player".into(), ..ApiRequest::default() }
+}
+
+fn to() -> Recipient {
+    Recipient::app(Channel::CliApi)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_web_apis_origin_gets_the_token() {
+    let s = signed_in("origin").await;
+    let base = s.sandbox.url();
+    let url = |path: &str, query: &[(&str, &str)]| {
+        let query: Vec<(String, String)> = query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        s.engine.api_url(path, &query).map(|u| u.to_string())
+    };
+    assert_eq!(url("/me", &[]).unwrap(), format!("{base}/v1/me"));
+    assert_eq!(url("me/player", &[]).unwrap(), format!("{base}/v1/me/player"));
+    assert_eq!(url(" /v1/me ", &[]).unwrap(), format!("{base}/v1/me"));
+    assert_eq!(url("/v1", &[]).unwrap(), format!("{base}/v1"));
+    assert_eq!(url("/v1x/me", &[]).unwrap(), format!("{base}/v1/v1x/me"), "only `v1/` is the prefix");
+    assert_eq!(
+        url("/me/playlists?limit=2", &[("offset", "4")]).unwrap(),
+        format!("{base}/v1/me/playlists?limit=2&offset=4")
+    );
+    assert_eq!(
+        url("/me/playlists", &[]).unwrap(),
+        format!("{base}/v1/me/playlists"),
+        "no query added when none is given"
+    );
+    // Spotify's own address, and this API's: the same path here.
+    assert_eq!(url("https://api.spotify.com/v1/me?limit=1", &[]).unwrap(), format!("{base}/v1/me?limit=1"));
+    assert_eq!(url(&format!("{base}/v1/me"), &[]).unwrap(), format!("{base}/v1/me"));
+    // Anywhere else never gets the token.
+    for elsewhere in [
+        "http://api.spotify.com/v1/me",
+        "https://api.spotify.com.example/v1/me",
+        "https://example.com/v1/me",
+        "ftp://api.spotify.com/v1/me",
+    ] {
+        assert!(matches!(url(elsewhere, &[]), Err(Error::NotTheWebApi(_))), "{elsewhere}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_token_is_refreshed_once_and_the_call_repeated_once() {
+    let s = signed_in("expired").await;
+    s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 401, "The access token expired"));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(answer.problem.is_none());
+    assert_eq!(s.sandbox.token_requests("refresh_token").len(), 1);
+
+    // Expired again after the refresh: one refresh per call, then Spotify's answer.
+    s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 401, "The access token expired"));
+    s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 401, "The access token expired"));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert_eq!(answer.status, 401);
+    assert!(answer.problem.is_some());
+    assert_eq!(s.sandbox.token_requests("refresh_token").len(), 2);
+    // Another 401 is Spotify's answer, not a reason to refresh.
+    s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 401, "Invalid access token"));
+    assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 401);
+    assert_eq!(s.sandbox.token_requests("refresh_token").len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_are_waited_out_within_bounds_and_a_quota_is_not() {
+    let s = signed_in("limits").await;
+    // A short Retry-After is waited out.
+    s.sandbox.push_fault(Fault::rate_limit(Endpoint::Api, 1));
+    let started = Instant::now();
+    assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 200);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+
+    // Longer than the policy's bound (2 s here): reported, not waited.
+    s.sandbox.push_fault(Fault::rate_limit(Endpoint::Api, 3));
+    let started = Instant::now();
+    let limited = s.engine.call_api(&player(), &to()).await.unwrap_err();
+    assert!(
+        matches!(limited, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)),
+        "{limited:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // At the bound itself: waited.
+    s.sandbox.push_fault(Fault::rate_limit(Endpoint::Api, 2));
+    assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 200);
+
+    // Without Retry-After: reported.
+    s.sandbox.push_fault(Fault::status(Endpoint::Api, 429));
+    assert!(matches!(s.engine.call_api(&player(), &to()).await, Err(Error::RateLimited { retry_after: None })));
+
+    // Three short waits at most, then reported.
+    for _ in 0..4 {
+        s.sandbox.push_fault(Fault::rate_limit(Endpoint::Api, 0));
+    }
+    assert!(matches!(s.engine.call_api(&player(), &to()).await, Err(Error::RateLimited { .. })));
+    let asked = s.sandbox.log().iter().filter(|e| e.endpoint == "player").count();
+    // 1 + 1 + 1 + 1 + 1 (the answers above) + 4 here.
+    assert_eq!(asked, 1 + 1 + 1 + 1 + 1 + 1 + 4, "{:?}", s.sandbox.log());
+
+    // The quota, even with a short Retry-After: never waited, remembered for the Client ID.
+    s.sandbox.push_fault(Fault::quota_exceeded(Endpoint::Api, 1));
+    let quota = s.engine.call_api(&player(), &to()).await.unwrap_err();
+    assert!(matches!(quota, Error::QuotaExceeded { retry_after: Some(d) } if d == Duration::from_secs(1)), "{quota:?}");
+    let status = s.engine.status().unwrap();
+    assert!(status.accounts[0].quota_exceeded.is_some());
+    // The next answer clears it.
+    assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 200);
+    assert!(s.engine.status().unwrap().accounts[0].quota_exceeded.is_none());
+}
