@@ -200,6 +200,13 @@ enum Command {
     /// refreshed: `curl --unix-socket "$XDG_RUNTIME_DIR/spotoken/agent.sock"
     /// http://agent/v1/token`. `spotoken token` asks it first (SPOTOKEN_AGENT=off: not).
     Agent,
+    /// Make a key for the encrypted-file token store (machines without a keychain):
+    /// an age identity in FILE, readable by you only. Then SPOTOKEN_STORE=encrypted-file
+    /// and SPOTOKEN_KEY_FILE=FILE (or `store = "encrypted-file"` in settings.toml).
+    StoreKey {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Forget an account's tokens and records on this computer.
     Logout {
         /// Spotify user id of the account (optional when only one is signed in).
@@ -474,6 +481,16 @@ async fn run(command: Command) -> Result<u8, Error> {
             print_token(token.access_token.secret())
         }
         Command::Agent => agent_command(engine).await,
+        Command::StoreKey { file } => {
+            spotoken_core::store::encrypted::make_key_file(&file)?;
+            eprintln!(
+                "Wrote a new key to {}. Keep it secret and backed up: the tokens stored with it cannot be read \
+                 without it. Use it with SPOTOKEN_STORE=encrypted-file SPOTOKEN_KEY_FILE={}.",
+                file.display(),
+                file.display()
+            );
+            Ok(0)
+        }
         Command::Status { json } => {
             let report = engine.status_checked()?;
             if json {

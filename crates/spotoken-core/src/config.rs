@@ -50,6 +50,10 @@ pub struct Settings {
     /// Accounts for which a program new to them waits for the person's approval in the
     /// app before `spotoken token` hands it a token.
     pub ask_before_new_program: Vec<String>,
+    /// Where tokens are kept: `secret-service` (the OS keychain; the default) or
+    /// `encrypted-file` (age-encrypted files in the data folder, for machines without a
+    /// keychain). `SPOTOKEN_STORE` overrides it for one run.
+    pub store: Option<String>,
 }
 
 /// A Client ID as shown beside an account and in its name (`user@5a0d0b0e`): its
@@ -233,6 +237,7 @@ mod tests {
             burst_per_minute: Some(10),
             notify_anomalies: Some(vec!["new_program".into()]),
             ask_before_new_program: vec!["ann".into()],
+            store: Some("encrypted-file".into()),
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), settings);
@@ -293,6 +298,7 @@ mod tests {
                     burst_per_minute: burst,
                     notify_anomalies: notify,
                     ask_before_new_program: Vec::new(),
+                    store: None,
                 };
                 settings.save(&path).unwrap();
                 prop_assert_eq!(Settings::load(&path).unwrap(), settings);

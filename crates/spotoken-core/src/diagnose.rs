@@ -108,6 +108,14 @@ codes! {
     /// A Secret Service with no collection to keep tokens in (KeePassXC exposing no group).
     KeychainNoCollection = "keychain_no_collection" => Keychain,
     KeychainError = "keychain_error" => Keychain,
+    /// `store` / `SPOTOKEN_STORE` names no store Spotoken has.
+    StoreUnknown = "store_unknown" => Config,
+    /// The encrypted-file store and no key (`SPOTOKEN_KEY_FILE`, systemd credentials).
+    StoreKeyMissing = "store_key_missing" => Keychain,
+    /// The key file cannot be read or holds no age identity.
+    StoreKeyUnusable = "store_key_unusable" => Keychain,
+    /// The key does not decrypt the stored tokens (another key wrote them).
+    StoreKeyWrong = "store_key_wrong" => Keychain,
     /// `spotoken agent` while another agent (or the app) listens on the socket.
     AgentRunning = "agent_running" => Config,
     CallbackInvalid = "callback_invalid" => LoginFailed,
@@ -461,12 +469,12 @@ impl Error {
             E::KeychainNoService(_) => Diagnosis::new(
                 Code::KeychainUnavailable,
                 "No keychain (Secret Service) is running in this session.",
-                "Install and start one, e.g. gnome-keyring or KeePassXC with Secret Service enabled; in a headless session run `echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`.",
+                "Install and start one, e.g. gnome-keyring or KeePassXC with Secret Service enabled (in a headless session: `echo -n PASSWORD | gnome-keyring-daemon --unlock --components=secrets`); on a server or in a container, use the encrypted-file store instead (SPOTOKEN_STORE=encrypted-file with a key from `spotoken store-key`).",
             ),
             E::KeychainNoBus(_) => Diagnosis::new(
                 Code::KeychainNoSessionBus,
                 "There is no D-Bus session bus, so the keychain cannot be reached.",
-                "Run inside a desktop session, or start one with `dbus-run-session -- SHELL` and unlock gnome-keyring in it.",
+                "Run inside a desktop session, or start one with `dbus-run-session -- SHELL` and unlock gnome-keyring in it; on a server or in a container, use the encrypted-file store instead (SPOTOKEN_STORE=encrypted-file with a key from `spotoken store-key`).",
             ),
             E::KeychainLocked(provider) => Diagnosis::new(
                 Code::KeychainLocked,
@@ -516,6 +524,32 @@ impl Error {
                 Code::KeychainError,
                 format!("The keychain failed: {why}."),
                 "Check that the keyring is unlocked and working (`secret-tool search service spotoken`).",
+            ),
+            E::StoreUnknown(name) => Diagnosis::new(
+                Code::StoreUnknown,
+                format!("\"{}\" is not a token store Spotoken has.", crate::text::clean(name)),
+                "Set store (settings.toml) or SPOTOKEN_STORE to secret-service (the OS keychain) or encrypted-file.",
+            ),
+            E::StoreKeyMissing => Diagnosis::new(
+                Code::StoreKeyMissing,
+                "The encrypted-file store needs a key, and none was given.",
+                "Make one with `spotoken store-key FILE` and name it in SPOTOKEN_KEY_FILE (or give it to a systemd \
+                 service as the credential `spotoken-key`, found through CREDENTIALS_DIRECTORY).",
+            ),
+            E::StoreKeyUnusable { path, why } => Diagnosis::new(
+                Code::StoreKeyUnusable,
+                format!("The key file {} cannot be used: {why}.", path.display()),
+                "Point SPOTOKEN_KEY_FILE at the file `spotoken store-key` wrote (an age identity, AGE-SECRET-KEY-1…).",
+            ),
+            E::StoreKeyWrong { key, file } => Diagnosis::new(
+                Code::StoreKeyWrong,
+                format!(
+                    "The key in {} does not open {}: another key wrote it. Nothing was changed.",
+                    key.display(),
+                    file.display()
+                ),
+                "Use the key the tokens were stored with; or sign in again with this key (`spotoken login`), which \
+                 replaces them.",
             ),
             E::AgentRunning(path) => Diagnosis::new(
                 Code::AgentRunning,

@@ -107,6 +107,10 @@ impl Engine {
     pub fn from_env() -> Result<Self> {
         let mut engine =
             Self::new(Paths::from_platform()?, Endpoints::from_env()?, Keychain::from_env(), Arc::new(SystemClock))?;
+        // The store the person chose; never a silent fallback from one to the other.
+        if crate::store::StoreKind::chosen(&engine.settings())? == crate::store::StoreKind::EncryptedFile {
+            engine.keychain = Arc::new(crate::store::encrypted::EncryptedFileStore::from_env(&engine.paths.data_dir));
+        }
         engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID").ok().filter(|s| !s.trim().is_empty());
         Ok(engine)
     }

@@ -87,6 +87,15 @@ pub enum Error {
     #[error("keychain error: {0}")]
     Keychain(String),
 
+    #[error("the token store {0:?} is not one Spotoken knows")]
+    StoreUnknown(String),
+    #[error("the encrypted-file store has no key file")]
+    StoreKeyMissing,
+    #[error("the key file {} cannot be used: {why}", .path.display())]
+    StoreKeyUnusable { path: PathBuf, why: String },
+    #[error("the key in {} does not open {}", .key.display(), .file.display())]
+    StoreKeyWrong { key: PathBuf, file: PathBuf },
+
     #[error("an agent already listens on {}", .0.display())]
     AgentRunning(PathBuf),
     /// A failure the agent reported, as it diagnosed it.

@@ -1,10 +1,13 @@
 //! Where tokens and what is known about accounts are kept.
 //!
-//! Tokens go only to the OS keychain ([`keychain`], behind [`tokens::TokenStore`]); the non-secret facts about each
-//! account go to a JSON file ([`accounts`]); [`lock`] keeps processes from refreshing
-//! the same account at once. There is no plaintext fallback for tokens, on purpose.
+//! Tokens go to the OS keychain ([`keychain`]) or, where the person chose it, to files
+//! encrypted with age ([`encrypted`]), both behind [`tokens::TokenStore`]; the
+//! non-secret facts about each account go to a JSON file ([`accounts`]); [`lock`] keeps
+//! processes from refreshing the same account at once. There is no plaintext fallback
+//! for tokens, and no silent fallback from one store to the other, on purpose.
 
 pub mod accounts;
+pub mod encrypted;
 pub mod keychain;
 pub mod lock;
 pub mod provider;
@@ -15,6 +18,28 @@ use crate::error::{Error, Result};
 use crate::platform::files;
 use std::io::Write;
 use std::path::Path;
+
+/// Where tokens are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The OS keychain: the Secret Service on Linux, Credential Manager, the macOS
+    /// Keychain.
+    SecretService,
+    /// Files encrypted with age ([`encrypted`]).
+    EncryptedFile,
+}
+
+impl StoreKind {
+    /// `SPOTOKEN_STORE` for this run, else the settings' `store`, else the keychain.
+    pub fn chosen(settings: &crate::config::Settings) -> crate::error::Result<Self> {
+        let from_env = std::env::var("SPOTOKEN_STORE").ok().filter(|s| !s.trim().is_empty());
+        match from_env.as_deref().or(settings.store.as_deref()).map(str::trim) {
+            None | Some("secret-service" | "keychain") => Ok(Self::SecretService),
+            Some("encrypted-file") => Ok(Self::EncryptedFile),
+            Some(other) => Err(crate::error::Error::StoreUnknown(other.to_string())),
+        }
+    }
+}
 
 /// Who may read a file Spotoken writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
