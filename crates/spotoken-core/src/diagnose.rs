@@ -779,4 +779,52 @@ mod tests {
         assert_eq!(unique.len(), codes.len(), "{codes:?}");
         assert!(codes.iter().all(|c| c.as_str().starts_with("keychain_")));
     }
+
+    // Written for the mutants the engine's tests left alive.
+
+    #[test]
+    fn only_the_apps_own_codes_are_app_only() {
+        let app: Vec<&str> = Code::ALL.iter().filter(|c| c.app_only()).map(|c| c.as_str()).collect();
+        assert_eq!(
+            app,
+            [
+                "browser_unavailable",
+                "clipboard_error",
+                "window_error",
+                "autostart_error",
+                "activity_unreadable",
+                "ipc_error"
+            ]
+        );
+    }
+
+    #[test]
+    fn pages_and_commands_are_the_exact_ones() {
+        assert_eq!(WebPage::Dashboard.url(), DASHBOARD_URL);
+        assert_eq!(WebPage::AccountApps.url(), REVOKE_URL);
+        assert!(DASHBOARD_URL.starts_with("https://developer.spotify.com/") && REVOKE_URL.starts_with("https://"));
+        let step = NextStep::add_scopes("ann", &["user-read-private".to_string()], &["user-top-read"]);
+        let login = "spotoken login --account ann --show-dialog --scope user-read-private --scope user-top-read";
+        assert_eq!(step.add_scopes_login().as_deref(), Some(login));
+        assert_eq!(step.command(), Some(format!("Run `{login}`.")));
+        // Scopes not known: no command beyond the fix.
+        let unknown = NextStep::AddScopes { account: Some("ann".into()), scopes: Vec::new() };
+        assert_eq!(unknown.add_scopes_login(), None);
+        assert_eq!(
+            unknown.command().as_deref(),
+            Some("Run `spotoken login --account ann --scope SCOPE` (`spotoken login --help` lists them).")
+        );
+    }
+
+    #[test]
+    fn a_diagnosis_reads_as_its_message_and_fix() {
+        let d = Error::NoAccount.diagnose();
+        assert_eq!(d.to_string(), format!("{} {}", d.message, d.fix));
+        // Names start sentences capitalised.
+        let d = Error::KeychainTimeout(Duration::from_secs(3), Provider::OtherSecretService).diagnose();
+        assert!(d.message.starts_with("The keychain did not answer within 3 s"), "{}", d.message);
+        let d = Error::KeychainNoCollection(Provider::KeePassXc).diagnose();
+        assert!(d.message.starts_with("KeePassXC offers no place"), "{}", d.message);
+        assert_eq!(capitalised(""), "");
+    }
 }

@@ -100,6 +100,10 @@ async fn an_expired_token_is_refreshed_once_and_the_call_repeated_once() {
     assert_eq!(answer.status, 401);
     assert!(answer.problem.is_some());
     assert_eq!(s.sandbox.token_requests("refresh_token").len(), 2);
+    // A 403 other than a missing scope, on a call that is not withdrawn: Spotify's words.
+    s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 403, "Forbidden for reasons of its own"));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert!(matches!(answer.problem, Some(Error::WebApi { status: 403, .. })), "{:?}", answer.problem);
     // Another 401 is Spotify's answer, not a reason to refresh.
     s.sandbox.push_fault(Fault::api_error(Endpoint::Api, 401, "Invalid access token"));
     assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 401);

@@ -195,6 +195,18 @@ mod tests {
     }
 
     #[test]
+    fn only_a_missing_file_reads_as_no_accounts() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be: not "no accounts", an error.
+        std::fs::create_dir_all(dir.path().join("accounts.json")).unwrap();
+        let store = AccountStore::new(dir.path().join("accounts.json"), dir.path().join("accounts.lock"));
+        assert!(store.load().is_err());
+        std::fs::write(dir.path().join("broken.json"), "{").unwrap();
+        let broken = AccountStore::new(dir.path().join("broken.json"), dir.path().join("accounts.lock"));
+        assert!(matches!(broken.load(), Err(Error::Settings { .. })));
+    }
+
+    #[test]
     fn concurrent_updates_to_different_accounts_are_all_kept() {
         let dir = tempfile::tempdir().unwrap();
         let store = AccountStore::new(dir.path().join("accounts.json"), dir.path().join("accounts.lock"));

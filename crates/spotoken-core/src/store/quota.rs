@@ -129,6 +129,7 @@ mod tests {
         assert_eq!(quota.in_force("a", Timestamp(199)).map(|n| n.until), Some(Some(Timestamp(200))));
         assert_eq!(quota.in_force("a", Timestamp(200)), None, "ended");
         // No Retry-After: shown for a day.
+        assert!(quota.in_force("b", Timestamp(100 + 23 * 3600)).is_some());
         assert!(quota.in_force("b", Timestamp(100 + UNKNOWN_END_SHOWN_SECS - 1)).is_some());
         assert!(quota.in_force("b", Timestamp(100 + UNKNOWN_END_SHOWN_SECS)).is_none());
         // A newer answer replaces the older one.
