@@ -164,6 +164,21 @@ async fn loopback_login_and_the_tray_copies_a_fresh_token() {
     d.keys(&["Down", "Down", "Down", "Down", "Return"]);
     s.wait_for("[data-test=login-panel]", WAIT).await;
     d.shot(Some(&s), "login-from-tray").await;
+
+    // The running app serves programs on the agent's socket, as `spotoken agent` does
+    // (signed in again first, from the login page the tray opened: the entry was wiped
+    // above), and the program is new to it.
+    s.click("[data-test=continue-login]").await;
+    s.wait_for("[data-test=account] [data-test=refresh]", WAIT).await;
+    let served = std::process::Command::new("curl")
+        .args(["-s", "--fail-with-body", "--unix-socket", d.agent_socket().to_str().unwrap(), "http://agent/v1/token"])
+        .output()
+        .unwrap();
+    assert!(served.status.success(), "{}", String::from_utf8_lossy(&served.stdout));
+    let served: serde_json::Value = serde_json::from_slice(&served.stdout).unwrap();
+    assert_eq!(d.me_status(served["access_token"].as_str().unwrap()).await, 200);
+    let noticed = s.wait_text("[data-test=anomaly]", WAIT, |t| t.contains("curl")).await;
+    assert!(noticed.contains("for the first time"), "{noticed}");
     s.end().await;
 }
 

@@ -221,6 +221,22 @@ pub fn run() -> Result<(), StartError> {
             });
             let events = handle.clone();
             tauri::async_runtime::spawn(refresher.run(move |event| on_refresh_event(&events, event)));
+            // The app serves programs on the agent's socket too, unless a `spotoken agent`
+            // (or another instance) already does: one listener, one refresher's record.
+            #[cfg(unix)]
+            {
+                let engine = app.state::<Shell>().engine.clone();
+                tauri::async_runtime::spawn(async move {
+                    let socket = spotoken_core::agent::socket_path(engine.paths());
+                    match spotoken_core::agent::listen(&socket) {
+                        Ok(listening) => {
+                            tracing::info!(socket = %listening.path().display(), "serving tokens on the agent's socket");
+                            listening.serve(engine).await;
+                        }
+                        Err(e) => tracing::info!(error = %e, "not serving the agent's socket"),
+                    }
+                });
+            }
 
             let links = handle.clone();
             app.deep_link().on_open_url(move |event| deep_link::deliver(&links, event.urls()));

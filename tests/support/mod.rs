@@ -135,6 +135,8 @@ impl Desktop {
             .env("XDG_CONFIG_HOME", dir.path().join("config"))
             .env("XDG_DATA_HOME", dir.path().join("data"))
             .env("XDG_STATE_HOME", dir.path().join("state"))
+            // The app's agent socket, this desktop's own (tests share one session).
+            .env("SPOTOKEN_AGENT_SOCKET", dir.path().join("run/spotoken/agent.sock"))
             .env("SPOTOKEN_ACCOUNTS_URL", sandbox.url())
             .env("SPOTOKEN_API_URL", sandbox.url())
             .env("BROWSER", &browser)
@@ -318,12 +320,18 @@ impl Desktop {
     }
 
     /// A command in this desktop's session: its display and its XDG folders.
+    /// Where the app serves the agent's socket.
+    pub fn agent_socket(&self) -> PathBuf {
+        self.dir.path().join("run/spotoken/agent.sock")
+    }
+
     pub fn desktop_command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.env("DISPLAY", &self.display)
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
             .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env("SPOTOKEN_AGENT_SOCKET", self.agent_socket())
             .env_remove("XDG_CURRENT_DESKTOP")
             .env_remove("BROWSER")
             .stdout(Stdio::null())
@@ -365,6 +373,9 @@ impl Desktop {
             .args(args)
             .env("SPOTOKEN_ACCOUNTS_URL", self.sandbox.url())
             .env("SPOTOKEN_API_URL", self.sandbox.url())
+            // The command line's own path (its channels, its parent) is what these tests
+            // look at, not the app's agent.
+            .env("SPOTOKEN_AGENT", "off")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         cmd

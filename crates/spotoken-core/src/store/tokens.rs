@@ -85,3 +85,29 @@ impl PreparedStore for MemoryWrite {
         self.store.write(&self.account, tokens)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::secret::Secret;
+
+    #[test]
+    fn the_memory_store_keeps_replaces_and_deletes() {
+        let store = MemoryStore::default();
+        let tokens = |access: &str| StoredTokens {
+            access_token: Secret::of(access.into()),
+            refresh_token: None,
+            access_expires_at: Timestamp(2),
+            obtained_at: Timestamp(1),
+        };
+        assert!(matches!(store.read("ann"), Err(Error::KeychainEntryMissing(_))));
+        store.prepare_write("ann").unwrap().commit(&tokens("BQ1")).unwrap();
+        store.write("ann", &tokens("BQ2")).unwrap();
+        assert_eq!(store.read("ann").unwrap(), tokens("BQ2"));
+        assert_eq!(store.read_repairing("ann", None).unwrap(), (tokens("BQ2"), None));
+        assert!(store.delete("ann").unwrap());
+        assert!(!store.delete("ann").unwrap());
+        assert!(matches!(store.read("ann"), Err(Error::KeychainEntryMissing(_))));
+    }
+}
