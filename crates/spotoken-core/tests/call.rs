@@ -156,3 +156,38 @@ async fn rate_limits_are_waited_out_within_bounds_and_a_quota_is_not() {
     assert_eq!(s.engine.call_api(&player(), &to()).await.unwrap().status, 200);
     assert!(s.engine.status().unwrap().accounts[0].quota_exceeded.is_none());
 }
+
+/// A refusal is explained from the catalog: the scopes a call needs that the account
+/// lacks, a call withdrawn for development-mode apps with what replaced it, Spotify
+/// failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_are_explained_from_the_catalog() {
+    let s = signed_in("explain").await;
+    let get = |path: &str| ApiRequest { method: "GET".into(), path: path.into(), ..ApiRequest::default() };
+
+    let answer = s.engine.call_api(&get("/me/player/queue"), &to()).await.unwrap();
+    assert_eq!(answer.status, 403);
+    match answer.problem {
+        Some(Error::ScopeMissing { missing, granted, .. }) => {
+            assert_eq!(missing, ["user-read-currently-playing"]);
+            assert_eq!(granted, ["user-read-playback-state"]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let answer = s.engine.call_api(&get("/playlists/sandboxlist0/tracks"), &to()).await.unwrap();
+    match answer.problem {
+        Some(Error::Withdrawn { call, replacement }) => {
+            assert_eq!(call, "GET /v1/playlists/sandboxlist0/tracks");
+            assert_eq!(replacement.as_deref(), Some("GET /playlists/{playlist_id}/items"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    s.sandbox.push_fault(Fault::status(Endpoint::Api, 503));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert!(matches!(answer.problem, Some(Error::ServerError { status: 503 })), "{:?}", answer.problem);
+    s.sandbox.push_fault(Fault::status(Endpoint::Api, 500));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert!(matches!(answer.problem, Some(Error::ServerError { status: 500 })), "{:?}", answer.problem);
+}
