@@ -312,7 +312,8 @@ fn print_token(token: &str) -> Result<u8, Error> {
 /// removed by the next agent; clients meanwhile find no one there and go on without.
 #[cfg(unix)]
 async fn agent_command(engine: Engine) -> Result<u8, Error> {
-    let engine = std::sync::Arc::new(engine);
+    // The machine's refresher for weeks on end: tokens served from memory while valid.
+    let engine = std::sync::Arc::new(engine.with_tokens_in_memory());
     let socket = spotoken_core::agent::socket_path(engine.paths());
     let listening = spotoken_core::agent::listen(&socket)?;
     eprintln!("Spotoken agent: serving tokens on {} (Ctrl-C stops it).", listening.path().display());

@@ -38,6 +38,9 @@ pub struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) retry: RetryPolicy,
     http: OnceLock<reqwest::Client>,
+    /// The tokens last read or refreshed, by account, when this engine keeps them in
+    /// memory ([`Engine::with_tokens_in_memory`]: the agent).
+    pub(crate) in_memory: Option<std::sync::Mutex<std::collections::HashMap<String, StoredTokens>>>,
 }
 
 /// How to run a login through the loopback redirect.
@@ -100,6 +103,7 @@ impl Engine {
             clock,
             retry: RetryPolicy::default(),
             http: OnceLock::new(),
+            in_memory: None,
         })
     }
 
@@ -113,6 +117,16 @@ impl Engine {
         }
         engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID").ok().filter(|s| !s.trim().is_empty());
         Ok(engine)
+    }
+
+    /// Keeps each account's tokens in memory once read or refreshed, and hands out an
+    /// access token from there while it is valid long enough: no keychain round trip
+    /// per request. For the agent, a long-running process that is the machine's
+    /// refresher; what the accounts file says (signed out, needs sign-in) is still read
+    /// on every request, and every hand-out is still recorded and asked about.
+    pub fn with_tokens_in_memory(mut self) -> Self {
+        self.in_memory = Some(std::sync::Mutex::default());
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {

@@ -117,6 +117,9 @@ impl Engine {
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let is_fresh =
             |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
+        if let Some(kept) = self.kept_tokens(&record.id).filter(|t| is_fresh(t, self.clock.now())) {
+            return Ok(handed_out(&record.id, kept, false));
+        }
         let before = self.stored_tokens(record).await?;
         if is_fresh(&before, self.clock.now()) {
             tracing::debug!("stored access token is fresh enough");
@@ -161,7 +164,20 @@ impl Engine {
         if let Some(repair) = repair {
             self.activity.record(&Event::keychain_repaired(self.clock.now(), &record.id, &repair));
         }
+        self.keep_tokens(&record.id, &tokens);
         Ok(tokens)
+    }
+
+    /// The tokens kept in memory for `account`, if this engine keeps them.
+    fn kept_tokens(&self, account: &str) -> Option<StoredTokens> {
+        let kept = self.in_memory.as_ref()?.lock().unwrap_or_else(|p| p.into_inner());
+        kept.get(account).cloned()
+    }
+
+    fn keep_tokens(&self, account: &str, tokens: &StoredTokens) {
+        if let Some(kept) = &self.in_memory {
+            kept.lock().unwrap_or_else(|p| p.into_inner()).insert(account.to_string(), tokens.clone());
+        }
     }
 
     /// A token as the agent hands it out and `spotoken token --json` prints it:
@@ -287,6 +303,7 @@ impl Engine {
                         }
                     }
                     tracing::info!(rotated, "refreshed");
+                    self.keep_tokens(&record.id, &tokens);
                     return Ok((tokens, outcome));
                 }
                 Err(e) => e,

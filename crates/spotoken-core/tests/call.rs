@@ -191,3 +191,50 @@ async fn refusals_are_explained_from_the_catalog() {
     let answer = s.engine.call_api(&player(), &to()).await.unwrap();
     assert!(matches!(answer.problem, Some(Error::ServerError { status: 500 })), "{:?}", answer.problem);
 }
+
+/// The agent's engine keeps tokens in memory: a hand-out while the token is valid needs
+/// no store at all, but the accounts file is still read (signed out elsewhere: refused),
+/// and a token not valid long enough goes back to the store.
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_kept_in_memory_are_served_while_valid_and_only_then() {
+    let user = User { id: format!("memory-{}", std::process::id()), display_name: "Memory".into() };
+    let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::default();
+    let engine = |memory: bool| {
+        let engine = Engine::new(
+            Paths::under(dir.path()),
+            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
+            store.clone(),
+            Arc::new(SystemClock),
+        )
+        .unwrap()
+        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
+        if memory { engine.with_tokens_in_memory() } else { engine }
+    };
+    let (agent, plain) = (engine(true), engine(false));
+    let login = plain.begin_login(&[], "spotoken://callback".into(), false).unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let consent = http.get(login.authorize_url().as_str()).send().await.unwrap();
+    let location = consent.headers()["location"].to_str().unwrap().to_string();
+    plain.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+
+    let first = agent.hand_out(None, Duration::from_secs(60), &to()).await.unwrap();
+    // The store loses the entry: the agent still serves what it holds; a plain engine cannot.
+    use spotoken_core::TokenStore;
+    assert!(store.delete(&user.id).unwrap());
+    let again = agent.hand_out(None, Duration::from_secs(60), &to()).await.unwrap();
+    assert_eq!(again.access_token, first.access_token);
+    assert!(matches!(plain.hand_out(None, Duration::from_secs(60), &to()).await, Err(Error::KeychainEntryMissing(_))));
+    // Asked for longer than the kept token lives: back to the store (now empty).
+    assert!(matches!(
+        agent.hand_out(None, Duration::from_secs(7200), &to()).await,
+        Err(Error::KeychainEntryMissing(_))
+    ));
+    // Signed out by another process: the accounts file says so, nothing is served.
+    plain.logout(&user.id).unwrap();
+    assert!(matches!(agent.hand_out(None, Duration::from_secs(60), &to()).await, Err(Error::NoAccount)));
+    // Both hand-outs from memory were recorded.
+    let served = agent.activity().report(&Default::default(), agent.clock().now()).events;
+    assert_eq!(served.iter().filter(|e| e.outcome.as_deref() == Some("served")).count(), 2);
+}
