@@ -9,61 +9,19 @@
 #![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../../tests/support/secret_service.rs"]
+mod secret_service;
 mod support;
 
 use spotify_sandbox::Rotation;
 use support::{Harness, printed_token, stderr, stdout};
 
-/// Stores `secret` under the account's attributes, as keyring writes them, as a new item
-/// beside any there (`replace` false: `secret-tool store` would replace the one in the
-/// same collection) in `collection` (`default`, `session`), through the Secret Service
-/// API.
 fn plant(h: &Harness, secret: &str, collection: &str) {
-    use dbus::arg::{RefArg, Variant};
-    let connection = dbus::blocking::Connection::new_session().unwrap();
-    let timeout = std::time::Duration::from_secs(5);
-    let service = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", timeout);
-    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path) = service
-        .method_call(
-            "org.freedesktop.Secret.Service",
-            "OpenSession",
-            ("plain", Variant(Box::new(String::new()) as Box<dyn RefArg>)),
-        )
-        .unwrap();
-    let (path,): (dbus::Path,) =
-        service.method_call("org.freedesktop.Secret.Service", "ReadAlias", (collection,)).unwrap();
-    assert_ne!(&*path, "/", "no {collection} collection");
-    let attributes = std::collections::HashMap::from([
-        ("service".to_string(), "spotoken".to_string()),
-        ("username".to_string(), h.user.id.clone()),
-        ("target".to_string(), "default".to_string()),
-        ("application".to_string(), "rust-keyring".to_string()),
-    ]);
-    let mut properties: std::collections::HashMap<&str, Variant<Box<dyn RefArg>>> = std::collections::HashMap::new();
-    properties.insert("org.freedesktop.Secret.Item.Label", Variant(Box::new("planted".to_string())));
-    properties.insert("org.freedesktop.Secret.Item.Attributes", Variant(Box::new(attributes)));
-    let value = (session, Vec::<u8>::new(), secret.as_bytes().to_vec(), "text/plain".to_string());
-    let (item, _prompt): (dbus::Path, dbus::Path) = connection
-        .with_proxy("org.freedesktop.secrets", path, timeout)
-        .method_call("org.freedesktop.Secret.Collection", "CreateItem", (properties, value, false))
-        .unwrap();
-    assert_ne!(&*item, "/", "the planted item needed a prompt");
+    secret_service::plant("spotoken", &h.user.id, secret, collection);
 }
 
-/// The account's entries in every collection: their item paths, as the Secret Service
-/// itself lists them.
 fn entries(h: &Harness) -> Vec<String> {
-    let connection = dbus::blocking::Connection::new_session().unwrap();
-    let service =
-        connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", std::time::Duration::from_secs(5));
-    let attributes = std::collections::HashMap::from([
-        ("service", "spotoken"),
-        ("username", h.user.id.as_str()),
-        ("target", "default"),
-    ]);
-    let (unlocked, locked): (Vec<dbus::Path>, Vec<dbus::Path>) =
-        service.method_call("org.freedesktop.Secret.Service", "SearchItems", (attributes,)).unwrap();
-    unlocked.into_iter().chain(locked).map(|p| p.to_string()).collect()
+    secret_service::entries("spotoken", &h.user.id)
 }
 
 /// The entry Spotoken stored, with its tokens and times changed: an older copy.

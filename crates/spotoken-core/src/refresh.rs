@@ -115,8 +115,12 @@ impl Engine {
         }
         let min_valid = if record.needs_sign_in { None } else { min_valid };
         let min_secs = min_valid.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        // The clock counts whole seconds (now is up to a second later than it says), and
+        // the recorded expiry is never later than Spotify's: more than `m` whole seconds
+        // left is at least `m` real ones, so a token asked for with `min_valid=1` is not
+        // handed out with a few milliseconds to live.
         let is_fresh =
-            |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) >= m);
+            |t: &StoredTokens, now: Timestamp| min_secs.is_some_and(|m| t.access_expires_at.secs_after(now) > m);
         if let Some(kept) = self.kept_tokens(&record.id).filter(|t| is_fresh(t, self.clock.now())) {
             return Ok(handed_out(&record.id, kept, false));
         }

@@ -78,9 +78,14 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
 
     let first = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
     assert!(!first.refreshed);
-    s.clock.advance(Duration::from_secs(3600 - 299));
+    s.clock.advance(Duration::from_secs(3600 - 301));
+    let kept = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
+    assert!(!kept.refreshed, "301 s left is more than the 300 s asked for");
+    assert_eq!(kept.access_token, first.access_token);
+    // 300 whole seconds on a clock that counts whole seconds may be 299.1 real ones.
+    s.clock.advance(Duration::from_secs(1));
     let second = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
-    assert!(second.refreshed, "299 s left is under the 300 s asked for");
+    assert!(second.refreshed, "300 s left on the clock is not at least 300 s");
     assert_ne!(first.access_token, second.access_token);
 
     let status = s.engine.status().unwrap();

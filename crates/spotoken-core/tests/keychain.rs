@@ -1,0 +1,170 @@
+//! The keychain store against the real Secret Service: gnome-keyring on the private
+//! D-Bus session `scripts/test` starts (`scripts/keyring-session cargo test -p
+//! spotoken-core --test keychain` alone). Each test keeps to a service name of its own,
+//! so they run side by side and never touch Spotoken's own entries. Entries another
+//! writer left (an older version, a restored keyring file, another collection) are
+//! planted through the Secret Service API itself. Locked and hung keychains are tested
+//! through `spotoken` and the app, where a person answers the unlock prompt.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../tests/support/secret_service.rs"]
+mod secret_service;
+
+use secret_service::{entries, plant, secret_of};
+use spotoken_core::store::keychain::{Repair, StoredTokens};
+use spotoken_core::{Error, Keychain, Timestamp};
+use std::time::Duration;
+
+/// A keychain under a service name of this test's own, and the account it uses.
+fn keychain_for(test: &str) -> (Keychain, String, String) {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no D-Bus session: run these through scripts/test or scripts/keyring-session"
+    );
+    let service = format!("spotoken-test-{test}-{}", std::process::id());
+    (Keychain::new(&service, Duration::from_secs(10)), service, format!("user-{test}"))
+}
+
+fn tokens(tag: &str, obtained: i64) -> StoredTokens {
+    StoredTokens {
+        access_token: format!("BQ-{tag}").into(),
+        refresh_token: Some(format!("AQ-{tag}").into()),
+        access_expires_at: Timestamp(obtained + 3600),
+        obtained_at: Timestamp(obtained),
+    }
+}
+
+/// The stored form, as Spotoken writes it (version 2).
+fn stored(tag: &str, obtained: i64) -> String {
+    format!(
+        "spotoken-tokens v2\naccess_token=BQ-{tag}\nrefresh_token=AQ-{tag}\naccess_expires_at={}\nobtained_at={obtained}\n",
+        obtained + 3600
+    )
+}
+
+#[test]
+fn an_entry_is_written_read_replaced_and_removed() {
+    let (keychain, service, user) = keychain_for("one");
+    keychain.check_ready().unwrap();
+    // Nothing there yet, with every collection unlocked: missing, not locked.
+    assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryMissing(a)) if a == user));
+    assert!(!keychain.delete(&user).unwrap(), "nothing to remove");
+
+    keychain.write(&user, &tokens("first", 1_000)).unwrap();
+    assert_eq!(keychain.read(&user).unwrap(), tokens("first", 1_000));
+    let written = entries(&service, &user);
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(secret_of(&written[0]), stored("first", 1_000), "the stored form, without braces");
+
+    // Written again: the same entry holds the new tokens, and nothing was repaired.
+    let without_refresh = StoredTokens { refresh_token: None, ..tokens("second", 2_000) };
+    keychain.write(&user, &without_refresh).unwrap();
+    assert_eq!(entries(&service, &user), written);
+    assert_eq!(keychain.read_repairing(&user, None).unwrap(), (without_refresh, None));
+
+    assert!(keychain.delete(&user).unwrap());
+    assert!(entries(&service, &user).is_empty());
+    assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryMissing(_))));
+}
+
+#[test]
+fn of_several_entries_the_newest_is_kept_wherever_it_is() {
+    let (keychain, service, user) = keychain_for("several");
+    plant(&service, &user, &stored("old", 100), "default");
+    let newest = plant(&service, &user, &stored("newest", 300), "session");
+    plant(&service, &user, &stored("middle", 200), "default");
+    plant(&service, &user, "not Spotoken's format", "default");
+    assert_eq!(entries(&service, &user).len(), 4);
+
+    let (read, repair) = keychain.read_repairing(&user, None).unwrap();
+    assert_eq!(read, tokens("newest", 300));
+    assert_eq!(repair, Some(Repair { found: 4, removed: 3 }));
+    assert_eq!(entries(&service, &user), [newest], "the newest entry is the one left, in its collection");
+    // Repaired: a plain read now finds the one entry.
+    assert_eq!(keychain.read_repairing(&user, None).unwrap(), (tokens("newest", 300), None));
+}
+
+#[test]
+fn among_equally_new_entries_the_refresh_token_the_accounts_file_names_is_kept() {
+    let (keychain, service, user) = keychain_for("tied");
+    for tag in ["a", "b", "c"] {
+        plant(&service, &user, &stored(tag, 500), "default");
+    }
+    let named = spotoken_core::activity::fingerprint(&tokens("b", 500).refresh_token.unwrap());
+    let (read, repair) = keychain.read_repairing(&user, Some(&named)).unwrap();
+    assert_eq!(read, tokens("b", 500));
+    assert_eq!(repair, Some(Repair { found: 3, removed: 2 }));
+    assert_eq!(entries(&service, &user).len(), 1);
+}
+
+#[test]
+fn several_entries_none_of_them_spotokens_are_reported_and_left_alone() {
+    let (keychain, service, user) = keychain_for("foreign");
+    plant(&service, &user, "hunter2", "default");
+    plant(&service, &user, "{\"token\": \"hunter3\"}", "session");
+    let Err(Error::Keychain(said)) = keychain.read(&user) else { panic!("read two foreign entries") };
+    assert_eq!(said, format!("2 keychain entries match account {user} and none is in Spotoken's format"));
+    assert_eq!(entries(&service, &user).len(), 2, "nothing removed that Spotoken cannot read");
+    // One foreign entry alone: not Spotoken's format, said without its content.
+    let (keychain, service, user) = keychain_for("foreign-one");
+    plant(&service, &user, "hunter2", "default");
+    let said = keychain.read(&user).unwrap_err().to_string();
+    assert!(said.contains("not Spotoken's format") && !said.contains("hunter2"), "{said}");
+}
+
+#[test]
+fn a_write_and_a_removal_put_right_several_entries() {
+    let (keychain, service, user) = keychain_for("write-several");
+    plant(&service, &user, &stored("old", 100), "default");
+    plant(&service, &user, &stored("older", 50), "session");
+    keychain.write(&user, &tokens("signed-in", 900)).unwrap();
+    let left = entries(&service, &user);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(secret_of(&left[0]), stored("signed-in", 900));
+    assert_eq!(keychain.read_repairing(&user, None).unwrap(), (tokens("signed-in", 900), None));
+
+    plant(&service, &user, &stored("again", 100), "session");
+    plant(&service, &user, "junk", "default");
+    assert!(keychain.delete(&user).unwrap());
+    assert!(entries(&service, &user).is_empty());
+    assert!(!keychain.delete(&user).unwrap());
+}
+
+#[test]
+fn a_prepared_write_stores_only_when_committed() {
+    // Nothing there: the commit creates the entry.
+    let (keychain, service, user) = keychain_for("prepared-new");
+    let prepared = keychain.prepare_write(&user).unwrap();
+    assert!(entries(&service, &user).is_empty(), "preparing writes nothing");
+    prepared.commit(&tokens("committed", 700)).unwrap();
+    assert_eq!(keychain.read(&user).unwrap(), tokens("committed", 700));
+    assert_eq!(entries(&service, &user).len(), 1);
+
+    // Dropped without a commit (the refresh failed): the entry is as it was.
+    let before = entries(&service, &user);
+    drop(keychain.prepare_write(&user).unwrap());
+    assert_eq!(entries(&service, &user), before);
+    assert_eq!(secret_of(&before[0]), stored("committed", 700));
+
+    // Several there: the commit stores into one and removes the others.
+    let (keychain, service, user) = keychain_for("prepared-several");
+    plant(&service, &user, &stored("x", 100), "default");
+    plant(&service, &user, &stored("y", 200), "session");
+    let prepared = keychain.prepare_write(&user).unwrap();
+    assert_eq!(entries(&service, &user).len(), 2, "nothing removed before the commit");
+    prepared.commit(&tokens("rotated", 800)).unwrap();
+    let left = entries(&service, &user);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(secret_of(&left[0]), stored("rotated", 800));
+}
+
+#[test]
+fn a_token_that_cannot_be_stored_whole_is_refused_before_anything_is_written() {
+    let (keychain, service, user) = keychain_for("odd");
+    let odd = StoredTokens { access_token: "BQ-{placeholder}".to_string().into(), ..tokens("odd", 1) };
+    assert!(matches!(keychain.write(&user, &odd), Err(Error::Keychain(_))));
+    let prepared = keychain.prepare_write(&user).unwrap();
+    assert!(matches!(prepared.commit(&odd), Err(Error::Keychain(_))));
+    assert!(entries(&service, &user).is_empty());
+}
