@@ -122,7 +122,7 @@ async fn completions_and_the_man_page_know_every_command() {
     let mut lines = offered.lines();
     let mut first: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
     first.sort();
-    assert_eq!(first, ["scopes", "status"], "{offered}");
+    assert_eq!(first, ["scopes", "status", "store-key"], "{offered}");
     assert_eq!(lines.next().unwrap_or_default().trim(), "--paginate", "{offered}");
 
     for shell in ["zsh", "fish"] {

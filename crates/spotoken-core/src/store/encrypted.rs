@@ -33,8 +33,18 @@ impl EncryptedFileStore {
     /// In `data_dir/tokens`, the key from `SPOTOKEN_KEY_FILE`, else the systemd
     /// credential when the service was given one.
     pub fn from_env(data_dir: &Path) -> Self {
-        let named = std::env::var_os("SPOTOKEN_KEY_FILE").filter(|p| !p.is_empty()).map(PathBuf::from);
-        let credential = std::env::var_os("CREDENTIALS_DIRECTORY")
+        Self::from_vars(data_dir, std::env::var_os("SPOTOKEN_KEY_FILE"), std::env::var_os("CREDENTIALS_DIRECTORY"))
+    }
+
+    /// `SPOTOKEN_KEY_FILE` (`named`) wins over the credential systemd put in
+    /// `CREDENTIALS_DIRECTORY`, which counts only when it is there; empty is unset.
+    fn from_vars(
+        data_dir: &Path,
+        named: Option<std::ffi::OsString>,
+        credentials_dir: Option<std::ffi::OsString>,
+    ) -> Self {
+        let named = named.filter(|p| !p.is_empty()).map(PathBuf::from);
+        let credential = credentials_dir
             .filter(|p| !p.is_empty())
             .map(|dir| PathBuf::from(dir).join(CREDENTIAL))
             .filter(|p| p.exists());
@@ -209,6 +219,53 @@ mod tests {
 
         assert!(store.delete("ann").unwrap());
         assert!(!store.delete("ann").unwrap());
+
+        // Written directly (a sign-in), and what the prepared write shows of itself.
+        store.write("bob", &tokens()).unwrap();
+        assert_eq!(store.read("bob").unwrap(), tokens());
+        let prepared = format!("{:?}", store.prepare_write("bob").unwrap());
+        assert_eq!(prepared, "PreparedFile { account: \"bob\", .. }");
+        // A file that cannot be read or removed is that, not a missing sign-in.
+        std::fs::create_dir_all(dir.path().join("tokens/cy.age/inside")).unwrap();
+        let unreadable = store.read("cy").unwrap_err();
+        assert!(!matches!(unreadable, Error::KeychainEntryMissing(_)), "{unreadable:?}");
+        let kept = store.delete("cy").unwrap_err();
+        assert!(kept.to_string().contains("cy.age"), "{kept}");
+    }
+
+    #[test]
+    fn the_key_is_the_named_file_else_systemds_credential_when_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let credentials = dir.path().join("credentials");
+        std::fs::create_dir_all(&credentials).unwrap();
+        let os = |p: &Path| Some(p.as_os_str().to_os_string());
+        let key_of = |named, credentials_dir| EncryptedFileStore::from_vars(&data, named, credentials_dir).key_file;
+        let named = dir.path().join("named-key");
+        // The credential counts only once systemd has put it there.
+        assert_eq!(key_of(None, os(&credentials)), None);
+        assert_eq!(key_of(Some("".into()), Some("".into())), None, "empty is unset");
+        std::fs::write(credentials.join(CREDENTIAL), "").unwrap();
+        assert_eq!(key_of(None, os(&credentials)), Some(credentials.join(CREDENTIAL)));
+        assert_eq!(key_of(Some("".into()), os(&credentials)), Some(credentials.join(CREDENTIAL)));
+        assert_eq!(key_of(os(&named), os(&credentials)), Some(named.clone()), "the named file wins");
+        assert_eq!(key_of(os(&named), None), Some(named));
+        assert_eq!(EncryptedFileStore::from_vars(&data, None, None).dir, data.join("tokens"));
+    }
+
+    #[test]
+    fn a_key_file_is_made_with_its_folder_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("new/folder/key");
+        make_key_file(&key).unwrap();
+        let text = std::fs::read_to_string(&key).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("AGE-SECRET-KEY-1")).count(), 1, "one identity");
+        assert!(text.lines().any(|l| l.starts_with("# public key: age1")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(dir.path().join("new/folder").metadata().unwrap().permissions().mode() & 0o777, 0o700);
+        }
     }
 
     #[test]

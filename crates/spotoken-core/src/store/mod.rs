@@ -32,8 +32,13 @@ pub enum StoreKind {
 impl StoreKind {
     /// `SPOTOKEN_STORE` for this run, else the settings' `store`, else the keychain.
     pub fn chosen(settings: &crate::config::Settings) -> crate::error::Result<Self> {
-        let from_env = std::env::var("SPOTOKEN_STORE").ok().filter(|s| !s.trim().is_empty());
-        match from_env.as_deref().or(settings.store.as_deref()).map(str::trim) {
+        Self::from_choices(std::env::var("SPOTOKEN_STORE").ok().as_deref(), settings.store.as_deref())
+    }
+
+    /// The store `SPOTOKEN_STORE` (`from_env`; empty is unset) or else the settings name.
+    fn from_choices(from_env: Option<&str>, from_settings: Option<&str>) -> crate::error::Result<Self> {
+        let from_env = from_env.filter(|s| !s.trim().is_empty());
+        match from_env.or(from_settings).map(str::trim) {
             None | Some("secret-service" | "keychain") => Ok(Self::SecretService),
             Some("encrypted-file") => Ok(Self::EncryptedFile),
             Some(other) => Err(crate::error::Error::StoreUnknown(other.to_string())),
@@ -143,6 +148,7 @@ fn remove_stale_temporaries(dir: &Path, file_name: &str) {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
+            // `>=` would differ only for a temporary exactly 600 s old to the nanosecond.
             .is_some_and(|age| age > std::time::Duration::from_secs(600));
         if old {
             let _ = std::fs::remove_file(entry.path());
@@ -243,8 +249,46 @@ mod tests {
         std::fs::File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
         let fresh = home.join(".accounts.json.2.00.tmp");
         std::fs::write(&fresh, "y").unwrap();
+        // Old files that are not its temporaries are not its to remove.
+        let others = [home.join(".accounts.json.backup"), home.join(".settings.toml.3.tmp"), home.join("x.tmp")];
+        for other in &others {
+            std::fs::write(other, "z").unwrap();
+            std::fs::File::options().write(true).open(other).unwrap().set_modified(old).unwrap();
+        }
         write_atomically(&path, b"{}").unwrap();
         assert!(!stale.exists() && fresh.exists());
+        assert!(others.iter().all(|o| o.exists()), "only the file's own temporaries go");
+    }
+
+    #[test]
+    fn a_folder_that_cannot_take_files_is_found_by_the_check() {
+        let dir = tempfile::tempdir().unwrap();
+        check_writable(&dir.path().join("new/folder")).unwrap();
+        assert!(dir.path().join("new/folder").is_dir(), "created");
+        assert_eq!(std::fs::read_dir(dir.path().join("new/folder")).unwrap().count(), 0, "the probe is gone");
+        // A file where the folder should be, and a probe's name taken by a folder: both
+        // refused (whatever the permissions, so also for root).
+        std::fs::write(dir.path().join("file"), "").unwrap();
+        assert!(check_writable(&dir.path().join("file")).is_err());
+        assert!(check_writable(&dir.path().join("file/below")).is_err());
+        let taken = dir.path().join("taken");
+        std::fs::create_dir_all(taken.join(format!(".write-probe.{}", std::process::id()))).unwrap();
+        assert!(check_writable(&taken).is_err());
+    }
+
+    #[test]
+    fn the_store_is_the_environments_then_the_settings_then_the_keychain() {
+        let chosen = |env, settings| StoreKind::from_choices(env, settings).map_err(|e| e.to_string());
+        assert_eq!(chosen(None, None), Ok(StoreKind::SecretService));
+        assert_eq!(chosen(None, Some("encrypted-file")), Ok(StoreKind::EncryptedFile));
+        assert_eq!(chosen(Some(" encrypted-file\n"), None), Ok(StoreKind::EncryptedFile));
+        assert_eq!(chosen(Some("keychain"), Some("encrypted-file")), Ok(StoreKind::SecretService));
+        assert_eq!(chosen(Some("secret-service"), Some("encrypted-file")), Ok(StoreKind::SecretService));
+        // An empty SPOTOKEN_STORE is unset: the settings decide.
+        assert_eq!(chosen(Some("  "), Some("encrypted-file")), Ok(StoreKind::EncryptedFile));
+        let unknown = chosen(Some("plaintext"), None).unwrap_err();
+        assert!(unknown.contains("plaintext"), "{unknown}");
+        assert!(chosen(None, Some("")).is_err(), "an empty store setting is not a store");
     }
 
     #[cfg(unix)]
