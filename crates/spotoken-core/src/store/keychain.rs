@@ -52,6 +52,8 @@ fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, t
     match rx.recv_timeout(first) {
         Ok(answer) => return Some(answer),
         Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        // Out of time already: nothing to tell the person to do.
+        Err(mpsc::RecvTimeoutError::Timeout) if first == timeout => return None,
         Err(mpsc::RecvTimeoutError::Timeout) => {}
     }
     if !*told {
@@ -989,6 +991,43 @@ mod tests {
         // No entry in Spotoken's format: none to keep.
         assert_eq!(newest_of(&[None, None], None), None);
         assert_eq!(newest_of(&[], None), None);
+    }
+
+    /// A keychain slower than 1.5 s is said to be waiting for the person, once per
+    /// operation, with the whole wait; one that answers in time or is given less than
+    /// that is not.
+    #[test]
+    fn a_slow_keychain_is_said_to_wait_for_the_person_once() {
+        use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+        static CALLS: AtomicUsize = AtomicUsize::new(0);
+        static TOLD_TOTAL: AtomicU64 = AtomicU64::new(0);
+        on_waiting(|total| {
+            CALLS.fetch_add(1, Ordering::SeqCst);
+            TOLD_TOTAL.store(total.as_secs(), Ordering::SeqCst);
+        });
+        let answer_after = |delay: Duration| {
+            let (tx, rx) = mpsc::sync_channel(1);
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let _ = tx.send(7);
+            });
+            rx
+        };
+        let (ten, total) = (Duration::from_secs(10), Duration::from_secs(120));
+        let mut told = false;
+        assert_eq!(await_answer(&answer_after(Duration::ZERO), ten, total, &mut told), Some(7));
+        assert!(!told && CALLS.load(Ordering::SeqCst) == 0, "a quick answer says nothing");
+        assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
+        assert!(told);
+        assert_eq!((CALLS.load(Ordering::SeqCst), TOLD_TOTAL.load(Ordering::SeqCst)), (1, 120));
+        // Told already in this operation: not again.
+        assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
+        assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+        // Less time than that, and no answer: nothing said, nothing handed back.
+        let mut told = false;
+        let short = Duration::from_millis(200);
+        assert_eq!(await_answer(&answer_after(Duration::from_secs(1)), short, short, &mut told), None);
+        assert!(!told && CALLS.load(Ordering::SeqCst) == 1);
     }
 
     #[test]
