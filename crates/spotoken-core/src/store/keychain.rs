@@ -535,8 +535,10 @@ impl super::tokens::PreparedStore for PreparedWrite {
 #[cfg(not(target_os = "linux"))]
 const READINESS_PROBE: &str = "spotoken readiness probe";
 
-/// How a keychain that held a call open answered it in the end.
+/// How a keychain that held a call open answered it in the end. Only the Secret
+/// Service holds calls open; elsewhere every answer is `Unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 enum Unlock {
     /// It answered: unlocked (or nothing was locked); ask again now.
     Answered,
