@@ -99,10 +99,10 @@ pub fn settings(data: &[u8]) {
 
 /// A keychain entry, as the keychain (or another program) hands it back.
 pub fn stored_tokens(data: &[u8]) {
-    if let Ok(tokens) = crate::store::keychain::StoredTokens::from_text(text(data))
+    if let Ok(tokens) = crate::store::tokens::StoredTokens::from_text(text(data))
         && let Ok(written) = tokens.to_text()
     {
-        let again = crate::store::keychain::StoredTokens::from_text(&written).unwrap_or_else(|_| unreachable!());
+        let again = crate::store::tokens::StoredTokens::from_text(&written).unwrap_or_else(|_| unreachable!());
         assert_eq!(again, tokens, "stored tokens do not read back as written");
     }
 }

@@ -19,8 +19,8 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::scopes;
 use crate::store::accounts::AccountRecord;
-use crate::store::keychain::StoredTokens;
 use crate::store::lock::AccountLock;
+use crate::store::tokens::StoredTokens;
 use std::time::Duration;
 
 /// An access token handed out, and until when it is good.

@@ -12,7 +12,7 @@
 mod secret_service;
 
 use secret_service::{entries, plant, secret_of};
-use spotoken_core::store::keychain::{Repair, StoredTokens};
+use spotoken_core::store::tokens::{Repair, StoredTokens};
 use spotoken_core::{Error, Keychain, Timestamp};
 use std::time::Duration;
 

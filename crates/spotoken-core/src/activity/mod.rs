@@ -268,7 +268,7 @@ impl Event {
         Self::new(at, account, Kind::SignOut)
     }
 
-    pub fn keychain_repaired(at: Timestamp, account: &str, repair: &crate::store::keychain::Repair) -> Self {
+    pub fn keychain_repaired(at: Timestamp, account: &str, repair: &crate::store::tokens::Repair) -> Self {
         let mut event = Self::new(at, account, Kind::Keychain);
         event.detail = Some(repair.describe());
         event

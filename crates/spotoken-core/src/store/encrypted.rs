@@ -9,7 +9,7 @@
 //! The same guarantees as the keychain: the key is checked and the folder found writable
 //! before a refresh is sent, and each write replaces the file atomically, fsynced, 0600.
 
-use super::keychain::StoredTokens;
+use super::tokens::StoredTokens;
 use super::tokens::{PreparedStore, TokenStore};
 use crate::error::{Error, Result};
 use age::secrecy::ExposeSecret;

@@ -3,10 +3,149 @@
 //! that need no Secret Service (the keychain itself is tested through the command line
 //! and the app).
 
-use super::keychain::{Repair, StoredTokens};
+use crate::clock::Timestamp;
 use crate::error::{Error, Result};
+use crate::secret::{AccessToken, RefreshToken};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// What a store holds for one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTokens {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    pub access_expires_at: Timestamp,
+    /// When this access token was obtained.
+    pub obtained_at: Timestamp,
+}
+
+/// The first line of the stored form.
+const FORMAT_V2: &str = "spotoken-tokens v2";
+
+impl StoredTokens {
+    /// The stored form: one `key=value` per line, with no `{` or `}` anywhere.
+    /// KeePassXC resolves `{…}` placeholders in the secrets it hands out (it logged
+    /// "Maximum depth of replacement" over version 1's JSON): a form without braces can
+    /// never be rewritten by it, whatever a token holds. Tokens are base64url text, so
+    /// no value has a line break or a brace (checked, never assumed).
+    pub(crate) fn to_text(&self) -> Result<String> {
+        let mut text = format!("{FORMAT_V2}\naccess_token={}\n", self.access_token.secret());
+        if let Some(refresh) = &self.refresh_token {
+            text.push_str(&format!("refresh_token={}\n", refresh.secret()));
+        }
+        text.push_str(&format!("access_expires_at={}\nobtained_at={}\n", self.access_expires_at.0, self.obtained_at.0));
+        if text.lines().count() != if self.refresh_token.is_some() { 5 } else { 4 } || text.contains(['{', '}', '\r']) {
+            return Err(Error::Keychain("Spotify sent a token with characters Spotoken does not store".into()));
+        }
+        Ok(text)
+    }
+
+    /// Reads the stored form, or version 1's JSON (written before version 2).
+    pub(crate) fn from_text(text: &str) -> Result<Self> {
+        if text.trim_start().starts_with('{') {
+            return Self::from_json(text);
+        }
+        let mut lines = text.lines();
+        if lines.next() != Some(FORMAT_V2) {
+            return Err(Error::Keychain("the stored entry is not Spotoken's format".into()));
+        }
+        let mut fields = std::collections::HashMap::new();
+        for line in lines.filter(|l| !l.is_empty()) {
+            // Say only where it broke, never what the line holds.
+            let (key, value) = line
+                .split_once('=')
+                .ok_or_else(|| Error::Keychain("the stored entry has a line that is not key=value".into()))?;
+            fields.insert(key, value);
+        }
+        let time = |key: &str| {
+            fields
+                .get(key)
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(Timestamp)
+                .ok_or_else(|| Error::Keychain(format!("the stored entry has no valid {key}")))
+        };
+        Ok(Self {
+            access_token: AccessToken::from(
+                fields
+                    .get("access_token")
+                    .ok_or_else(|| Error::Keychain("the stored entry has no access_token".into()))?
+                    .to_string(),
+            ),
+            refresh_token: fields.get("refresh_token").map(|t| RefreshToken::from(t.to_string())),
+            access_expires_at: time("access_expires_at")?,
+            obtained_at: time("obtained_at")?,
+        })
+    }
+
+    /// Version 1: a JSON object.
+    fn from_json(text: &str) -> Result<Self> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            access_token: String,
+            refresh_token: Option<String>,
+            access_expires_at: Timestamp,
+            obtained_at: Timestamp,
+        }
+        // serde's message could quote a value; say only where it broke.
+        let raw: Raw = serde_json::from_str(text).map_err(|e| {
+            Error::Keychain(format!(
+                "the stored entry is not Spotoken's format (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        Ok(Self {
+            access_token: AccessToken::from(raw.access_token),
+            refresh_token: raw.refresh_token.map(RefreshToken::from),
+            access_expires_at: raw.access_expires_at,
+            obtained_at: raw.obtained_at,
+        })
+    }
+}
+
+/// What a read did when a store (the keychain) held several entries for one account: a crash
+/// of the keychain in the middle of a write, an older version, a keyring file restored
+/// from a backup, or the same entry in another collection. The newest is kept
+/// ([`newest_of`]), the others removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repair {
+    /// Entries found for the account.
+    pub found: usize,
+    /// Entries removed (every one but the kept one, unless a removal failed).
+    pub removed: usize,
+}
+
+impl Repair {
+    /// In words, for the activity record and the log.
+    pub fn describe(&self) -> String {
+        let failed = self.found - 1 - self.removed;
+        let mut text =
+            format!("{} entries held tokens for this account; kept the newest, removed {}", self.found, self.removed);
+        if failed > 0 {
+            text.push_str(&format!(" ({failed} could not be removed and will be tried again)"));
+        }
+        text
+    }
+}
+
+/// Which of several entries for one account to keep: the one with the newest access
+/// token (`obtained_at` grows with every refresh and sign-in); among equals, the one
+/// whose refresh token the accounts file names as the newest (`newest_refresh`, a
+/// [`crate::activity::fingerprint`]). The accounts file is written just after the
+/// keychain, so after a crash between the two it can name an older refresh token than
+/// the newest entry holds: the time decides first. `None` for an entry that is not
+/// Spotoken's format; `None` back when no entry is.
+pub fn newest_of(entries: &[Option<StoredTokens>], newest_refresh: Option<&str>) -> Option<usize> {
+    let named = |t: &StoredTokens| {
+        newest_refresh.is_some_and(|f| t.refresh_token.as_ref().is_some_and(|r| crate::activity::fingerprint(r) == f))
+    };
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| e.as_ref().map(|t| (i, t)))
+        .max_by_key(|(i, t)| (t.obtained_at, named(t), std::cmp::Reverse(*i)))
+        .map(|(i, _)| i)
+}
 
 /// A place for each account's tokens.
 pub trait TokenStore: std::fmt::Debug + Send + Sync {
@@ -89,8 +228,81 @@ impl PreparedStore for MemoryWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Timestamp;
     use crate::secret::Secret;
+
+    #[test]
+    fn the_stored_form_round_trips_has_no_braces_and_debug_is_redacted() {
+        let tokens = StoredTokens {
+            access_token: Secret::of("BQ-access".into()),
+            refresh_token: Some(Secret::of("AQ-refresh".into())),
+            access_expires_at: Timestamp(2_000),
+            obtained_at: Timestamp(1_000),
+        };
+        let text = tokens.to_text().unwrap();
+        assert!(!text.contains(['{', '}']), "{text}");
+        assert_eq!(StoredTokens::from_text(&text).unwrap(), tokens);
+        let without = StoredTokens { refresh_token: None, ..tokens.clone() };
+        assert_eq!(StoredTokens::from_text(&without.to_text().unwrap()).unwrap(), without);
+        // Version 1's JSON still reads.
+        let v1 = r#"{"v":1,"access_token":"BQ-access","refresh_token":"AQ-refresh","access_expires_at":2000,"obtained_at":1000}"#;
+        assert_eq!(StoredTokens::from_text(v1).unwrap(), tokens);
+        // A token with a brace or a line break is refused, not stored half.
+        let odd = StoredTokens { access_token: Secret::of("BQ{x}".into()), ..tokens.clone() };
+        assert!(odd.to_text().is_err());
+        let odd = StoredTokens { access_token: Secret::of("BQ\nrefresh_token=AQ-evil".into()), ..tokens.clone() };
+        assert!(odd.to_text().is_err());
+        let debug = format!("{tokens:?}");
+        assert!(!debug.contains("BQ-access") && !debug.contains("AQ-refresh"), "{debug}");
+    }
+
+    #[test]
+    fn of_several_entries_the_newest_is_kept() {
+        let entry = |refresh: &str, obtained: i64| {
+            Some(StoredTokens {
+                access_token: Secret::of(format!("BQ-{refresh}")),
+                refresh_token: Some(Secret::of(refresh.into())),
+                access_expires_at: Timestamp(obtained + 3600),
+                obtained_at: Timestamp(obtained),
+            })
+        };
+        let named = |refresh: &str| crate::activity::fingerprint(&RefreshToken::of(refresh.into()));
+        // The newest access token wins, whatever the accounts file names (it is written
+        // after the keychain and can be one refresh behind).
+        let entries = [entry("AQ-old", 100), entry("AQ-new", 200), None];
+        assert_eq!(newest_of(&entries, None), Some(1));
+        assert_eq!(newest_of(&entries, Some(&named("AQ-old"))), Some(1));
+        // Among equals the named refresh token wins, wherever it is.
+        let tied = [entry("AQ-a", 100), entry("AQ-b", 100), entry("AQ-c", 100)];
+        assert_eq!(newest_of(&tied, Some(&named("AQ-b"))), Some(1));
+        assert_eq!(newest_of(&tied, Some(&named("AQ-c"))), Some(2));
+        // Nothing named: the first of equals.
+        assert_eq!(newest_of(&tied, None), Some(0));
+        assert_eq!(newest_of(&tied, Some(&named("AQ-gone"))), Some(0));
+        // No entry in Spotoken's format: none to keep.
+        assert_eq!(newest_of(&[None, None], None), None);
+        assert_eq!(newest_of(&[], None), None);
+    }
+
+    #[test]
+    fn a_repair_says_what_it_did() {
+        assert_eq!(
+            Repair { found: 3, removed: 2 }.describe(),
+            "3 entries held tokens for this account; kept the newest, removed 2"
+        );
+        assert_eq!(
+            Repair { found: 3, removed: 1 }.describe(),
+            "3 entries held tokens for this account; kept the newest, removed 1 (1 could not be removed and will be \
+             tried again)"
+        );
+    }
+
+    #[test]
+    fn a_foreign_entry_is_reported_without_its_content() {
+        let err = StoredTokens::from_text("{\"access_token\": 5, \"x\": \"hunter2\"}").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let err = StoredTokens::from_text("spotoken-tokens v2\nhunter2\n").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+    }
 
     #[test]
     fn the_memory_store_keeps_replaces_and_deletes() {
