@@ -219,7 +219,7 @@ enum Command {
 }
 
 fn parse_since(text: &str) -> Result<Duration, String> {
-    spotoken_core::activity::parse_duration(text)
+    spotoken_core::clock::parse_duration(text)
         .ok_or_else(|| format!("`{text}` is not a duration; write it as 30m, 24h, 7d or 2w"))
 }
 

@@ -223,9 +223,39 @@ pub fn human_duration(secs: i64) -> String {
     }
 }
 
+/// `30s`, `15m`, `24h`, `7d`, `2w` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    let unit_secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(unit_secs).map(std::time::Duration::from_secs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        let secs = |t: &str| parse_duration(t).map(|d| d.as_secs());
+        assert_eq!(secs("90"), Some(90));
+        assert_eq!(secs("15m"), Some(900));
+        assert_eq!(secs("24h"), Some(86_400));
+        assert_eq!(secs("7d"), Some(604_800));
+        assert_eq!(secs("2w"), Some(1_209_600));
+        for bad in ["", "d", "7x", "-1d", "1.5h", "99999999999999999999d"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
 
     // 2026-08-31T12:00:00Z
     const AUG_31: Timestamp = Timestamp(1_788_177_600);

@@ -109,7 +109,7 @@ pub fn stored_tokens(data: &[u8]) {
 
 /// A duration the person types (`--since 30m`) and a time in a record.
 pub fn durations_and_times(data: &[u8]) {
-    let _ = crate::activity::parse_duration(text(data));
+    let _ = crate::clock::parse_duration(text(data));
     if let Some(at) = Timestamp::parse_rfc3339(text(data)) {
         assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
     }
