@@ -161,27 +161,30 @@ pub fn search(query: &str, limit: usize) -> Vec<&'static Operation> {
     found
 }
 
-/// For a withdrawn operation, the one that took its place, if any: a playlist's
-/// `/tracks` became `/items`; the type-specific library calls became `/me/library`.
+/// For a withdrawn operation, the one that took its place, if any (Spotify's February
+/// 2026 changes): a playlist's `/tracks` became `/items`; saving, removing and following
+/// by type (`/me/albums`, `/me/following`, a playlist's `/followers`…) became
+/// `/me/library` and `/me/library/contains`; creating a playlist for a user became
+/// `POST /me/playlists`. The rest were removed with nothing in their place.
 pub fn replacement(op: &Operation) -> Option<&'static Operation> {
     if !op.deprecated {
         return None;
     }
-    let mut candidates = Vec::new();
-    if let Some(base) = op.path.strip_suffix("/tracks")
-        && base.starts_with("/playlists/")
-    {
-        candidates.push(format!("{base}/items"));
-    }
-    if op.path.starts_with("/me/") && op.path.ends_with("/contains") {
-        candidates.push("/me/library/contains".into());
-    }
-    if op.path.starts_with("/me/") && op.path.matches('/').count() == 2 && op.method != "GET" {
-        candidates.push("/me/library".into());
-    }
-    candidates
-        .iter()
-        .find_map(|path| operations().iter().find(|o| !o.deprecated && o.method == op.method && &o.path == path))
+    let path = op.path.as_str();
+    let by_type = (path.starts_with("/me/") && path.matches('/').count() == 2)
+        || (path.starts_with("/playlists/") && path.ends_with("/followers"));
+    let candidate = if let Some(base) = path.strip_suffix("/tracks").filter(|b| b.starts_with("/playlists/")) {
+        format!("{base}/items")
+    } else if path.ends_with("/contains") && (path.starts_with("/me/") || path.starts_with("/playlists/")) {
+        "/me/library/contains".into()
+    } else if by_type && op.method != "GET" {
+        "/me/library".into()
+    } else if path == "/users/{user_id}/playlists" && op.method == "POST" {
+        "/me/playlists".into()
+    } else {
+        return None;
+    };
+    operations().iter().find(|o| !o.deprecated && o.method == op.method && o.path == candidate)
 }
 
 #[cfg(test)]
@@ -225,6 +228,11 @@ mod tests {
         assert_eq!(one("GET", "/v1/me/").operation_id, "get-current-users-profile");
         assert_eq!(one("get", "/me/player/queue").path, "/me/player/queue");
         assert_eq!(one("GET", "/me/top/artists").path, "/me/top/artists");
+        // Only a whole `{name}` segment is a parameter; literal segments count for the fit.
+        assert_eq!(fit("/a/{b", "/a/{b"), Some(3), "the empty segment before the first slash counts too");
+        assert_eq!(fit("/a/b}", "/a/x"), None);
+        assert_eq!(fit("/a/{b}/c", "/a/x/c"), Some(3));
+        assert_eq!(fit("/a/{b}/c", "/a/x"), None);
         assert!(find(Some("GET"), "/v1/nothing/here").is_empty());
         assert!(find(Some("GET"), "/playlists//items").is_empty());
         // Found by fuzzing: `/v1//…` normalized to `//…`, which normalized again to `/…`.
@@ -259,6 +267,11 @@ mod tests {
         let me = one("GET", "/me");
         assert!(me.missing(&[]).is_empty());
         assert_eq!(me.widening(), ["user-read-private", "user-read-email"]);
+        assert!(add.widening().is_empty(), "a call that needs its scopes is not widened by them");
+        assert_eq!(
+            add.reference_url(),
+            "https://developer.spotify.com/documentation/web-api/reference/add-items-to-playlist"
+        );
     }
 
     #[test]
@@ -270,6 +283,29 @@ mod tests {
         assert_eq!(replacement(one("GET", "/me/tracks/contains")).unwrap().path, "/me/library/contains");
         assert_eq!(replacement(one("GET", "/albums")), None);
         assert_eq!(replacement(one("GET", "/me/player/queue")), None);
+        // Every withdrawn operation, and what took its place.
+        let replaced: Vec<String> = operations()
+            .iter()
+            .filter(|o| o.deprecated)
+            .filter_map(|o| replacement(o).map(|r| format!("{} {} -> {}", o.method, o.path, r.path)))
+            .collect();
+        let mut expected = vec![];
+        for kind in ["audiobooks", "albums", "tracks", "episodes", "shows", "following"] {
+            expected.push(format!("PUT /me/{kind} -> /me/library"));
+            expected.push(format!("DELETE /me/{kind} -> /me/library"));
+            expected.push(format!("GET /me/{kind}/contains -> /me/library/contains"));
+        }
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            expected.push(format!("{method} /playlists/{{playlist_id}}/tracks -> /playlists/{{playlist_id}}/items"));
+        }
+        expected.push("POST /users/{user_id}/playlists -> /me/playlists".into());
+        expected.push("PUT /playlists/{playlist_id}/followers -> /me/library".into());
+        expected.push("DELETE /playlists/{playlist_id}/followers -> /me/library".into());
+        expected.push("GET /playlists/{playlist_id}/followers/contains -> /me/library/contains".into());
+        let (mut replaced, mut expected) = (replaced, expected);
+        replaced.sort();
+        expected.sort();
+        assert_eq!(replaced, expected);
     }
 }
 

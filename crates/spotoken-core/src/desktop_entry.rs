@@ -412,7 +412,11 @@ mod tests {
         let text = std::fs::read_to_string(paths.autostart_entry()).unwrap();
         assert!(text.contains(&format!("\nExec={} --tray\n", program.display())), "{text}");
         assert_eq!(autostart_program(&paths), Some(program.clone()));
+        // Still this binary: the entry is left as it is (a person may have edited it).
+        let edited = format!("{text}X-Edited-By-Hand=true\n");
+        std::fs::write(paths.autostart_entry(), &edited).unwrap();
         refresh_autostart(&paths, &binary).unwrap();
+        assert_eq!(std::fs::read_to_string(paths.autostart_entry()).unwrap(), edited);
 
         // The app moved: the link follows it.
         let moved = dir.path().join("Other Place/spotoken-app");
@@ -425,5 +429,14 @@ mod tests {
         assert!(!paths.autostart_entry().exists());
         assert_eq!(autostart_program(&paths), None);
         set_autostart(&paths, &binary, false).unwrap();
+        // An entry that cannot be removed is said, not taken as already gone.
+        std::fs::create_dir_all(paths.autostart_entry().join("inside")).unwrap();
+        let kept = set_autostart(&paths, &binary, false).unwrap_err();
+        assert!(kept.0.contains("cannot remove") && kept.0.contains(AUTOSTART_FILE), "{kept:?}");
+    }
+
+    #[test]
+    fn the_command_to_make_it_the_default_is_xdg_mimes() {
+        assert_eq!(default_handler_command(), "xdg-mime default spotoken-handler.desktop x-scheme-handler/spotoken");
     }
 }
