@@ -104,7 +104,10 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         crate::shell::notify(
                             &app,
                             "Access token copied",
-                            &format!("Valid for at least 5 minutes.{clears}"),
+                            &format!(
+                                "Valid for at least {} minutes.{clears}",
+                                crate::shell::HAND_OUT_MIN_VALID.as_secs() / 60
+                            ),
                         );
                     }
                     Err(e) => {

@@ -183,6 +183,20 @@ impl HandlerPaths {
         self.autostart.join(AUTOSTART_FILE)
     }
 
+    /// `program` (xdg-mime, update-desktop-database) run on the folders these paths are
+    /// in: the same as the session's own for [`HandlerPaths::new`], a test's for a test.
+    fn xdg_command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        if let Some(data_home) = self.applications.parent() {
+            command.env("XDG_DATA_HOME", data_home);
+        }
+        if let Some(config_home) = self.autostart.parent() {
+            command.env("XDG_CONFIG_HOME", config_home);
+        }
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+    }
+
     fn link(&self) -> PathBuf {
         self.data_dir.join("bin").join("spotoken-app")
     }
@@ -276,12 +290,10 @@ pub fn register(paths: &HandlerPaths, binary: &Path) -> Result<Registered, NotRe
         changed = true;
     }
     let _ = std::fs::remove_file(paths.applications.join(OLD_ENTRY_FILE));
-    if query_default().as_deref() != Some(ENTRY_FILE) {
-        let status = Command::new("xdg-mime")
+    if query_default(paths).as_deref() != Some(ENTRY_FILE) {
+        let status = paths
+            .xdg_command("xdg-mime")
             .args(["default", ENTRY_FILE, MIME_TYPE])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
             .status()
             .map_err(|e| NotRegistered(format!("xdg-mime could not be run ({e}); install xdg-utils")))?;
         if !status.success() {
@@ -291,25 +303,16 @@ pub fn register(paths: &HandlerPaths, binary: &Path) -> Result<Registered, NotRe
     }
     if changed {
         // The MIME cache some desktops read; the default above is what xdg-open uses.
-        let _ = Command::new("update-desktop-database")
-            .arg(&paths.applications)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = paths.xdg_command("update-desktop-database").arg(&paths.applications).status();
         tracing::info!(entry = %entry.display(), program = %program.display(), "registered spotoken:// for this binary");
     }
     Ok(Registered { generic_safe: !needs_quoting(&program_text), program, changed })
 }
 
 /// The desktop's default handler for `spotoken://`, as `xdg-open` finds it.
-pub fn query_default() -> Option<String> {
-    let out = Command::new("xdg-mime")
-        .args(["query", "default", MIME_TYPE])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
+pub fn query_default(paths: &HandlerPaths) -> Option<String> {
+    let out =
+        paths.xdg_command("xdg-mime").args(["query", "default", MIME_TYPE]).stdout(Stdio::piped()).output().ok()?;
     let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !name.is_empty()).then_some(name)
 }
@@ -394,14 +397,42 @@ mod tests {
         let binary = dir.path().join("My Apps/spotoken-app");
         std::fs::create_dir_all(binary.parent().unwrap()).unwrap();
         std::fs::write(&binary, "").unwrap();
+        // A program: xdg-mime passes over a default whose Exec cannot be run.
+        std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let paths = HandlerPaths {
             applications: dir.path().join("applications"),
             autostart: dir.path().join("autostart"),
             data_dir: dir.path().join("data"),
         };
-        // xdg-mime may be missing here; the entry and the link are written before it runs.
-        let _ = register(&paths, &binary);
+        // xdg-mime (xdg-utils, which scripts/test installs) works in the test's folders,
+        // where another program is the default handler.
+        std::fs::create_dir_all(&paths.applications).unwrap();
+        std::fs::write(
+            paths.applications.join("other-handler.desktop"),
+            "[Desktop Entry]\nType=Application\nName=Other\nExec=/bin/true %u\nMimeType=x-scheme-handler/spotoken;\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("mimeapps.list"),
+            "[Default Applications]\nx-scheme-handler/spotoken=other-handler.desktop\n",
+        )
+        .unwrap();
+        assert_eq!(query_default(&paths).as_deref(), Some("other-handler.desktop"));
+        let registered = register(&paths, &binary).unwrap();
         let program = registered_program(&paths).unwrap();
+        assert_eq!(registered, Registered { program: program.clone(), changed: true, generic_safe: true });
+        assert_eq!(query_default(&paths).as_deref(), Some(ENTRY_FILE));
+        let defaults = std::fs::read_to_string(dir.path().join("mimeapps.list")).unwrap();
+        assert!(defaults.contains("x-scheme-handler/spotoken=spotoken-handler.desktop"), "{defaults}");
+        // Again: nothing to change.
+        assert!(!register(&paths, &binary).unwrap().changed);
+        // A data folder whose path needs quoting too: the quoted path, which xdg-open's
+        // generic mode cannot run, and said so.
+        let quoted = HandlerPaths { data_dir: dir.path().join("My Data"), ..paths.clone() };
+        let registered = register(&quoted, &binary).unwrap();
+        assert!(registered.changed && !registered.generic_safe, "{registered:?}");
+        assert_eq!(registered_program(&quoted), Some(dir.path().join("My Data/bin/spotoken-app")));
+        register(&paths, &binary).unwrap();
         assert_eq!(program, dir.path().join("data/bin/spotoken-app"));
         assert_eq!(std::fs::read_link(&program).unwrap(), binary);
         let entry = std::fs::read_to_string(paths.entry()).unwrap();
