@@ -13,7 +13,7 @@ mod secret_service;
 
 use secret_service::{entries, plant, secret_of};
 use spotoken_core::store::tokens::{Repair, StoredTokens};
-use spotoken_core::{Error, Keychain, Timestamp};
+use spotoken_core::{Error, Keychain, Timestamp, TokenStore};
 use std::time::Duration;
 
 /// A keychain under a service name of this test's own, and the account it uses.
@@ -63,9 +63,13 @@ fn an_entry_is_written_read_replaced_and_removed() {
     assert_eq!(entries(&service, &user), written);
     assert_eq!(keychain.read_repairing(&user, None).unwrap(), (without_refresh, None));
 
-    assert!(keychain.delete(&user).unwrap());
+    // Through the store the engine sees, as the engine calls it.
+    let store: &dyn TokenStore = &keychain;
+    store.check_ready().unwrap();
+    assert!(store.delete(&user).unwrap());
     assert!(entries(&service, &user).is_empty());
     assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryMissing(_))));
+    assert!(!store.delete(&user).unwrap());
 }
 
 #[test]

@@ -217,6 +217,7 @@ impl Keychain {
                     };
                 }
                 Some(Ok((0, _))) => return Error::KeychainNoCollection(Provider::detect()),
+                // Only logged: without this arm the same "missing" follows, unlogged.
                 Some(Err(e)) => tracing::debug!(error = %e, "could not list the keychain's collections"),
                 _ => {}
             }
@@ -487,6 +488,39 @@ use errors::{classify_text, locked};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_is_given_longer_unless_the_environment_said_how_long() {
+        let script = Keychain::new(SERVICE, DEFAULT_TIMEOUT);
+        assert_eq!(script.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(script.interactive().timeout, PROMPT_TIMEOUT);
+        let set = Keychain { timeout_is_set: true, ..Keychain::new(SERVICE, Duration::from_secs(3)) };
+        assert_eq!(set.interactive().timeout, Duration::from_secs(3));
+    }
+
+    /// The held search against the session's real Secret Service (gnome-keyring,
+    /// unlocked): an entry found, or none with nothing locked, is an answer, not a
+    /// cancelled unlock.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_held_search_that_finds_nothing_in_an_unlocked_keychain_is_an_answer() {
+        assert!(
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+            "no D-Bus session: run this through scripts/test or scripts/keyring-session"
+        );
+        let service = format!("spotoken-test-held-{}", std::process::id());
+        let keychain = Keychain::new(&service, DEFAULT_TIMEOUT);
+        assert_eq!(keychain.wait_for_unlock("nobody", Duration::from_secs(5)), Unlock::Answered);
+        let tokens = StoredTokens {
+            access_token: Secret::of("BQ-held".into()),
+            refresh_token: None,
+            access_expires_at: crate::clock::Timestamp(2),
+            obtained_at: crate::clock::Timestamp(1),
+        };
+        keychain.write("somebody", &tokens).unwrap();
+        assert_eq!(keychain.wait_for_unlock("somebody", Duration::from_secs(5)), Unlock::Answered);
+        assert!(keychain.delete("somebody").unwrap());
+    }
 
     /// A keychain slower than 1.5 s is said to be waiting for the person, once per
     /// operation, with the whole wait; one that answers in time or is given less than

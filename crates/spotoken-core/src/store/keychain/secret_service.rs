@@ -55,6 +55,8 @@ pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::U
             Ok((_, locked)) if locked > 0 => Unlock::Cancelled,
             _ => Unlock::Answered,
         },
+        // No answer in the time left. (Read as `Unknown`, the caller would end with the
+        // same timeout after one more pause: this only saves the pause.)
         Err(e)
             if matches!(
                 e.name(),
