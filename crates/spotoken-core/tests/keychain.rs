@@ -73,6 +73,13 @@ fn an_entry_is_written_read_replaced_and_removed() {
 }
 
 #[test]
+fn the_keychain_is_known_by_the_program_that_owns_the_secret_service() {
+    keychain_for("provider");
+    let provider = spotoken_core::store::provider::Provider::detect();
+    assert_eq!(provider, spotoken_core::store::provider::Provider::GnomeKeyring, "gnome-keyring-daemon runs here");
+}
+
+#[test]
 fn of_several_entries_the_newest_is_kept_wherever_it_is() {
     let (keychain, service, user) = keychain_for("several");
     plant(&service, &user, &stored("old", 100), "default");

@@ -29,6 +29,7 @@ impl AccountLock {
                 Ok(()) => return Ok(Self { _file: file }),
                 Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
                     tokio::time::sleep(pause).await;
+                    // Only how often it looks (`pause / 2` would look more often).
                     pause = (pause * 2).min(Duration::from_millis(50));
                 }
                 Err(TryLockError::WouldBlock) => {

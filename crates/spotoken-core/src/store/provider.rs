@@ -143,6 +143,13 @@ mod tests {
     }
 
     #[test]
+    fn each_says_what_is_locked() {
+        assert_eq!(Provider::GnomeKeyring.locked_thing(), "The gnome-keyring keyring");
+        assert_eq!(Provider::KeePassXc.locked_thing(), "KeePassXC's database");
+        assert_eq!(Provider::OtherSecretService.locked_thing(), "The keychain");
+    }
+
+    #[test]
     fn each_names_itself_in_its_fix() {
         assert!(Provider::KeePassXc.unlock_fix().contains("KeePassXC"));
         assert!(Provider::GnomeKeyring.unlock_fix().contains("gnome-keyring-daemon --unlock"));

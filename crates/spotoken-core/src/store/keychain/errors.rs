@@ -93,6 +93,15 @@ mod tests {
     }
 
     #[test]
+    fn a_nameless_message_is_read_by_its_words() {
+        let platform = |s: &str| keyring::Error::PlatformFailure(s.to_string().into());
+        assert!(matches!(classify_t("a", platform("the collection is locked")), Error::KeychainLocked(_)));
+        assert!(matches!(classify_t("a", platform("a prompt was dismissed")), Error::KeychainLocked(_)));
+        // Whole words only: "unlocked" and "prompted" are not the words.
+        assert!(matches!(classify_t("a", platform("unlocked but prompted")), Error::Keychain(_)));
+    }
+
+    #[test]
     fn dbus_failures_are_classified() {
         let platform = |s: &str| keyring::Error::PlatformFailure(s.to_string().into());
         assert!(matches!(
