@@ -9,7 +9,7 @@
 //! keychain must not hang Spotoken.
 
 use super::provider::Provider;
-use super::tokens::{Repair, StoredTokens, newest_of};
+use super::tokens::{Repair, StoredTokens};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use std::sync::mpsc;
@@ -144,7 +144,7 @@ impl Keychain {
     }
 
     /// The account's tokens. Several entries for it are repaired: the newest is kept
-    /// ([`newest_of`], with `newest_refresh` from the accounts file), the others removed,
+    /// ([`newest_of`](super::tokens::newest_of), with `newest_refresh` from the accounts file), the others removed,
     /// and what was done is handed back.
     #[tracing::instrument(skip(self))]
     pub fn read_repairing(

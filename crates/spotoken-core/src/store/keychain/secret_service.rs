@@ -3,7 +3,8 @@
 //! the prepared write, the repair of several entries, the held search that waits for
 //! KeePassXC's unlock window, and the collections' lock state.
 
-use super::{Error, Provider, Repair, Result, Secret, StoredTokens, classify_text, locked, newest_of};
+use super::{Error, Provider, Repair, Result, Secret, StoredTokens, classify_text, locked};
+use crate::store::tokens::newest_of;
 use dbus_secret_service::{Collection, EncryptionType, Item, SecretService};
 use std::collections::HashMap;
 use std::sync::mpsc;
