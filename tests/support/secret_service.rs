@@ -9,19 +9,27 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Stores `secret` under keyring's attributes for `service` and `user`, as a new item
-/// beside any there (`replace` false: `secret-tool store` would replace the one in the
-/// same collection) in `collection` (an alias: `default`, `session`). Returns its path.
-pub fn plant(service: &str, user: &str, secret: &str, collection: &str) -> String {
+/// A connection to the session bus and a Secret Service session on it that passes
+/// secrets unencrypted (`plain`).
+fn plain_session() -> (dbus::blocking::Connection, dbus::Path<'static>) {
     let connection = dbus::blocking::Connection::new_session().unwrap();
     let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", TIMEOUT);
-    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path) = proxy
+    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path<'static>) = proxy
         .method_call(
             "org.freedesktop.Secret.Service",
             "OpenSession",
             ("plain", Variant(Box::new(String::new()) as Box<dyn RefArg>)),
         )
         .unwrap();
+    (connection, session)
+}
+
+/// Stores `secret` under keyring's attributes for `service` and `user`, as a new item
+/// beside any there (`replace` false: `secret-tool store` would replace the one in the
+/// same collection) in `collection` (an alias: `default`, `session`). Returns its path.
+pub fn plant(service: &str, user: &str, secret: &str, collection: &str) -> String {
+    let (connection, session) = plain_session();
+    let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", TIMEOUT);
     let (path,): (dbus::Path,) =
         proxy.method_call("org.freedesktop.Secret.Service", "ReadAlias", (collection,)).unwrap();
     assert_ne!(&*path, "/", "no {collection} collection");
@@ -56,15 +64,7 @@ pub fn entries(service: &str, user: &str) -> Vec<String> {
 
 /// The secret an item holds, read in a plain session.
 pub fn secret_of(item: &str) -> String {
-    let connection = dbus::blocking::Connection::new_session().unwrap();
-    let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", TIMEOUT);
-    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path) = proxy
-        .method_call(
-            "org.freedesktop.Secret.Service",
-            "OpenSession",
-            ("plain", Variant(Box::new(String::new()) as Box<dyn RefArg>)),
-        )
-        .unwrap();
+    let (connection, session) = plain_session();
     let ((_, _, value, _),): ((dbus::Path, Vec<u8>, Vec<u8>, String),) = connection
         .with_proxy("org.freedesktop.secrets", item.to_string(), TIMEOUT)
         .method_call("org.freedesktop.Secret.Item", "GetSecret", (session,))
