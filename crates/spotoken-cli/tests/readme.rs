@@ -57,4 +57,10 @@ fn the_readme_lists_every_error_code_under_its_exit_code() {
         let exit = code.exit_class().exit_code().to_string();
         assert!(exits.contains_key(&exit), "*Exit codes* has no row for {exit} ({code})");
     }
+    // And every code the command line's own table gives without a failure.
+    for exit in spotoken_cli::Exit::DOCUMENTED {
+        let code = exit.code().to_string();
+        let row = exits.keys().find(|k| k.split_whitespace().next() == Some(code.as_str()));
+        assert!(row.is_some(), "*Exit codes* has no row for {code} ({exit:?})");
+    }
 }

@@ -9,16 +9,22 @@ pub const MAX_CHARS: usize = 1000;
 /// `s` with every control character (C0, DEL, C1) replaced by U+FFFD, line breaks and
 /// tabs by a space, and cut to [`MAX_CHARS`].
 pub fn clean(s: &str) -> String {
+    clean_to(s, MAX_CHARS)
+}
+
+/// [`clean`], cut to `max` characters: for a whole line of ours that holds outside text
+/// (the command line's output is made safe once, a line at a time).
+pub fn clean_to(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
-        .take(MAX_CHARS)
+        .take(max)
         .map(|c| match c {
             '\n' | '\r' | '\t' => ' ',
             c if c.is_control() => '\u{FFFD}',
             c => c,
         })
         .collect();
-    if s.chars().nth(MAX_CHARS).is_some() {
+    if s.chars().nth(max).is_some() {
         out.push('…');
     }
     out
