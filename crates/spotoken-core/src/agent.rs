@@ -21,6 +21,7 @@ use crate::activity::{Channel, Program, Recipient};
 use crate::diagnose::{Diagnosis, ExitClass};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,10 +36,15 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the agent listens: `SPOTOKEN_AGENT_SOCKET`, else
 /// `$XDG_RUNTIME_DIR/spotoken/agent.sock`, else `agent.sock` in the state folder.
 pub fn socket_path(paths: &crate::Paths) -> PathBuf {
-    if let Some(path) = std::env::var_os("SPOTOKEN_AGENT_SOCKET").filter(|p| !p.is_empty()) {
+    socket_path_from(paths, std::env::var_os("SPOTOKEN_AGENT_SOCKET"), std::env::var_os("XDG_RUNTIME_DIR"))
+}
+
+/// [`socket_path`] given those two variables (empty is unset).
+fn socket_path_from(paths: &crate::Paths, socket: Option<OsString>, runtime: Option<OsString>) -> PathBuf {
+    if let Some(path) = socket.filter(|p| !p.is_empty()) {
         return PathBuf::from(path);
     }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|p| !p.is_empty()) {
+    match runtime.filter(|p| !p.is_empty()) {
         Some(runtime) => PathBuf::from(runtime).join("spotoken/agent.sock"),
         None => paths.state_dir.join("agent.sock"),
     }
@@ -285,4 +291,69 @@ pub async fn ask_for_token(path: &Path, account: Option<&str>, min_valid: u64) -
         });
     }
     serde_json::from_value::<Diagnosis>(json["error"].clone()).ok().map(Answer::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_socket_is_the_one_named_else_in_the_runtime_folder_else_the_state_folder() {
+        let paths = crate::Paths::under(Path::new("/home/p"));
+        let some = |s: &str| Some(OsString::from(s));
+        assert_eq!(socket_path_from(&paths, some("/s.sock"), some("/run/u")), Path::new("/s.sock"));
+        assert_eq!(socket_path_from(&paths, some(""), some("/run/u")), Path::new("/run/u/spotoken/agent.sock"));
+        assert_eq!(socket_path_from(&paths, None, some("")), Path::new("/home/p/state/agent.sock"));
+        assert_eq!(socket_path_from(&paths, None, None), Path::new("/home/p/state/agent.sock"));
+    }
+
+    #[test]
+    fn each_class_of_failure_has_its_http_status() {
+        use crate::diagnose::Code;
+        for (code, status) in [
+            (Code::EndpointUnknown, 400),
+            (Code::NotConfigured, 400),
+            (Code::NoAccount, 401),
+            (Code::HandoutDenied, 403),
+            (Code::RateLimited, 503),
+            (Code::KeychainLocked, 503),
+            (Code::RefreshRevoked, 502),
+            (Code::IoError, 500),
+        ] {
+            let (got, body) = failure(&Diagnosis::new(code, "m", "f"));
+            assert_eq!(got, status, "{code:?}");
+            assert_eq!(body["error"]["code"], code.as_str());
+        }
+    }
+
+    /// What `read_head` makes of `sent`, the writer closing after it.
+    async fn head_of(sent: Vec<u8>) -> Option<String> {
+        let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+        let writer = tokio::spawn(async move {
+            for chunk in sent.chunks(1000) {
+                // Several reads: the end of the head may come in any of them.
+                let _ = theirs.write_all(chunk).await;
+            }
+        });
+        let head = read_head(&mut ours).await.unwrap();
+        writer.await.unwrap();
+        head
+    }
+
+    #[tokio::test]
+    async fn a_head_ends_at_its_blank_line_and_may_be_as_long_as_the_limit() {
+        assert_eq!(
+            head_of(b"GET / HTTP/1.1\r\nA: b\r\n\r\n".to_vec()).await.as_deref(),
+            Some("GET / HTTP/1.1\r\nA: b\r\n\r\n")
+        );
+        assert_eq!(head_of(b"GET / HTTP/1.0\n\n".to_vec()).await.as_deref(), Some("GET / HTTP/1.0\n\n"));
+        // No blank line: whatever came before the writer closed.
+        assert_eq!(head_of(b"GET / HTTP/1.1\r\n".to_vec()).await.as_deref(), Some("GET / HTTP/1.1\r\n"));
+        let mut at_limit = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        at_limit.resize(MAX_HEAD, b'a');
+        assert_eq!(head_of(at_limit.clone()).await.map(|h| h.len()), Some(MAX_HEAD));
+        at_limit.push(b'a');
+        assert_eq!(head_of(at_limit).await, None);
+    }
 }

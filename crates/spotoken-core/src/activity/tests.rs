@@ -311,3 +311,165 @@ fn the_timeline_filters_and_lists_what_it_can_filter_by() {
     let order: Vec<(&str, bool)> = bob.iter().map(|a| (a.program.as_deref().unwrap(), a.acknowledged)).collect();
     assert_eq!(order, [("b", false), ("c", false), ("a", true)]);
 }
+
+/// A record file of `len` bytes (sparse: nothing is written).
+fn sized_segment(activity: &Activity, day: &str, n: u32, len: u64) {
+    std::fs::create_dir_all(&activity.dir).unwrap();
+    std::fs::File::create(activity.dir.join(segment_name(day, n))).unwrap().set_len(len).unwrap();
+}
+
+#[test]
+fn a_full_file_gives_way_to_the_next_and_the_hundredth_takes_the_rest() {
+    let (_dir, activity) = new_record();
+    let day = day_of(NOON);
+    let file = |n| activity.dir.join(segment_name(&day, n));
+    assert_eq!(activity.segment_for(day.clone()).unwrap(), (file(0), true));
+    sized_segment(&activity, &day, 0, SEGMENT_BYTES - 1);
+    assert_eq!(activity.segment_for(day.clone()).unwrap(), (file(0), false));
+    sized_segment(&activity, &day, 0, SEGMENT_BYTES);
+    assert_eq!(activity.segment_for(day.clone()).unwrap(), (file(1), true));
+    for n in 0..100 {
+        sized_segment(&activity, &day, n, SEGMENT_BYTES);
+    }
+    assert_eq!(activity.segment_for(day.clone()).unwrap(), (file(99), false));
+}
+
+#[test]
+fn a_record_folder_that_is_not_one_is_an_error_not_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_folder = dir.path().join("activity");
+    std::fs::write(&not_a_folder, b"").unwrap();
+    let activity = Activity::new(not_a_folder, dir.path().join("activity.lock"));
+    let e = activity.segment_for(day_of(NOON)).unwrap_err();
+    assert!(e.diagnose().message.starts_with("Could not read "), "{}", e.diagnose().message);
+}
+
+#[test]
+fn pruning_by_size_removes_the_oldest_until_the_newest_has_room() {
+    let (_dir, activity) = new_record();
+    // Twelve days of 1 MB each, all within the retention.
+    for d in 0..12 {
+        sized_segment(&activity, &day_of(NOON.plus_secs(d * DAY)), 0, SEGMENT_BYTES);
+    }
+    activity.prune(NOON.plus_secs(12 * DAY));
+    let kept: Vec<String> = activity.segments().into_iter().map(|s| s.1).collect();
+    // 9 MB left: room for the newest to grow by one more file's worth within 10 MB.
+    assert_eq!(kept.len(), 9, "{kept:?}");
+    assert_eq!(kept[0], segment_name(&day_of(NOON.plus_secs(3 * DAY)), 0));
+}
+
+fn anomaly_at(id: &str, at: Timestamp, acknowledged: bool) -> Anomaly {
+    Anomaly {
+        id: id.into(),
+        at,
+        account: "alice".into(),
+        code: "burst".into(),
+        severity: Severity::Alert,
+        message: String::new(),
+        fix: String::new(),
+        acknowledged,
+        acknowledged_at: None,
+        program: None,
+        notified: false,
+    }
+}
+
+#[test]
+fn only_acknowledged_anomalies_past_the_retention_are_pruned() {
+    let (_dir, activity) = new_record();
+    let now = NOON.plus_secs(200 * DAY);
+    let oldest = now.plus_secs(-RETENTION_DAYS * DAY);
+    activity
+        .update_watch(|w| {
+            w.anomalies = vec![
+                anomaly_at("old-ack", oldest.plus_secs(-1), true),
+                anomaly_at("edge-ack", oldest, true),
+                anomaly_at("old-open", NOON, false),
+                anomaly_at("new-ack", now, true),
+            ]
+        })
+        .unwrap();
+    activity.prune(now);
+    let ids: Vec<String> = activity.anomalies().into_iter().map(|a| a.id).collect();
+    assert_eq!(ids, ["edge-ack", "old-open", "new-ack"]);
+}
+
+#[test]
+fn notified_anomalies_are_marked_so_and_the_others_not() {
+    let (_dir, activity) = new_record();
+    activity.update_watch(|w| w.anomalies = vec![anomaly_at("a", NOON, false), anomaly_at("b", NOON, false)]).unwrap();
+    activity.mark_notified(&["b".to_string()]).unwrap();
+    let notified: Vec<(String, bool)> = activity.anomalies().into_iter().map(|a| (a.id, a.notified)).collect();
+    assert_eq!(notified, [("a".to_string(), false), ("b".to_string(), true)]);
+}
+
+#[test]
+fn the_report_keeps_open_anomalies_and_acknowledged_ones_since() {
+    let (_dir, activity) = new_record();
+    let mut bob = anomaly_at("bob", NOON, false);
+    bob.account = "bob".into();
+    activity
+        .update_watch(|w| {
+            w.anomalies = vec![
+                anomaly_at("open-old", NOON, false),
+                anomaly_at("ack-old", NOON, true),
+                anomaly_at("ack-new", NOON.plus_secs(DAY), true),
+                bob,
+            ]
+        })
+        .unwrap();
+    let ids = |filter: Filter| -> Vec<String> {
+        activity.report(&filter, NOON.plus_secs(2 * DAY)).anomalies.into_iter().map(|a| a.id).collect()
+    };
+    let since = Some(NOON.plus_secs(DAY));
+    assert_eq!(ids(Filter { account: Some("alice".into()), since }), ["open-old", "ack-new"]);
+    assert_eq!(ids(Filter { account: None, since }), ["open-old", "ack-new", "bob"]);
+    assert_eq!(ids(Filter { account: Some("alice".into()), since: None }), ["open-old", "ack-old", "ack-new"]);
+}
+
+#[test]
+fn hand_outs_are_counted_from_since_on_and_only_served_ones_of_the_account() {
+    let (_dir, activity) = new_record();
+    let since = NOON;
+    let token = Secret::of("t".to_string());
+    activity.record(&handout(since.plus_secs(-1), "alice", "t"));
+    activity.record(&handout(since, "alice", "t"));
+    activity.record(&handout(since.plus_secs(5), "bob", "t"));
+    activity.record(&Event::refresh(since.plus_secs(6), "alice", Actor::Cli, Ok((&token, RefreshOutcome::Kept))));
+    let to = Recipient::cli();
+    activity.record(&Event::handout(since.plus_secs(7), "alice", &to, Err(&Error::NotConfigured)));
+    activity.record(&handout(since.plus_secs(8), "alice", "t"));
+    assert_eq!(activity.handouts_since("alice", since, since.plus_secs(10)), 2);
+}
+
+#[test]
+fn hand_outs_across_midnight_are_counted_from_both_days() {
+    let (_dir, activity) = new_record();
+    // 2026-11-25T23:59:30Z to 2026-11-26T00:00:20Z.
+    let before = NOON.plus_secs(12 * 3600 - 30);
+    for i in 0..3 {
+        activity.record(&handout(before.plus_secs(i * 20), "alice", "t"));
+    }
+    let files = activity.segments();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert_eq!(activity.handouts_since("alice", before, before.plus_secs(50)), 3);
+}
+
+#[test]
+fn a_tail_past_its_limit_counts_what_it_holds_and_no_older_file() {
+    let (_dir, activity) = new_record();
+    let before = NOON.plus_secs(12 * 3600 - 30);
+    activity.record(&handout(before, "alice", "t"));
+    // The next day's file: more hand-outs within the minute than its 64 KiB tail holds.
+    let after = before.plus_secs(40);
+    for _ in 0..600 {
+        activity.record(&handout(after, "alice", "t"));
+    }
+    let newest = activity.segments().pop().unwrap();
+    let text = std::fs::read_to_string(&newest.0).unwrap();
+    let tail = &text[text.len() - 64 * 1024..];
+    // A line cut at the start of the tail is not counted.
+    let whole = tail.lines().filter(|l| l.starts_with(r#"{"at":""#)).count();
+    assert!(whole < 600);
+    assert_eq!(activity.handouts_since("alice", before, after), whole);
+}
