@@ -1,0 +1,71 @@
+use super::*;
+
+#[test]
+fn a_person_is_given_longer_unless_the_environment_said_how_long() {
+    let script = Keychain::new(SERVICE, DEFAULT_TIMEOUT);
+    assert_eq!(script.timeout, DEFAULT_TIMEOUT);
+    assert_eq!(script.interactive().timeout, PROMPT_TIMEOUT);
+    let set = Keychain { timeout_is_set: true, ..Keychain::new(SERVICE, Duration::from_secs(3)) };
+    assert_eq!(set.interactive().timeout, Duration::from_secs(3));
+}
+
+/// The held search against the session's real Secret Service (gnome-keyring,
+/// unlocked): an entry found, or none with nothing locked, is an answer, not a
+/// cancelled unlock.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_held_search_that_finds_nothing_in_an_unlocked_keychain_is_an_answer() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no D-Bus session: run this through scripts/test or scripts/keyring-session"
+    );
+    let service = format!("spotoken-test-held-{}", std::process::id());
+    let keychain = Keychain::new(&service, DEFAULT_TIMEOUT);
+    assert_eq!(keychain.wait_for_unlock("nobody", Duration::from_secs(5)), Unlock::Answered);
+    let tokens = StoredTokens {
+        access_token: Secret::of("BQ-held".into()),
+        refresh_token: None,
+        access_expires_at: crate::clock::Timestamp(2),
+        obtained_at: crate::clock::Timestamp(1),
+    };
+    keychain.write("somebody", &tokens).unwrap();
+    assert_eq!(keychain.wait_for_unlock("somebody", Duration::from_secs(5)), Unlock::Answered);
+    assert!(keychain.delete("somebody").unwrap());
+}
+
+/// A keychain slower than 1.5 s is said to be waiting for the person, once per
+/// operation, with the whole wait; one that answers in time or is given less than
+/// that is not.
+#[test]
+fn a_slow_keychain_is_said_to_wait_for_the_person_once() {
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    static TOLD_TOTAL: AtomicU64 = AtomicU64::new(0);
+    on_waiting(|total| {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        TOLD_TOTAL.store(total.as_secs(), Ordering::SeqCst);
+    });
+    let answer_after = |delay: Duration| {
+        let (tx, rx) = mpsc::sync_channel(1);
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = tx.send(7);
+        });
+        rx
+    };
+    let (ten, total) = (Duration::from_secs(10), Duration::from_secs(120));
+    let mut told = false;
+    assert_eq!(await_answer(&answer_after(Duration::ZERO), ten, total, &mut told), Some(7));
+    assert!(!told && CALLS.load(Ordering::SeqCst) == 0, "a quick answer says nothing");
+    assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
+    assert!(told);
+    assert_eq!((CALLS.load(Ordering::SeqCst), TOLD_TOTAL.load(Ordering::SeqCst)), (1, 120));
+    // Told already in this operation: not again.
+    assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
+    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
+    // Less time than that, and no answer: nothing said, nothing handed back.
+    let mut told = false;
+    let short = Duration::from_millis(200);
+    assert_eq!(await_answer(&answer_after(Duration::from_secs(1)), short, short, &mut told), None);
+    assert!(!told && CALLS.load(Ordering::SeqCst) == 1);
+}
