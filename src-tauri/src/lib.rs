@@ -7,6 +7,7 @@
 pub mod anomalies;
 pub mod appearance;
 pub mod autostart;
+pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
@@ -64,7 +65,7 @@ pub mod command_signatures {
                 let mut out = String::new();
                 $( {
                     let args: Vec<(&str, String)> = vec![$($((stringify!($arg), <$ty as ts_rs::TS>::name(cfg))),+)?];
-                    out.push_str(&crate::ui_types::command_typescript(stringify!($name), &args, &<$ret as ts_rs::TS>::name(cfg)));
+                    out.push_str(&crate::bindings::command_typescript(stringify!($name), &args, &<$ret as ts_rs::TS>::name(cfg)));
                 } )*
                 out
             }

@@ -1,17 +1,19 @@
 //! Every type that crosses between Rust and the web UI, and only those.
 //!
-//! They are generated into `ui/src/bindings.ts` (ts-rs); the test at the bottom fails
-//! when that file is stale (`UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib`
+//! They are generated into `ui/src/bindings.ts` (ts-rs) by `bindings.rs`, whose test
+//! fails when that file is stale (`UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib`
 //! rewrites it). The UI never hand-writes a type defined here. Timestamps are Unix
 //! seconds; the UI counts down from them while it is visible.
 
 use serde::{Deserialize, Serialize};
 use spotoken_core::activity::{Anomaly, AnomalyCode, Event, Severity};
 use spotoken_core::config::{DEEP_LINK_REDIRECT, LOOPBACK_REDIRECT_TO_REGISTER};
-use spotoken_core::diagnose::WebPage;
 use spotoken_core::status::{AccountState, AccountStatus};
 use spotoken_core::{Diagnosis, Error, NextStep, RedirectKind, Settings, scopes};
 use ts_rs::TS;
+
+/// Whether an account can make one Web API call: the engine's, as the window shows it.
+pub use spotoken_core::catalog::CallCheck;
 
 /// An error as the UI shows it: a stable code to branch on, a sentence, the next step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -451,41 +453,6 @@ pub struct Copied {
     pub clears_in_secs: Option<u64>,
 }
 
-/// Whether an account can make one Web API call ("Can it call…?" on the card).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct CallCheck {
-    pub method: String,
-    pub path: String,
-    pub summary: String,
-    /// Needed for the call.
-    pub required: Vec<String>,
-    /// Of those, the ones the account lacks.
-    pub missing: Vec<String>,
-    /// Listed but not needed: they add fields to the answer.
-    pub optional: Vec<String>,
-    /// Withdrawn for development-mode apps.
-    pub withdrawn: bool,
-    /// What replaced it, as `METHOD /path`.
-    pub replacement: Option<String>,
-    pub reference: String,
-}
-
-impl CallCheck {
-    pub fn new(op: &spotoken_core::catalog::Operation, granted: &[String]) -> Self {
-        Self {
-            method: op.method.clone(),
-            path: op.path.clone(),
-            summary: op.summary.clone(),
-            required: op.required().to_vec(),
-            missing: op.missing(granted).into_iter().map(str::to_string).collect(),
-            optional: op.widening().to_vec(),
-            withdrawn: op.deprecated,
-            replacement: spotoken_core::catalog::replacement(op).map(|r| format!("{} {}", r.method, r.path)),
-            reference: op.reference_url(),
-        }
-    }
-}
-
 /// The desktop's light or dark theme (see `appearance.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "kebab-case")]
@@ -514,7 +481,7 @@ macro_rules! app_events {
             }
         )*
 
-        fn events_typescript(cfg: &ts_rs::Config) -> String {
+        pub(crate) fn events_typescript(cfg: &ts_rs::Config) -> String {
             let mut out = String::from("/** The app's events, typed as declared (src-tauri/src/ui_types.rs). */\nexport const events = {\n");
             $(
                 let payload = <$payload as TS>::name(cfg);
@@ -541,177 +508,4 @@ app_events! {
     "activity": () => emit_activity, onActivity;
     /// The desktop switched between light and dark.
     "appearance": Theme => emit_appearance, onAppearance;
-}
-
-/// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
-/// invoke<Overview>("save_settings", { input }),` (Tauri takes camelCase argument names).
-pub fn command_typescript(name: &str, args: &[(&str, String)], answer: &str) -> String {
-    let camel = |s: &str| -> String {
-        let mut out = String::new();
-        let mut upper = false;
-        for c in s.chars() {
-            if c == '_' {
-                upper = true;
-            } else if upper {
-                out.extend(c.to_uppercase());
-                upper = false;
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
-    let params: Vec<String> = args.iter().map(|(a, ty)| format!("{}: {ty}", camel(a))).collect();
-    let keys: Vec<String> = args.iter().map(|(a, _)| camel(a)).collect();
-    let payload = if keys.is_empty() { String::new() } else { format!(", {{ {} }}", keys.join(", ")) };
-    format!("  {}: ({}) => invoke<{answer}>(\"{name}\"{payload}),\n", camel(name), params.join(", "))
-}
-
-/// The generated TypeScript for every type above.
-pub fn typescript() -> String {
-    let cfg = ts_rs::Config::new().with_large_int("number");
-    let mut out = String::from(
-        "// Generated from src-tauri/src/ui_types.rs and src-tauri/src/command_list.rs by ts-rs. Do not\n\
-         // edit: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing them.\n\n\
-         import { invoke } from \"@tauri-apps/api/core\";\n\
-         import { listen, type UnlistenFn } from \"@tauri-apps/api/event\";\n\n",
-    );
-    // The codes, from the engine's one list (with the few only the app reports).
-    let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
-    out.push_str(&format!("export type ErrorCode = {} | \"unknown\";\n\n", codes.join(" | ")));
-    let decls = [
-        UiError::decl(&cfg),
-        Redirect::decl(&cfg),
-        State::decl(&cfg),
-        ScopeSet::decl(&cfg),
-        AccountView::decl(&cfg),
-        QuotaView::decl(&cfg),
-        AnomalyView::decl(&cfg),
-        RequestView::decl(&cfg),
-        Approval::decl(&cfg),
-        ActivityEventView::decl(&cfg),
-        ActivityQuery::decl(&cfg),
-        ActivityView::decl(&cfg),
-        SettingsView::decl(&cfg),
-        AnomalyKind::decl(&cfg),
-        SettingsInput::decl(&cfg),
-        RedirectUris::decl(&cfg),
-        Overview::decl(&cfg),
-        LoginView::decl(&cfg),
-        LinkCheck::decl(&cfg),
-        LoginFinished::decl(&cfg),
-        ScopeInfo::decl(&cfg),
-        Preset::decl(&cfg),
-        ScopeCatalog::decl(&cfg),
-        Copied::decl(&cfg),
-        CallCheck::decl(&cfg),
-        WebPage::decl(&cfg),
-        NextStep::decl(&cfg),
-        Page::decl(&cfg),
-        Theme::decl(&cfg),
-        spotoken_core::ClockStyle::decl(&cfg),
-    ];
-    for decl in decls {
-        out.push_str("export ");
-        out.push_str(&decl);
-        out.push_str("\n\n");
-    }
-    out.push_str(
-        "/** The window's commands, typed as declared: each rejects with a UiError. */\nexport const commands = {\n",
-    );
-    out.push_str(&crate::command_signatures::typescript(&cfg));
-    out.push_str("};\n\n");
-    out.push_str(&events_typescript(&cfg));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn bindings_are_current() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings.ts");
-        let fresh = super::typescript();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &fresh).unwrap();
-        }
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == fresh,
-            "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings`"
-        );
-    }
-
-    /// The compiler checks each declared command's types against its function; the
-    /// names the window sends must be the function's own, in order, too.
-    #[test]
-    fn declared_arguments_are_the_functions_own() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/src");
-        let source = std::fs::read_to_string(root.join("commands.rs")).unwrap();
-        let declared = std::fs::read_to_string(root.join("command_list.rs")).unwrap();
-        let lines: Vec<&str> =
-            declared.lines().map(str::trim).filter(|l| l.ends_with(';') && l.contains("->")).collect();
-        assert_eq!(lines.len(), crate::COMMANDS.len());
-        for line in lines {
-            let (name, rest) = line.split_once('(').unwrap();
-            let inside = &rest[..rest.find(')').unwrap()];
-            let (injected, sent) = inside.split_once('|').unwrap_or((inside, ""));
-            let names = |list: &str| -> Vec<String> {
-                let mut out = Vec::new();
-                let (mut depth, mut current) = (0, String::new());
-                for c in list.chars() {
-                    match c {
-                        '<' | '(' => depth += 1,
-                        '>' | ')' => depth -= 1,
-                        ',' if depth == 0 => out.push(std::mem::take(&mut current)),
-                        _ => {}
-                    }
-                    if !(c == ',' && depth == 0) {
-                        current.push(c);
-                    }
-                }
-                out.push(current);
-                out.iter()
-                    .filter_map(|p| p.split(':').next())
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            };
-            let mut want = names(injected);
-            want.extend(names(sent));
-            let at = source.find(&format!("fn {name}")).unwrap_or_else(|| panic!("no fn {name} in commands.rs"));
-            let signature = &source[at..];
-            let open = signature.find('(').unwrap();
-            let mut depth = 0;
-            let close = signature[open..]
-                .char_indices()
-                .find_map(|(i, c)| {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    (depth == 0).then_some(open + i)
-                })
-                .unwrap();
-            assert_eq!(names(&signature[open + 1..close]), want, "{name}: commands.rs against command_list.rs");
-        }
-    }
-
-    /// The window may call exactly the declared commands: one missing from the
-    /// capability would be refused at run time, one extra would be allowed for nothing.
-    #[test]
-    fn the_capability_grants_exactly_the_declared_commands() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities/main.json");
-        let capability: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let mut granted: Vec<String> = capability["permissions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(str::to_string))
-            .collect();
-        let mut declared: Vec<String> = crate::COMMANDS.iter().map(|c| c.replace('_', "-")).collect();
-        granted.sort();
-        declared.sort();
-        assert_eq!(granted, declared, "src-tauri/capabilities/main.json against src-tauri/src/command_list.rs");
-    }
 }

@@ -52,6 +52,42 @@ impl Operation {
     }
 }
 
+/// Whether an account can make one Web API call ("Can it call…?" on the card).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CallCheck {
+    pub method: String,
+    pub path: String,
+    pub summary: String,
+    /// Needed for the call.
+    pub required: Vec<String>,
+    /// Of those, the ones the account lacks.
+    pub missing: Vec<String>,
+    /// Listed but not needed: they add fields to the answer.
+    pub optional: Vec<String>,
+    /// Withdrawn for development-mode apps.
+    pub withdrawn: bool,
+    /// What replaced it, as `METHOD /path`.
+    pub replacement: Option<String>,
+    pub reference: String,
+}
+
+impl CallCheck {
+    pub fn new(op: &Operation, granted: &[String]) -> Self {
+        Self {
+            method: op.method.clone(),
+            path: op.path.clone(),
+            summary: op.summary.clone(),
+            required: op.required().to_vec(),
+            missing: op.missing(granted).into_iter().map(str::to_string).collect(),
+            optional: op.widening().to_vec(),
+            withdrawn: op.deprecated,
+            replacement: replacement(op).map(|r| format!("{} {}", r.method, r.path)),
+            reference: op.reference_url(),
+        }
+    }
+}
+
 /// The operations, in the spec's order.
 pub fn operations() -> &'static [Operation] {
     static OPERATIONS: LazyLock<Vec<Operation>> = LazyLock::new(|| parse(ENDPOINTS_TSV));

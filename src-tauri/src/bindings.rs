@@ -1,0 +1,182 @@
+//! `ui/src/bindings.ts`, generated: every type in `ui_types.rs` (ts-rs), the engine's
+//! error codes, the window's commands from `command_list.rs` as typed calls, and the
+//! app's events. The test at the bottom fails when the file is stale
+//! (`UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings` rewrites it).
+
+use crate::ui_types::*;
+use spotoken_core::NextStep;
+use spotoken_core::diagnose::WebPage;
+use ts_rs::TS;
+
+/// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
+/// invoke<Overview>("save_settings", { input }),` (Tauri takes camelCase argument names).
+pub fn command_typescript(name: &str, args: &[(&str, String)], answer: &str) -> String {
+    let camel = |s: &str| -> String {
+        let mut out = String::new();
+        let mut upper = false;
+        for c in s.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let params: Vec<String> = args.iter().map(|(a, ty)| format!("{}: {ty}", camel(a))).collect();
+    let keys: Vec<String> = args.iter().map(|(a, _)| camel(a)).collect();
+    let payload = if keys.is_empty() { String::new() } else { format!(", {{ {} }}", keys.join(", ")) };
+    format!("  {}: ({}) => invoke<{answer}>(\"{name}\"{payload}),\n", camel(name), params.join(", "))
+}
+
+/// The generated TypeScript for every type above.
+pub fn typescript() -> String {
+    let cfg = ts_rs::Config::new().with_large_int("number");
+    let mut out = String::from(
+        "// Generated from src-tauri/src/ui_types.rs and src-tauri/src/command_list.rs by ts-rs. Do not\n\
+         // edit: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib` after changing them.\n\n\
+         import { invoke } from \"@tauri-apps/api/core\";\n\
+         import { listen, type UnlistenFn } from \"@tauri-apps/api/event\";\n\n",
+    );
+    // The codes, from the engine's one list (with the few only the app reports).
+    let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
+    out.push_str(&format!("export type ErrorCode = {} | \"unknown\";\n\n", codes.join(" | ")));
+    let decls = [
+        UiError::decl(&cfg),
+        Redirect::decl(&cfg),
+        State::decl(&cfg),
+        ScopeSet::decl(&cfg),
+        AccountView::decl(&cfg),
+        QuotaView::decl(&cfg),
+        AnomalyView::decl(&cfg),
+        RequestView::decl(&cfg),
+        Approval::decl(&cfg),
+        ActivityEventView::decl(&cfg),
+        ActivityQuery::decl(&cfg),
+        ActivityView::decl(&cfg),
+        SettingsView::decl(&cfg),
+        AnomalyKind::decl(&cfg),
+        SettingsInput::decl(&cfg),
+        RedirectUris::decl(&cfg),
+        Overview::decl(&cfg),
+        LoginView::decl(&cfg),
+        LinkCheck::decl(&cfg),
+        LoginFinished::decl(&cfg),
+        ScopeInfo::decl(&cfg),
+        Preset::decl(&cfg),
+        ScopeCatalog::decl(&cfg),
+        Copied::decl(&cfg),
+        CallCheck::decl(&cfg),
+        WebPage::decl(&cfg),
+        NextStep::decl(&cfg),
+        Page::decl(&cfg),
+        Theme::decl(&cfg),
+        spotoken_core::ClockStyle::decl(&cfg),
+    ];
+    for decl in decls {
+        out.push_str("export ");
+        out.push_str(&decl);
+        out.push_str("\n\n");
+    }
+    out.push_str(
+        "/** The window's commands, typed as declared: each rejects with a UiError. */\nexport const commands = {\n",
+    );
+    out.push_str(&crate::command_signatures::typescript(&cfg));
+    out.push_str("};\n\n");
+    out.push_str(&crate::ui_types::events_typescript(&cfg));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/src/bindings.ts");
+        let fresh = super::typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == fresh,
+            "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings`"
+        );
+    }
+
+    /// The compiler checks each declared command's types against its function; the
+    /// names the window sends must be the function's own, in order, too.
+    #[test]
+    fn declared_arguments_are_the_functions_own() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/src");
+        let source = std::fs::read_to_string(root.join("commands.rs")).unwrap();
+        let declared = std::fs::read_to_string(root.join("command_list.rs")).unwrap();
+        let lines: Vec<&str> =
+            declared.lines().map(str::trim).filter(|l| l.ends_with(';') && l.contains("->")).collect();
+        assert_eq!(lines.len(), crate::COMMANDS.len());
+        for line in lines {
+            let (name, rest) = line.split_once('(').unwrap();
+            let inside = &rest[..rest.find(')').unwrap()];
+            let (injected, sent) = inside.split_once('|').unwrap_or((inside, ""));
+            let names = |list: &str| -> Vec<String> {
+                let mut out = Vec::new();
+                let (mut depth, mut current) = (0, String::new());
+                for c in list.chars() {
+                    match c {
+                        '<' | '(' => depth += 1,
+                        '>' | ')' => depth -= 1,
+                        ',' if depth == 0 => out.push(std::mem::take(&mut current)),
+                        _ => {}
+                    }
+                    if !(c == ',' && depth == 0) {
+                        current.push(c);
+                    }
+                }
+                out.push(current);
+                out.iter()
+                    .filter_map(|p| p.split(':').next())
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            };
+            let mut want = names(injected);
+            want.extend(names(sent));
+            let at = source.find(&format!("fn {name}")).unwrap_or_else(|| panic!("no fn {name} in commands.rs"));
+            let signature = &source[at..];
+            let open = signature.find('(').unwrap();
+            let mut depth = 0;
+            let close = signature[open..]
+                .char_indices()
+                .find_map(|(i, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    (depth == 0).then_some(open + i)
+                })
+                .unwrap();
+            assert_eq!(names(&signature[open + 1..close]), want, "{name}: commands.rs against command_list.rs");
+        }
+    }
+
+    /// The window may call exactly the declared commands: one missing from the
+    /// capability would be refused at run time, one extra would be allowed for nothing.
+    #[test]
+    fn the_capability_grants_exactly_the_declared_commands() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/capabilities/main.json");
+        let capability: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut granted: Vec<String> = capability["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-").map(str::to_string))
+            .collect();
+        let mut declared: Vec<String> = crate::COMMANDS.iter().map(|c| c.replace('_', "-")).collect();
+        granted.sort();
+        declared.sort();
+        assert_eq!(granted, declared, "src-tauri/capabilities/main.json against src-tauri/src/command_list.rs");
+    }
+}
