@@ -122,7 +122,7 @@ pub fn watch<R: Runtime>(app: &AppHandle<R>) {
             if change.asked {
                 announce_requests(&app);
             }
-            let _ = crate::ui_types::emit_activity(&app, &());
+            let _ = crate::events::emit_activity(&app, &());
         }
     });
 }

@@ -89,7 +89,7 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) {
         && let Some(theme) = current(&window)
     {
         tracing::debug!(?theme, "the desktop's theme changed");
-        let _ = crate::ui_types::emit_appearance(&window, &theme);
+        let _ = crate::events::emit_appearance(&window, &theme);
     }
 }
 

@@ -86,7 +86,7 @@ pub fn typescript() -> String {
     );
     out.push_str(&crate::command_signatures::typescript(&cfg));
     out.push_str("};\n\n");
-    out.push_str(&crate::ui_types::events_typescript(&cfg));
+    out.push_str(&crate::events::events_typescript(&cfg));
     out
 }
 

@@ -11,6 +11,7 @@ pub mod bindings;
 pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
+pub mod events;
 pub mod rendering;
 pub mod shell;
 pub mod tray;
@@ -278,7 +279,7 @@ fn redraw<R: tauri::Runtime>(app: &tauri::AppHandle<R>) {
     tray::update(app);
     anomalies::notify_new(app);
     if let Ok(overview) = app.state::<Shell>().overview() {
-        let _ = ui_types::emit_overview(app, &overview);
+        let _ = crate::events::emit_overview(app, &overview);
     }
 }
 

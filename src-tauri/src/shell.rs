@@ -273,7 +273,7 @@ pub fn login_finished<R: Runtime>(
     if payload.account.is_some() {
         let _ = crate::window::show(app);
     }
-    let _ = crate::ui_types::emit_login_finished(app, &payload);
+    let _ = crate::events::emit_login_finished(app, &payload);
     let _ = changed(app);
 }
 

@@ -46,7 +46,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
 pub fn open<R: Runtime>(app: &AppHandle<R>, page: Option<Page>) -> tauri::Result<()> {
     if let Some(window) = app.get_webview_window(LABEL) {
         if let Some(page) = page {
-            crate::ui_types::emit_navigate(&window, &page)?;
+            crate::events::emit_navigate(&window, &page)?;
         }
         window.unminimize()?;
         window.show()?;

@@ -259,7 +259,7 @@ export const commands = {
   canCall: (account: string, query: string) => invoke<Array<CallCheck>>("can_call", { account, query }),
 };
 
-/** The app's events, typed as declared (src-tauri/src/ui_types.rs). */
+/** The app's events, typed as declared (src-tauri/src/events.rs). */
 export const events = {
   onOverview: (handler: (payload: Overview) => void): Promise<UnlistenFn> =>
     listen<Overview>("overview", (e) => handler(e.payload)),
