@@ -226,4 +226,42 @@ mod tests {
         assert!(activity.answer("../../etc", Decision::Always, Timestamp(0)).is_err());
         assert!(activity.answer("abcdef", Decision::Always, Timestamp(0)).is_err());
     }
+
+    #[test]
+    fn pending_requests_are_the_unanswered_ones_under_a_minute_old_by_their_file_names() {
+        let (_dir, activity) = record();
+        std::fs::create_dir_all(&activity.dir).unwrap();
+        let now = Timestamp(1_000);
+        let write = |file: &str, id: &str, age: i64| {
+            let request = Request { id: id.into(), at: now.plus_secs(-age), account: "ann".into(), program: python() };
+            std::fs::write(activity.dir.join(file), serde_json::to_vec(&request).unwrap()).unwrap();
+        };
+        write("request-0a.json", "0a", 30);
+        write("request-0b.json", "0b", 10);
+        std::fs::write(activity.dir.join("answer-0b.json"), b"\"deny\"").unwrap();
+        // Its asker gave up 60 s after asking; 5 s more for clocks.
+        write("request-0c.json", "0c", 60);
+        write("request-0d.json", "0d", 65);
+        write("request-0e.json", "0e", 66);
+        write("request-0f.json", "0f", 100);
+        // Only request-….json files are requests.
+        write("request-10.txt", "10", 1);
+        write("answer-11.json", "11", 1);
+        write("other-12.json", "12", 1);
+        let ids: Vec<String> = activity.pending_requests(now).into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["0d", "0c", "0a"]);
+        assert!(!activity.dir.join("request-0e.json").exists() && !activity.dir.join("request-0f.json").exists());
+        assert!(activity.dir.join("request-0b.json").exists(), "an answered request is its asker's to remove");
+    }
+
+    #[test]
+    fn an_answer_needs_a_request_id_made_of_hex_digits() {
+        let (_dir, activity) = record();
+        for id in ["", "../x", "0a/", "zz"] {
+            let e = activity.answer(id, Decision::Deny, Timestamp(0)).unwrap_err();
+            assert!(matches!(e, Error::UnexpectedResponse { .. }), "{id:?}: {e:?}");
+        }
+        let e = activity.answer("0a", Decision::Deny, Timestamp(0)).unwrap_err();
+        assert!(matches!(e, Error::ApprovalUnavailable { .. }), "{e:?}");
+    }
 }
