@@ -44,6 +44,15 @@ pub fn typescript() -> String {
     // The codes, from the engine's one list (with the few only the app reports).
     let codes: Vec<String> = spotoken_core::Code::ALL.iter().map(|c| format!("\"{c}\"")).collect();
     out.push_str(&format!("export type ErrorCode = {} | \"unknown\";\n\n", codes.join(" | ")));
+    // Constants the window shows or checks, from the engine's own.
+    out.push_str(&format!(
+        "/** A Client ID as the engine accepts it. */\nexport const CLIENT_ID_PATTERN = /^[0-9a-fA-F]{{{}}}$/;\n\n",
+        spotoken_core::config::CLIENT_ID_LEN
+    ));
+    out.push_str(&format!(
+        "/** How long Spotify keeps a sign-in's refresh token. */\nexport const REFRESH_TOKEN_MONTHS = {};\n\n",
+        spotoken_core::store::accounts::REFRESH_TOKEN_MONTHS
+    ));
     let decls = [
         UiError::decl(&cfg),
         Redirect::decl(&cfg),

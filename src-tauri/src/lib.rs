@@ -294,7 +294,8 @@ fn on_refresh_event<R: tauri::Runtime>(app: &tauri::AppHandle<R>, event: Refresh
                 app,
                 &format!("{name}: sign in again soon"),
                 &format!(
-                    "Spotify ends this sign-in in {days} days (6 months after you authorized). Log in again before then."
+                    "Spotify ends this sign-in in {days} days ({} months after you authorized). Log in again before then.",
+                    spotoken_core::store::accounts::REFRESH_TOKEN_MONTHS
                 ),
             );
         }

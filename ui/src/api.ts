@@ -19,4 +19,3 @@ export function asUiError(e: unknown): UiError {
   };
 }
 
-export const CLIENT_ID = /^[0-9a-fA-F]{32}$/;

@@ -6,6 +6,12 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export type ErrorCode = "endpoint_unknown" | "not_the_web_api" | "not_configured" | "client_id_invalid" | "scope_unknown" | "settings_invalid" | "no_account" | "account_ambiguous" | "account_unknown" | "needs_sign_in" | "keychain_entry_missing" | "rate_limited" | "quota_exceeded" | "spotify_unavailable" | "network_down" | "lock_timeout" | "pagination_stopped" | "keychain_unavailable" | "keychain_no_session_bus" | "keychain_locked" | "keychain_timeout" | "keychain_unlock_cancelled" | "keychain_no_collection" | "keychain_error" | "store_unknown" | "store_key_missing" | "store_key_unusable" | "store_key_wrong" | "agent_running" | "callback_invalid" | "callback_state_mismatch" | "login_denied" | "login_error" | "login_timeout" | "login_cancelled" | "login_not_pending" | "loopback_unavailable" | "code_invalid" | "code_expired" | "pkce_mismatch" | "redirect_uri_mismatch" | "refresh_revoked" | "client_invalid" | "token_endpoint_error" | "access_token_expired" | "access_token_invalid" | "scope_missing" | "user_not_registered" | "premium_required" | "web_api_error" | "endpoint_withdrawn" | "approval_unavailable" | "handout_denied" | "unexpected_response" | "io_error" | "browser_unavailable" | "clipboard_error" | "window_error" | "autostart_error" | "activity_unreadable" | "ipc_error" | "unknown";
 
+/** A Client ID as the engine accepts it. */
+export const CLIENT_ID_PATTERN = /^[0-9a-fA-F]{32}$/;
+
+/** How long Spotify keeps a sign-in's refresh token. */
+export const REFRESH_TOKEN_MONTHS = 6;
+
 export type UiError = { code: ErrorCode, message: string, fix: string, 
 /**
  * The fix as a step the window offers as a button, when it is one.

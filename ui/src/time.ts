@@ -1,5 +1,9 @@
 import type { ClockStyle } from "./bindings";
 
+// The window formats its own durations: they tick every second while it is visible, so
+// they cannot come from the app as text. The command line's `clock::human_duration`
+// ("59m 58s", "181d 0h") is the terse form of the same figures for a terminal.
+
 /** "59:58", "1:02:03", "expired" — for live countdowns. */
 export function countdown(secondsLeft: number): string {
   if (secondsLeft <= 0) return "expired";

@@ -108,10 +108,13 @@ impl Settings {
     }
 }
 
-/// A Spotify Client ID: 32 lowercase or uppercase hexadecimal characters.
+/// How many hexadecimal characters a Spotify Client ID has.
+pub const CLIENT_ID_LEN: usize = 32;
+
+/// A Spotify Client ID: [`CLIENT_ID_LEN`] lowercase or uppercase hexadecimal characters.
 pub fn validate_client_id(value: &str) -> Result<String> {
     let value = value.trim();
-    if value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if value.len() == CLIENT_ID_LEN && value.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(value.to_string())
     } else {
         Err(Error::InvalidClientId { value: value.chars().take(64).collect() })
