@@ -1,10 +1,10 @@
 //! Starting Spotoken in the tray when the person logs in, through the engine's
-//! [`spotoken_core::platform::autostart`] (an XDG autostart entry on Linux, the `Run`
+//! [`spotoken_desktop::autostart`] (an XDG autostart entry on Linux, the `Run`
 //! key on Windows, a LaunchAgent on macOS).
 
 use crate::shell::Shell;
 use crate::ui_types::UiError;
-use spotoken_core::platform::autostart;
+use spotoken_desktop::autostart;
 use tauri::{AppHandle, Manager, Runtime};
 
 /// Whether Spotoken starts at login; `None` where that cannot be told.

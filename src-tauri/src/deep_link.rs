@@ -62,12 +62,12 @@ fn self_test_arrived<R: Runtime>(app: &AppHandle<R>, url: &tauri::Url) {
 }
 
 /// Makes the desktop hand `spotoken://` to this binary: on Linux the handler entry of
-/// [`spotoken_core::desktop_entry`] (re-pointed when the binary has moved); on Windows the
+/// [`spotoken_desktop::desktop_entry`] (re-pointed when the binary has moved); on Windows the
 /// plugin's registry keys; on macOS the app bundle declares it.
 pub fn register<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     {
-        use spotoken_core::desktop_entry::{HandlerPaths, register};
+        use spotoken_desktop::desktop_entry::{HandlerPaths, register};
         let shell = app.state::<Shell>();
         let paths = HandlerPaths::new(&shell.engine.paths().data_dir).ok_or("no home folder")?;
         let binary = std::env::current_exe().map_err(|e| format!("cannot tell where the app is ({e})"))?;
@@ -122,7 +122,7 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
             } else {
                 "Use the loopback address."
             },
-            cfg!(target_os = "linux").then(spotoken_core::desktop_entry::default_handler_command),
+            cfg!(target_os = "linux").then(spotoken_desktop::desktop_entry::default_handler_command),
         );
     }
 
@@ -204,7 +204,7 @@ pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
 fn handler_command(opener: &str) -> String {
     let link = format!("spotoken://{SELF_TEST_HOST}");
     if cfg!(target_os = "linux") {
-        format!("{}; {opener} '{link}'", spotoken_core::desktop_entry::default_handler_command())
+        format!("{}; {opener} '{link}'", spotoken_desktop::desktop_entry::default_handler_command())
     } else if cfg!(windows) {
         // Opening Settings registers the link (HKCU\Software\Classes\spotoken) again.
         format!("start \"\" \"{link}\"")

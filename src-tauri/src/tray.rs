@@ -1,7 +1,7 @@
 //! The tray icon and its menu, drawn from the engine's [`tray_model`].
 
 use crate::shell::Shell;
-use spotoken_core::menu::{Action, MenuEntry, TrayModel, tray_model};
+use spotoken_desktop::menu::{Action, MenuEntry, TrayModel, tray_model};
 use tauri::image::Image;
 use tauri::menu::{IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;

@@ -14,13 +14,11 @@ pub mod call;
 pub mod catalog;
 pub mod clock;
 pub mod config;
-pub mod desktop_entry;
 pub mod diagnose;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
-pub mod menu;
 pub mod platform;
 pub mod refresh;
 pub mod retry;

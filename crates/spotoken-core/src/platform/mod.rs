@@ -6,16 +6,15 @@
 //!   new program) and how a child's end becomes an exit code.
 //! - [`files`]: private files and folders, the atomic replace, and appends that many
 //!   processes make to one file at once.
-//! - [`autostart`]: starting in the tray at login.
 //! - [`signals`]: termination requests (signals on Unix, console control events on
 //!   Windows) for [`crate::shutdown`].
 //!
 //! Concerns that belong to one part stay there, each behind its own seam: the
-//! keychain's readiness (`store::keychain`), the wall-clock timer (`background`).
+//! keychain's readiness (`store::keychain`), the wall-clock timer (`background`);
+//! starting at login is the desktop's (`spotoken-desktop`'s `autostart`).
 //! Supported: Linux, Windows, macOS. Another Unix builds with the macOS code where it
 //! is plain Unix.
 
-pub mod autostart;
 pub mod files;
 pub mod process;
 pub mod signals;

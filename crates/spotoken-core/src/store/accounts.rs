@@ -148,8 +148,9 @@ impl AccountStore {
     }
 }
 
-#[cfg(test)]
-pub(crate) fn sample(id: &str) -> AccountRecord {
+/// An account record for tests (here and, with the `fixtures` feature, other crates').
+#[cfg(any(test, feature = "fixtures"))]
+pub fn sample(id: &str) -> AccountRecord {
     AccountRecord {
         id: id.to_string(),
         user_id: String::new(),

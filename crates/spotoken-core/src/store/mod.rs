@@ -71,6 +71,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, Access::Private)
 }
 
+/// [`write_atomically`] for a file the desktop reads as the person (a desktop entry,
+/// 0644; its folder made as any other): for `spotoken-desktop`.
+pub fn write_desktop_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_file(path, bytes, Access::Desktop)
+}
+
 /// [`write_atomically`] with the given access. The temporary file has an
 /// unpredictable name and is created exclusively (`O_EXCL`), so nothing planted at a
 /// guessable path (a symlink to another file, say) is ever written through.

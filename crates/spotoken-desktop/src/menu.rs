@@ -8,8 +8,8 @@
 //! menu, and a clock time stays true without a ticking timer (the menu is redrawn
 //! whenever a refresh changes it).
 
-use crate::clock::Timestamp;
-use crate::status::{AccountState, StatusReport};
+use spotoken_core::clock::Timestamp;
+use spotoken_core::status::{AccountState, StatusReport};
 
 /// Anomaly lines the menu shows before "and N more".
 const MAX_ANOMALY_LINES: usize = 3;
@@ -87,8 +87,8 @@ fn item(label: &str, action: Action) -> MenuEntry {
 /// notification daemon to say so): it leads the menu and marks the icon.
 pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, notice: Option<&str>) -> TrayModel {
     let accounts = &report.accounts;
-    let name = |a: &crate::status::AccountStatus| a.display_name.clone().unwrap_or_else(|| a.id.clone());
-    let line = |a: &crate::status::AccountStatus| -> String {
+    let name = |a: &spotoken_core::status::AccountStatus| a.display_name.clone().unwrap_or_else(|| a.id.clone());
+    let line = |a: &spotoken_core::status::AccountStatus| -> String {
         let at = clock(Timestamp(a.access_token.expires_at_unix));
         match a.state {
             AccountState::NeedsSignIn => format!("{}: needs sign-in", name(a)),
@@ -96,7 +96,7 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
             _ => format!("{}: token expired at {at}", name(a)),
         }
     };
-    let account_entries = |a: &crate::status::AccountStatus| -> Vec<MenuEntry> {
+    let account_entries = |a: &spotoken_core::status::AccountStatus| -> Vec<MenuEntry> {
         if a.state == AccountState::NeedsSignIn {
             // The account's line (or its submenu's label) already says it needs sign-in.
             vec![item("Sign in again…", Action::Login)]
@@ -115,7 +115,7 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
     // Anomalies stay at the top until acknowledged in the Activity view.
     // One raised before the account's latest sign-in is history: listed, marked so, and
     // no longer a reason to mark the icon (the sign-in was the remedy).
-    let open: Vec<(String, &crate::activity::Anomaly, bool)> = accounts
+    let open: Vec<(String, &spotoken_core::activity::Anomaly, bool)> = accounts
         .iter()
         .flat_map(|a| {
             let signed_in = Timestamp::parse_rfc3339(&a.authorized_at);
@@ -124,7 +124,7 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
         .collect();
     if !open.is_empty() {
         for (who, anomaly, before) in open.iter().take(MAX_ANOMALY_LINES) {
-            let title = crate::activity::AnomalyCode::parse(&anomaly.code).map_or("Anomaly", |c| c.title());
+            let title = spotoken_core::activity::AnomalyCode::parse(&anomaly.code).map_or("Anomaly", |c| c.title());
             let when = if *before { " (before the new sign-in)" } else { "" };
             entries.push(MenuEntry::Note(format!("⚠ {who}: {title}{when}")));
         }
@@ -170,9 +170,9 @@ pub fn tray_model(report: &StatusReport, clock: &dyn Fn(Timestamp) -> String, no
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::accounts::sample;
+    use spotoken_core::store::accounts::sample;
 
-    fn report(records: &[crate::AccountRecord], now: i64) -> StatusReport {
+    fn report(records: &[spotoken_core::AccountRecord], now: i64) -> StatusReport {
         StatusReport::new(records, Timestamp(now))
     }
 
@@ -263,10 +263,10 @@ mod tests {
     #[test]
     fn open_anomalies_lead_the_menu_until_acknowledged() {
         let dir = tempfile::tempdir().unwrap();
-        let record = crate::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
+        let record = spotoken_core::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
         let alice = sample("alice");
         for n in 0..5 {
-            let program = crate::activity::Program { name: format!("p{n}"), path: None };
+            let program = spotoken_core::activity::Program { name: format!("p{n}"), path: None };
             record.check_handout(&alice, Some(&program), Timestamp(400), 30);
         }
         let mut status = report(&[alice], 400);
@@ -283,9 +283,9 @@ mod tests {
     #[test]
     fn an_anomaly_from_before_a_new_sign_in_is_listed_as_history_and_marks_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let record = crate::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
+        let record = spotoken_core::activity::Activity::new(dir.path().join("a"), dir.path().join("a.lock"));
         let mut alice = sample("alice");
-        let program = crate::activity::Program { name: "p".into(), path: None };
+        let program = spotoken_core::activity::Program { name: "p".into(), path: None };
         record.check_handout(&alice, Some(&program), Timestamp(300), 30);
         alice.authorized_at = Timestamp(350);
         let mut status = report(&[alice], 400);

@@ -232,8 +232,7 @@ pub fn set_autostart(paths: &HandlerPaths, binary: &Path, enabled: bool) -> Resu
     }
     let (program, _) = paths.program_for(binary)?;
     let text = autostart_text(&program.to_string_lossy());
-    crate::store::write_file(&entry, text.as_bytes(), crate::store::Access::Desktop)
-        .map_err(|e| NotRegistered(e.to_string()))?;
+    spotoken_core::store::write_desktop_file(&entry, text.as_bytes()).map_err(|e| NotRegistered(e.to_string()))?;
     tracing::info!(entry = %entry.display(), "Spotoken starts in the tray at login");
     Ok(())
 }
@@ -285,8 +284,7 @@ pub fn register(paths: &HandlerPaths, binary: &Path) -> Result<Registered, NotRe
     let text = entry_text(&program_text);
     let entry = paths.entry();
     if std::fs::read_to_string(&entry).ok().as_deref() != Some(text.as_str()) {
-        crate::store::write_file(&entry, text.as_bytes(), crate::store::Access::Desktop)
-            .map_err(|e| NotRegistered(e.to_string()))?;
+        spotoken_core::store::write_desktop_file(&entry, text.as_bytes()).map_err(|e| NotRegistered(e.to_string()))?;
         changed = true;
     }
     let _ = std::fs::remove_file(paths.applications.join(OLD_ENTRY_FILE));
