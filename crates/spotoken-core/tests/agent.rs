@@ -5,11 +5,12 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use spotify_sandbox::{DEMO_CLIENT_ID, Sandbox, SandboxConfig, User};
+mod support;
+
+use spotify_sandbox::{Sandbox, SandboxConfig, User};
 use spotoken_core::activity::{Filter, Kind};
 use spotoken_core::agent::{Answer, ask_for_token, listen};
-use spotoken_core::secret::RedirectAddress;
-use spotoken_core::{Endpoints, Engine, Error, MemoryStore, Paths, SystemClock};
+use spotoken_core::{Engine, Error, SystemClock};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,21 +29,8 @@ async fn setup(name: &str) -> Setup {
     let user = User { id: format!("agent-{name}-{}", std::process::id()), display_name: format!("Agent {name}") };
     let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::new(
-        Paths::under(dir.path()),
-        Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-        MemoryStore::default(),
-        Arc::new(SystemClock),
-    )
-    .unwrap()
-    .with_client_id_override(Some(DEMO_CLIENT_ID.into()));
-    let login = engine.begin_login(&[], "spotoken://callback".into(), false).unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let location = http.get(login.authorize_url().as_str()).send().await.unwrap().headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    engine.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+    let engine = support::engine_on(dir.path(), &sandbox, Arc::new(SystemClock));
+    support::sign_in(&engine, &[]).await;
     let socket = dir.path().join("run/spotoken/agent.sock");
     Setup { dir, _sandbox: sandbox, engine: Arc::new(engine), socket, user }
 }

@@ -4,11 +4,12 @@
 //! cleared. (`spotoken api` is tested end to end through the binary too.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use spotify_sandbox::{Endpoint, Fault, Sandbox, SandboxConfig, User};
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::call::ApiRequest;
-use spotoken_core::secret::RedirectAddress;
-use spotoken_core::{Endpoints, Engine, Error, MemoryStore, Paths, RetryPolicy, SystemClock};
+use spotoken_core::{Engine, Error, MemoryStore, RetryPolicy, SystemClock};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,21 +23,9 @@ async fn signed_in(name: &str) -> Setup {
     let user = User { id: format!("call-{name}-{}", std::process::id()), display_name: format!("Call {name}") };
     let sandbox = Sandbox::start(SandboxConfig { user, ..Default::default() }, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let engine = Engine::new(
-        Paths::under(dir.path()),
-        Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-        MemoryStore::default(),
-        Arc::new(SystemClock),
-    )
-    .unwrap()
-    .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
-    .with_retry(RetryPolicy { max_retry_after: Duration::from_secs(2), ..RetryPolicy::default() });
-    let scopes = vec!["user-read-playback-state".to_string()];
-    let login = engine.begin_login(&scopes, "spotoken://callback".into(), false).unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let consent = http.get(login.authorize_url().as_str()).send().await.unwrap();
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
-    engine.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+    let engine = support::engine_on(dir.path(), &sandbox, Arc::new(SystemClock))
+        .with_retry(RetryPolicy { max_retry_after: Duration::from_secs(2), ..RetryPolicy::default() });
+    support::sign_in(&engine, &["user-read-playback-state".to_string()]).await;
     Setup { _dir: dir, sandbox, engine }
 }
 
@@ -202,22 +191,11 @@ async fn tokens_kept_in_memory_are_served_while_valid_and_only_then() {
     let dir = tempfile::tempdir().unwrap();
     let store = MemoryStore::default();
     let engine = |memory: bool| {
-        let engine = Engine::new(
-            Paths::under(dir.path()),
-            Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-            store.clone(),
-            Arc::new(SystemClock),
-        )
-        .unwrap()
-        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
+        let engine = support::engine_with(dir.path(), &sandbox, store.clone(), Arc::new(SystemClock));
         if memory { engine.with_tokens_in_memory() } else { engine }
     };
     let (agent, plain) = (engine(true), engine(false));
-    let login = plain.begin_login(&[], "spotoken://callback".into(), false).unwrap();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let consent = http.get(login.authorize_url().as_str()).send().await.unwrap();
-    let location = consent.headers()["location"].to_str().unwrap().to_string();
-    plain.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+    support::sign_in(&plain, &[]).await;
 
     let first = agent.hand_out(None, Duration::from_secs(60), &to()).await.unwrap();
     // The store loses the entry: the agent still serves what it holds; a plain engine cannot.

@@ -4,6 +4,8 @@
 //! keychain is tested through `spotoken` and the app).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use spotify_sandbox::{Sandbox, SandboxConfig, User};
 use spotoken_core::activity::Actor;
 use spotoken_core::secret::RedirectAddress;
@@ -26,23 +28,8 @@ async fn setup(name: &str) -> Setup {
     let sandbox = Sandbox::start(SandboxConfig { user: user.clone(), ..Default::default() }, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(Timestamp(1_790_000_000));
-    let engine = Engine::new(
-        Paths::under(dir.path()),
-        Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(),
-        MemoryStore::default(),
-        Arc::new(clock.clone()),
-    )
-    .unwrap()
-    .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
+    let engine = support::engine_on(dir.path(), &sandbox, Arc::new(clock.clone()));
     Setup { _dir: dir, sandbox, engine: Arc::new(engine), clock, user }
-}
-
-/// Follows the authorize URL like a browser and returns the redirect it was sent to.
-async fn consent(url: &url::Url) -> String {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = http.get(url.as_str()).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 302);
-    response.headers()["location"].to_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -51,7 +38,7 @@ async fn a_deep_link_callback_completes_the_login_that_started_it() {
     let scopes = vec!["user-top-read".to_string()];
     let login = s.engine.begin_login(&scopes, DEEP_LINK.into(), false).unwrap();
     let other = s.engine.begin_login(&scopes, DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     assert!(location.starts_with("spotoken://callback?code="), "{location}");
 
     // The callback belongs to `login`; `other` refuses it without exchanging.
@@ -73,7 +60,7 @@ async fn a_deep_link_callback_completes_the_login_that_started_it() {
 async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
     let s = setup("clock").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
 
     let first = s.engine.fresh_token(None, Duration::from_secs(300), Actor::Cli).await.unwrap();
@@ -104,7 +91,7 @@ async fn the_clock_decides_when_to_refresh_and_when_to_warn() {
 async fn concurrent_refresh_now_in_one_process_refreshes_once() {
     let s = setup("threads").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     s.sandbox.control(spotify_sandbox::Control { token_delay_ms: Some(300), ..Default::default() });
 
@@ -149,7 +136,7 @@ async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_s
     let (user, sandbox, dir) = on_the_wall_clock("background", "Background").await;
     let engine = Arc::new(wall_clock_engine(&sandbox, &dir));
     let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
 
     // Tokens live an hour; a lead of 3598 s makes the refresh due 2 s from now.
@@ -189,7 +176,7 @@ async fn the_background_refresher_refreshes_ahead_of_expiry_and_reports_a_dead_s
 async fn an_accounts_file_that_disagrees_with_the_keychain_is_corrected() {
     let s = setup("heal").await;
     let login = s.engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     let record = s.engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     let truth = record.access_expires_at;
 
@@ -225,7 +212,7 @@ async fn the_background_refresher_wakes_when_told_and_backs_off_after_a_failure(
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let login = engine.begin_login(&[], DEEP_LINK.into(), false).unwrap();
-    let location = consent(login.authorize_url()).await;
+    let location = support::consent(login.authorize_url()).await;
     engine.complete_login_from_url(&login, &RedirectAddress::of(location.clone())).await.unwrap();
     sandbox.control(spotify_sandbox::Control {
         faults: vec![spotify_sandbox::Fault::status(spotify_sandbox::Endpoint::Token, 503)],
