@@ -15,13 +15,13 @@ pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod diagnose;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod platform;
-pub mod refresh;
-pub mod retry;
+mod refresh;
+mod retry;
 pub mod scopes;
 pub mod secret;
 pub mod shutdown;

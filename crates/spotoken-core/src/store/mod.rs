@@ -9,9 +9,9 @@
 pub mod accounts;
 pub mod encrypted;
 pub mod keychain;
-pub mod lock;
+pub(crate) mod lock;
 pub mod provider;
-pub mod quota;
+pub(crate) mod quota;
 pub mod tokens;
 
 use crate::error::{Error, Result};
