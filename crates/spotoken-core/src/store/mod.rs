@@ -2,7 +2,7 @@
 //!
 //! Tokens go to the OS keychain ([`keychain`]) or, where the person chose it, to files
 //! encrypted with age ([`encrypted`]), both behind [`tokens::TokenStore`]; the
-//! non-secret facts about each account go to a JSON file ([`accounts`]); [`lock`] keeps
+//! non-secret facts about each account go to a JSON file ([`accounts`]); `lock` keeps
 //! processes from refreshing the same account at once. There is no plaintext fallback
 //! for tokens, and no silent fallback from one store to the other, on purpose.
 
@@ -71,7 +71,7 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, Access::Private)
 }
 
-/// [`write_atomically`] for a file the desktop reads as the person (a desktop entry,
+/// `write_atomically` for a file the desktop reads as the person (a desktop entry,
 /// 0644; its folder made as any other): for `spotoken-desktop`.
 pub fn write_desktop_file(path: &Path, bytes: &[u8]) -> Result<()> {
     write_file(path, bytes, Access::Desktop)
