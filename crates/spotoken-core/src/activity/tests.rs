@@ -473,3 +473,56 @@ fn a_tail_past_its_limit_counts_what_it_holds_and_no_older_file() {
     assert!(whole < 600);
     assert_eq!(activity.handouts_since("alice", before, after), whole);
 }
+
+#[test]
+fn a_program_already_raised_as_new_is_not_raised_again_whatever_else_is_open() {
+    let (_dir, activity) = new_record();
+    let alice = sample("alice");
+    let x = Program { name: "x".into(), path: Some("/opt/x".into()) };
+    // Raised before but not learned (the record kept, the known list lost).
+    let mut raised = anomaly_at("00000001", NOON, false);
+    (raised.code, raised.program) = ("new_program".into(), Some("/opt/x".into()));
+    activity.update_watch(|w| w.anomalies = vec![raised]).unwrap();
+    assert!(activity.check_handout(&alice, Some(&x), NOON, 30).is_empty());
+    // Another kind of anomaly naming the same program does not stand in for it.
+    let (_dir, other) = new_record();
+    let mut burst = anomaly_at("00000002", NOON, false);
+    burst.program = Some("/opt/x".into());
+    other.update_watch(|w| w.anomalies = vec![burst]).unwrap();
+    let new = other.check_handout(&alice, Some(&x), NOON, 30);
+    assert_eq!(new.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["new_program"]);
+}
+
+#[test]
+fn an_early_rejection_says_how_many_days_were_left() {
+    let (_dir, activity) = new_record();
+    let mut alice = sample("alice");
+    // Authorized 2026-11-15: its six months end 2027-05-15, 171 days after NOON.
+    alice.authorized_at = NOON.plus_secs(-10 * DAY);
+    let raised = activity.check_rejection(&alice, true, NOON).unwrap();
+    assert!(raised.message.contains("refresh token 171 days before it was due to end"), "{}", raised.message);
+}
+
+#[test]
+fn a_scope_change_is_recorded_as_what_was_added_and_removed() {
+    let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let event = Event::scopes(NOON, "alice", &s(&["a", "b"]), &s(&["b", "c", "d"])).unwrap();
+    assert_eq!((event.kind, event.detail.as_deref()), (Kind::Scopes, Some("+c +d -a")));
+    assert!(Event::scopes(NOON, "alice", &s(&["a", "b"]), &s(&["b", "a"])).is_none());
+    let only_removed = Event::scopes(NOON, "alice", &s(&["a"]), &[]).unwrap();
+    assert_eq!(only_removed.detail.as_deref(), Some("-a"));
+}
+
+#[test]
+fn refresh_outcomes_have_their_words() {
+    let words: Vec<&str> =
+        [RefreshOutcome::Rotated, RefreshOutcome::Kept, RefreshOutcome::Omitted].iter().map(|o| o.as_str()).collect();
+    assert_eq!(words, ["rotated", "kept", "omitted"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_program_that_started_this_one_is_known() {
+    let parent = Program::parent().expect("the test's own parent process");
+    assert!(!parent.name.is_empty() && parent.path.as_deref().is_some_and(|p| p.starts_with('/')), "{parent:?}");
+}
