@@ -526,3 +526,23 @@ fn the_program_that_started_this_one_is_known() {
     let parent = Program::parent().expect("the test's own parent process");
     assert!(!parent.name.is_empty() && parent.path.as_deref().is_some_and(|p| p.starts_with('/')), "{parent:?}");
 }
+
+#[test]
+fn an_early_rejection_is_held_back_only_by_the_same_accounts_open_one() {
+    let mut alice = sample("alice");
+    alice.authorized_at = NOON.plus_secs(-10 * DAY);
+    let with = |open: Vec<Anomaly>| {
+        let (dir, activity) = new_record();
+        activity.update_watch(|w| w.anomalies = open).unwrap();
+        (dir, activity.check_rejection(&alice, true, NOON).is_some())
+    };
+    let rejection = |account: &str, acknowledged: bool| {
+        let mut a = anomaly_at("00000003", NOON, acknowledged);
+        (a.account, a.code) = (account.into(), "refresh_token_rejected_early".into());
+        a
+    };
+    assert!(with(vec![anomaly_at("00000004", NOON, false)]).1, "an open burst of the same account");
+    assert!(with(vec![rejection("bob", false)]).1, "another account's open rejection");
+    assert!(with(vec![rejection("alice", true)]).1, "the same account's, acknowledged");
+    assert!(!with(vec![rejection("alice", false)]).1, "the same account's, open");
+}
