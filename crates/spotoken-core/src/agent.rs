@@ -306,6 +306,11 @@ mod tests {
         assert_eq!(socket_path_from(&paths, some(""), some("/run/u")), Path::new("/run/u/spotoken/agent.sock"));
         assert_eq!(socket_path_from(&paths, None, some("")), Path::new("/home/p/state/agent.sock"));
         assert_eq!(socket_path_from(&paths, None, None), Path::new("/home/p/state/agent.sock"));
+        // And from this process's own variables (read, never set: tests run at once).
+        let own =
+            socket_path_from(&paths, std::env::var_os("SPOTOKEN_AGENT_SOCKET"), std::env::var_os("XDG_RUNTIME_DIR"));
+        assert_eq!(socket_path(&paths), own);
+        assert!(own.ends_with("agent.sock") || std::env::var_os("SPOTOKEN_AGENT_SOCKET").is_some(), "{own:?}");
     }
 
     #[test]
