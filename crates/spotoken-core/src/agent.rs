@@ -332,6 +332,27 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn each_status_goes_out_with_its_reason() {
+        for (status, reason) in [
+            (403, "Forbidden"),
+            (502, "Bad Gateway"),
+            (503, "Service Unavailable"),
+            (500, "Internal Server Error"),
+            (418, "Internal Server Error"),
+        ] {
+            let (mut ours, mut theirs) = UnixStream::pair().unwrap();
+            respond(&mut ours, status, &serde_json::json!({"a": 1})).await.unwrap();
+            let mut answer = String::new();
+            theirs.read_to_string(&mut answer).await.unwrap();
+            assert!(answer.starts_with(&format!("HTTP/1.1 {status} {reason}\r\n")), "{answer}");
+            assert!(
+                answer.ends_with("Content-Length: 7\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{\"a\":1}"),
+                "{answer}"
+            );
+        }
+    }
+
     /// What `read_head` makes of `sent`, the writer closing after it.
     async fn head_of(sent: Vec<u8>) -> Option<String> {
         let (mut ours, mut theirs) = UnixStream::pair().unwrap();
