@@ -9,18 +9,34 @@ use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// `call`, tried again while gnome-keyring answers that the method "is not implemented"
+/// (`UnknownMethod`). gnome-keyring 42 answers so when a handler fails before it can
+/// reply (such as opening its PKCS#11 session for a client while other clients are
+/// busy), once in a while when tests run side by side; the next try works.
+fn retried<T>(mut call: impl FnMut() -> Result<T, dbus::Error>) -> T {
+    for _ in 0..20 {
+        match call() {
+            Err(e) if e.name() == Some("org.freedesktop.DBus.Error.UnknownMethod") => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            other => return other.unwrap(),
+        }
+    }
+    call().unwrap()
+}
+
 /// A connection to the session bus and a Secret Service session on it that passes
 /// secrets unencrypted (`plain`).
 fn plain_session() -> (dbus::blocking::Connection, dbus::Path<'static>) {
     let connection = dbus::blocking::Connection::new_session().unwrap();
     let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", TIMEOUT);
-    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path<'static>) = proxy
-        .method_call(
+    let (_, session): (Variant<Box<dyn RefArg>>, dbus::Path<'static>) = retried(|| {
+        proxy.method_call(
             "org.freedesktop.Secret.Service",
             "OpenSession",
             ("plain", Variant(Box::new(String::new()) as Box<dyn RefArg>)),
         )
-        .unwrap();
+    });
     (connection, session)
 }
 
@@ -58,7 +74,7 @@ pub fn entries(service: &str, user: &str) -> Vec<String> {
     let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", TIMEOUT);
     let attributes = HashMap::from([("service", service), ("username", user), ("target", "default")]);
     let (unlocked, locked): (Vec<dbus::Path>, Vec<dbus::Path>) =
-        proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (attributes,)).unwrap();
+        retried(|| proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (attributes.clone(),)));
     unlocked.into_iter().chain(locked).map(|p| p.to_string()).collect()
 }
 

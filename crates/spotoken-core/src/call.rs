@@ -158,7 +158,8 @@ impl Engine {
     /// the window and every other script (see [`crate::store::quota`]).
     fn note_quota(&self, account: &str, retry_after: Option<Duration>) {
         let now = self.clock.now();
-        // (The fallback cannot be reached: Retry-After is believed up to 10 digits.)
+        // (The fallback cannot be reached: Retry-After is believed up to 10 digits. So a
+        // mutant of `i64::MAX / 2` is equivalent.)
         let until = retry_after.map(|d| now.plus_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2)));
         let noted = self.accounts.get(account).and_then(|record| {
             self.quota.note(crate::store::quota::QuotaNote { client_id: record.client_id, seen_at: now, until })

@@ -216,3 +216,15 @@ async fn tokens_kept_in_memory_are_served_while_valid_and_only_then() {
     let served = agent.activity().report(&Default::default(), agent.clock().now()).events;
     assert_eq!(served.iter().filter(|e| e.outcome.as_deref() == Some("served")).count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_web_api_answer_of_megabytes_is_read_whole() {
+    // A long library page or a playlist's JSON runs to megabytes: the Web API's answers
+    // are read up to 32 MB, not the 64 KB the accounts service is allowed.
+    let s = signed_in("large").await;
+    let large = "x".repeat(3 * 1024 * 1024);
+    s.sandbox.push_fault(Fault::text(Endpoint::Api, 200, &large));
+    let answer = s.engine.call_api(&player(), &to()).await.unwrap();
+    assert_eq!((answer.status, answer.body.len()), (200, large.len()));
+    assert!(answer.problem.is_none());
+}

@@ -55,6 +55,7 @@ fn codes_are_written_as_their_names_and_an_unknown_one_reads_as_unknown() {
         assert_eq!(json, format!("\"{code}\""));
         assert_eq!(serde_json::from_str::<Code>(&json).unwrap(), code);
     }
+    assert!(Code::Unknown == "unknown" && Code::Unknown != "other", "a code equals its own name only");
     assert_eq!(serde_json::from_str::<Code>("\"from_a_newer_version\"").unwrap(), Code::Unknown);
     let stored = r#"{"code":"from_a_newer_version","message":"m","fix":"f"}"#;
     assert_eq!(serde_json::from_str::<Diagnosis>(stored).unwrap().code, Code::Unknown);
@@ -157,4 +158,11 @@ fn a_diagnosis_reads_as_its_message_and_fix() {
     let d = Error::KeychainNoCollection(Provider::KeePassXc).diagnose();
     assert!(d.message.starts_with("KeePassXC offers no place"), "{}", d.message);
     assert_eq!(capitalised(""), "");
+}
+
+#[test]
+fn each_exit_class_has_its_documented_code() {
+    use ExitClass::*;
+    let classes = [Other, Usage, Config, SignIn, Unavailable, Keychain, LoginFailed, NotAllowed];
+    assert_eq!(classes.map(ExitClass::exit_code), [1, 2, 3, 4, 5, 6, 7, 8]);
 }

@@ -251,6 +251,12 @@ mod keys {
             },
         ];
         assert_eq!(AccountRecord::key_for("ann", &second, &both), "ann@bbbbbbbb", "signing in again keeps the key");
+        // A user held only under a suffixed key, or a key that is the user's name for
+        // someone else, still makes a third Client ID's key its own.
+        let third = "cccccccc".repeat(4);
+        assert_eq!(AccountRecord::key_for("ann", &third, &both[1..]), "ann@cccccccc");
+        let named_ann = AccountRecord { id: "ann".into(), user_id: "someone".into(), ..sample("x") };
+        assert_eq!(AccountRecord::key_for("ann", &third, &[named_ann]), "ann@cccccccc");
         // Old files (no user_id) still load, and user_id is not written when empty.
         let text = serde_json::to_string(&sample("old")).unwrap();
         assert!(!text.contains("user_id"), "{text}");

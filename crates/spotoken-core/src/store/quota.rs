@@ -63,6 +63,8 @@ impl QuotaStore {
                 Vec::new()
             }),
             Err(e) => {
+                // Only what is logged depends on this test (a mutant of it is equivalent
+                // to every test): no file and an unreadable one both count as no notes.
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(error = %e, path = %self.path.display(), "cannot read the quota file");
                 }
