@@ -98,11 +98,18 @@ impl Keychain {
         self
     }
 
-    /// Timeout from `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`, else [`DEFAULT_TIMEOUT`].
+    /// Timeout from `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`, else [`DEFAULT_TIMEOUT`]. (The
+    /// engine's tests leave the variable unset, where this is `Default`; the command
+    /// line's keychain and unlock tests set it, through the real binary.)
     pub fn from_env() -> Self {
-        let set = std::env::var("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS")
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
+        Self::with_timeout_var(std::env::var("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS").ok().as_deref())
+    }
+
+    /// As [`Keychain::from_env`], given the variable's value: a number of seconds above
+    /// zero, else the default.
+    fn with_timeout_var(value: Option<&str>) -> Self {
+        let set = value
+            .and_then(|s| s.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s > 0.0)
             .map(Duration::from_secs_f64);
         Self { timeout_is_set: set.is_some(), ..Self::new(SERVICE, set.unwrap_or(DEFAULT_TIMEOUT)) }

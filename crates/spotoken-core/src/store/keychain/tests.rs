@@ -9,6 +9,20 @@ fn a_person_is_given_longer_unless_the_environment_said_how_long() {
     assert_eq!(set.interactive().timeout, Duration::from_secs(3));
 }
 
+#[test]
+fn the_timeout_variable_is_believed_only_as_seconds_above_zero() {
+    let of = |v: Option<&str>| {
+        let k = Keychain::with_timeout_var(v);
+        assert_eq!(k.service, SERVICE);
+        (k.timeout, k.timeout_is_set)
+    };
+    assert_eq!(of(Some("2.5")), (Duration::from_millis(2500), true));
+    assert_eq!(of(Some(" 40 ")), (Duration::from_secs(40), true));
+    for unusable in [None, Some(""), Some("0"), Some("-1"), Some("inf"), Some("-inf"), Some("NaN"), Some("soon")] {
+        assert_eq!(of(unusable), (DEFAULT_TIMEOUT, false), "{unusable:?}");
+    }
+}
+
 /// The held search against the session's real Secret Service (gnome-keyring,
 /// unlocked): an entry found, or none with nothing locked, is an answer, not a
 /// cancelled unlock.
