@@ -43,6 +43,7 @@ const CODES: Record<ErrorCode, string> = {
   account_unknown: "no such account",
   needs_sign_in: "the account needs to sign in again",
   keychain_entry_missing: "the tokens were not in the keychain",
+  keychain_entry_cut: "the keychain kept only part of the tokens",
   rate_limited: "Spotify asked to slow down",
   quota_exceeded: "the app's Spotify quota was used up",
   spotify_unavailable: "Spotify had a problem on its side",

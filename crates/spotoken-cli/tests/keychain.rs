@@ -122,29 +122,56 @@ async fn a_sign_in_replaces_duplicates_and_a_sign_out_removes_them_all() {
     assert!(entries(&h).is_empty(), "{:?}", entries(&h));
 }
 
-/// gnome-keyring, password-protected and unlocked, on a private bus that cannot start
-/// another (so a killed one stays dead until started again).
+/// gnome-keyring on a private bus that cannot start another (so a killed one stays dead
+/// until started again): password-protected and unlocked, or with a keyring that has no
+/// password, which gnome-keyring keeps as a text file.
 struct KillableKeyring {
     bus: support::BareBus,
     pid: u32,
+    password: Option<&'static str>,
 }
 
 impl KillableKeyring {
-    const PASSWORD: &str = "spotoken-kill";
-
     fn start() -> Self {
-        let bus = support::BareBus::start(false);
-        let mut keyring = Self { bus, pid: 0 };
-        keyring.pid = keyring.launch();
-        keyring
+        Self::start_with(Some("spotoken-kill"))
     }
 
-    /// Starts (or starts again) the daemon on the bus, unlocked with the password: the
-    /// keyring file in the bus's home is read back.
+    /// A default keyring with no password, as autologin desktops set one up: written
+    /// here in gnome-keyring's own text format before the daemon starts, as it writes
+    /// such a keyring itself.
+    fn without_password() -> Self {
+        let keyring = Self { bus: support::BareBus::start(false), pid: 0, password: None };
+        let dir = keyring.keyrings();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("Default_keyring.keyring"),
+            "[keyring]\ndisplay-name=Default keyring\nctime=0\nmtime=0\nlock-on-idle=false\nlock-after=false\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("default"), "Default_keyring").unwrap();
+        Self { pid: keyring.launch(), ..keyring }
+    }
+
+    fn start_with(password: Option<&'static str>) -> Self {
+        let keyring = Self { bus: support::BareBus::start(false), pid: 0, password };
+        Self { pid: keyring.launch(), ..keyring }
+    }
+
+    /// Where the daemon keeps its keyring files.
+    fn keyrings(&self) -> std::path::PathBuf {
+        self.bus.home().join("data/keyrings")
+    }
+
+    /// Starts (or starts again) the daemon on the bus, unlocked with the password if
+    /// there is one: the keyring file in the bus's home is read back.
     fn launch(&self) -> u32 {
         use std::io::Write;
         let mut daemon = std::process::Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets"])
+            .args(if self.password.is_some() {
+                &["--unlock", "--components=secrets"][..]
+            } else {
+                &["--components=secrets"]
+            })
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus.address)
             .env("HOME", self.bus.home())
             .env("XDG_DATA_HOME", self.bus.home().join("data"))
@@ -154,7 +181,11 @@ impl KillableKeyring {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        daemon.stdin.take().unwrap().write_all(Self::PASSWORD.as_bytes()).unwrap();
+        let stdin = daemon.stdin.take().unwrap();
+        if let Some(password) = self.password {
+            let mut stdin = stdin;
+            stdin.write_all(password.as_bytes()).unwrap();
+        }
         let _ = daemon.wait();
         let started = std::time::Instant::now();
         loop {
@@ -248,4 +279,71 @@ async fn a_keyring_killed_around_a_refresh_leaves_nothing_stuck() {
     println!("refreshes cut by the kill ended {outcomes:?}; sign-ins lost: {lost} of {ROUNDS}");
     let status = h.command(&["status"]).envs(envs()).output().await.unwrap();
     assert_eq!(status.status.code(), Some(0), "{}", stdout(&status));
+}
+
+/// A keyring without a password (a text file) restarted, as at every boot: the tokens
+/// Spotoken stored come back whole and refresh. An entry an earlier version wrote on
+/// several lines comes back as its first line only: that is said as such, nothing is
+/// taken for missing, and one sign-in puts it right for good.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keyring_without_a_password_keeps_the_tokens_across_a_restart() {
+    let h = Harness::new("keyring-plain").await;
+    h.sandbox.set_rotation(Rotation::Rotate);
+    let mut keyring = KillableKeyring::without_password();
+    let address = keyring.bus.address.clone();
+    let envs = || [("DBUS_SESSION_BUS_ADDRESS", address.as_str())];
+    let sign_in = || async {
+        let (child, url, _) = h.start_login_env(&[], &envs()).await;
+        let location = h.authorize(&url).await;
+        assert_eq!(h.deliver(&location).await.0, 200);
+        let out = h.finish(child).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    sign_in().await;
+    let file = keyring.keyrings().join("Default_keyring.keyring");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("secret=spotoken-tokens v3;access_token="),
+        "stored on one line in the file:\n{}",
+        text.len()
+    );
+
+    keyring.kill_and_restart();
+    // A refresh needs the refresh token the file kept; the rotated one goes back in.
+    let out = h.command(&["token", "--min-valid", "999999"]).envs(envs()).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(h.me_status(&printed_token(&out)).await, 200);
+    keyring.kill_and_restart();
+    let out = h.command(&["token", "--min-valid", "999999"]).envs(envs()).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "the rotated refresh token after a restart: {}", stderr(&out));
+
+    // The entry as an earlier version left it in the file: one key=value per line.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let several: String = text
+        .lines()
+        .map(|line| match line.strip_prefix("secret=spotoken-tokens v3;") {
+            Some(fields) => format!("secret=spotoken-tokens v2\n{}\n", fields.replace(';', "\n")),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    assert_ne!(several, text);
+    std::fs::write(&file, several).unwrap();
+    keyring.kill_and_restart();
+    let out = h.command(&["token"]).envs(envs()).output().await.unwrap();
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("[keychain_entry_cut]") && said.contains("first line") && said.contains("spotoken login"),
+        "{said}"
+    );
+    let status = h.command(&["status", "--json"]).envs(envs()).output().await.unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(report["accounts"][0]["keychain"]["state"], "missing", "{report}");
+    assert_eq!(report["accounts"][0]["keychain"]["problem"]["code"], "keychain_entry_cut", "{report}");
+
+    sign_in().await;
+    keyring.kill_and_restart();
+    let out = h.command(&["token", "--min-valid", "999999"]).envs(envs()).output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "after signing in again and a restart: {}", stderr(&out));
+    assert_eq!(keyring.entries(&h.user.id), 1);
 }

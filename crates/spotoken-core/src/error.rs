@@ -84,6 +84,10 @@ pub enum Error {
     KeychainNoCollection(Provider),
     #[error("the keychain holds no tokens for account {0}")]
     KeychainEntryMissing(String),
+    /// An entry of version 2 that a passwordless gnome-keyring cut to its first line at
+    /// a restart (see `StoredTokens::to_text`).
+    #[error("the keychain gave back only the first line of the tokens for account {0}")]
+    KeychainEntryCut(String),
     #[error("keychain error: {0}")]
     Keychain(String),
 

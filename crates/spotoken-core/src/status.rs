@@ -117,7 +117,7 @@ impl KeychainCheck {
         use crate::Error as E;
         let state = match result {
             Ok(()) => "ok",
-            Err(E::KeychainEntryMissing(_)) => "missing",
+            Err(E::KeychainEntryMissing(_) | E::KeychainEntryCut(_)) => "missing",
             Err(E::KeychainLocked(_)) => "locked",
             Err(E::KeychainUnlockCancelled { .. }) => "unlock_cancelled",
             Err(E::KeychainTimeout(..)) => "timeout",

@@ -35,8 +35,16 @@ fn tokens(tag: &str, obtained: i64) -> StoredTokens {
     }
 }
 
-/// The stored form, as Spotoken writes it (version 2).
+/// The stored form, as Spotoken writes it (version 3, one line).
 fn stored(tag: &str, obtained: i64) -> String {
+    format!(
+        "spotoken-tokens v3;access_token=BQ-{tag};refresh_token=AQ-{tag};access_expires_at={};obtained_at={obtained}",
+        obtained + 3600
+    )
+}
+
+/// As version 2 wrote it: one `key=value` per line.
+fn stored_v2(tag: &str, obtained: i64) -> String {
     format!(
         "spotoken-tokens v2\naccess_token=BQ-{tag}\nrefresh_token=AQ-{tag}\naccess_expires_at={}\nobtained_at={obtained}\n",
         obtained + 3600
@@ -84,7 +92,7 @@ fn of_several_entries_the_newest_is_kept_wherever_it_is() {
     let (keychain, service, user) = keychain_for("several");
     plant(&service, &user, &stored("old", 100), "default");
     let newest = plant(&service, &user, &stored("newest", 300), "session");
-    plant(&service, &user, &stored("middle", 200), "default");
+    plant(&service, &user, &stored_v2("middle", 200), "default");
     plant(&service, &user, "not Spotoken's format", "default");
     assert_eq!(entries(&service, &user).len(), 4);
 
@@ -94,6 +102,21 @@ fn of_several_entries_the_newest_is_kept_wherever_it_is() {
     assert_eq!(entries(&service, &user), [newest], "the newest entry is the one left, in its collection");
     // Repaired: a plain read now finds the one entry.
     assert_eq!(keychain.read_repairing(&user, None).unwrap(), (tokens("newest", 300), None));
+}
+
+/// What a keyring without a password gives back of version 2's lines after it starts
+/// again (the restart itself is in the command line's keychain tests): not "missing",
+/// and nothing is removed.
+#[test]
+fn an_entry_cut_to_its_first_line_is_told_as_such() {
+    let (keychain, service, user) = keychain_for("cut");
+    plant(&service, &user, "spotoken-tokens v2", "default");
+    assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryCut(a)) if a == user));
+    assert_eq!(entries(&service, &user).len(), 1);
+    // A sign-in's write replaces it.
+    keychain.write(&user, &tokens("signed-in", 900)).unwrap();
+    assert_eq!(keychain.read(&user).unwrap(), tokens("signed-in", 900));
+    assert!(keychain.delete(&user).unwrap());
 }
 
 #[test]
@@ -127,7 +150,7 @@ fn several_entries_none_of_them_spotokens_are_reported_and_left_alone() {
 #[test]
 fn a_write_and_a_removal_put_right_several_entries() {
     let (keychain, service, user) = keychain_for("write-several");
-    plant(&service, &user, &stored("old", 100), "default");
+    plant(&service, &user, &stored_v2("old", 100), "default");
     plant(&service, &user, &stored("older", 50), "session");
     keychain.write(&user, &tokens("signed-in", 900)).unwrap();
     let left = entries(&service, &user);

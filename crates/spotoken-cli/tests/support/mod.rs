@@ -343,17 +343,16 @@ impl Harness {
     }
 }
 
-/// The fields of a keychain entry's stored form, as JSON: `key=value` lines after the
-/// `spotoken-tokens v2` line (numbers for the times), or version 1's JSON as it is.
+/// The fields of a keychain entry's stored form, as JSON: the `key=value` fields after
+/// `spotoken-tokens v3;` (numbers for the times), or version 1's JSON as it is.
 pub fn stored_fields(text: &str) -> serde_json::Value {
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text).unwrap();
     }
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("spotoken-tokens v2"), "not Spotoken's stored form");
+    let rest = text.strip_prefix("spotoken-tokens v3;").expect("Spotoken's stored form, on one line");
     let mut fields = serde_json::Map::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let (key, value) = line.split_once('=').expect("key=value");
+    for pair in rest.split(';') {
+        let (key, value) = pair.split_once('=').expect("key=value");
         let value = value.parse::<i64>().map_or_else(|_| serde_json::Value::from(value), serde_json::Value::from);
         fields.insert(key.to_string(), value);
     }

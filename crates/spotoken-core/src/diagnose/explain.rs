@@ -222,6 +222,17 @@ impl Error {
                 "Sign in again.",
             )
             .then(NextStep::SignIn { account: Some(id.clone()) }),
+            E::KeychainEntryCut(id) => Diagnosis::new(
+                Code::KeychainEntryCut,
+                format!(
+                    "The keychain gave back only the first line of the tokens for {id}. gnome-keyring keeps a keyring \
+                     that has no password as a text file and loses all but the first line of a secret when it starts \
+                     again; earlier versions of Spotoken stored tokens on several lines."
+                ),
+                "Sign in again. Tokens are now stored on one line, which such a keyring keeps; a keyring password \
+                 (Passwords and Keys → Change Password) also keeps them encrypted on disk.",
+            )
+            .then(NextStep::SignIn { account: Some(id.clone()) }),
             E::Keychain(why) => Diagnosis::new(
                 Code::KeychainError,
                 format!("The keychain failed: {why}."),

@@ -90,6 +90,7 @@ codes! {
     AccountUnknown = "account_unknown" => SignIn,
     NeedsSignIn = "needs_sign_in" => SignIn,
     KeychainEntryMissing = "keychain_entry_missing" => SignIn,
+    KeychainEntryCut = "keychain_entry_cut" => SignIn,
     RateLimited = "rate_limited" => Unavailable,
     QuotaExceeded = "quota_exceeded" => Unavailable,
     SpotifyUnavailable = "spotify_unavailable" => Unavailable,

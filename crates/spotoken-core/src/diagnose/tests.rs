@@ -103,6 +103,7 @@ fn keychain_failures_are_told_apart() {
         Error::KeychainUnlockCancelled { account: "me".into(), provider: Provider::KeePassXc },
         Error::KeychainNoCollection(Provider::KeePassXc),
         Error::KeychainEntryMissing("me".into()),
+        Error::KeychainEntryCut("me".into()),
     ]
     .iter()
     .map(|e| e.diagnose().code)

@@ -170,6 +170,10 @@ impl Keychain {
                 other => other,
             })?;
         match text {
+            Some(text) if StoredTokens::is_cut(&text) => {
+                tracing::warn!("the keychain gave back only the first line of the account's tokens");
+                Err(Error::KeychainEntryCut(account.to_string()))
+            }
             Some(text) => Ok((StoredTokens::from_text(&text)?, None)),
             None => {
                 let (tokens, repair) = self.repair(account, newest_refresh)?;

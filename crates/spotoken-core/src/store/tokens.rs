@@ -19,42 +19,72 @@ pub struct StoredTokens {
     pub obtained_at: Timestamp,
 }
 
-/// The first line of the stored form.
+/// How the stored form begins (version 3, one line).
+const FORMAT_V3: &str = "spotoken-tokens v3";
+/// Version 2's first line (one `key=value` per line after it).
 const FORMAT_V2: &str = "spotoken-tokens v2";
+/// Between the fields of version 3.
+const SEPARATOR: char = ';';
 
 impl StoredTokens {
-    /// The stored form: one `key=value` per line, with no `{` or `}` anywhere.
-    /// KeePassXC resolves `{…}` placeholders in the secrets it hands out (it logged
-    /// "Maximum depth of replacement" over version 1's JSON): a form without braces can
-    /// never be rewritten by it, whatever a token holds. Tokens are base64url text, so
-    /// no value has a line break or a brace (checked, never assumed).
+    /// The stored form: `spotoken-tokens v3;access_token=…;refresh_token=…;
+    /// access_expires_at=…;obtained_at=…` on one line, with no `{` or `}` anywhere.
+    /// - One line: gnome-keyring writes a keyring without a password (an unencrypted
+    ///   one, as autologin desktops make) as a text file, a secret's line breaks as they
+    ///   are, and reads back only its first line when it starts again. Version 2's
+    ///   lines lost everything but `spotoken-tokens v2` at a restart
+    ///   ([`StoredTokens::is_cut`]).
+    /// - No braces: KeePassXC resolves `{…}` placeholders in the secrets it hands out
+    ///   (it logged "Maximum depth of replacement" over version 1's JSON).
+    /// - No backslash: that file's reader takes `\n` and the like for escapes.
+    ///
+    /// Tokens are base64url text, so no value has any of these (checked, never assumed).
     pub(crate) fn to_text(&self) -> Result<String> {
-        let mut text = format!("{FORMAT_V2}\naccess_token={}\n", self.access_token.secret());
+        let mut fields = vec![FORMAT_V3.to_string(), format!("access_token={}", self.access_token.secret())];
         if let Some(refresh) = &self.refresh_token {
-            text.push_str(&format!("refresh_token={}\n", refresh.secret()));
+            fields.push(format!("refresh_token={}", refresh.secret()));
         }
-        text.push_str(&format!("access_expires_at={}\nobtained_at={}\n", self.access_expires_at.0, self.obtained_at.0));
-        if text.lines().count() != if self.refresh_token.is_some() { 5 } else { 4 } || text.contains(['{', '}', '\r']) {
-            return Err(Error::Keychain("Spotify sent a token with characters Spotoken does not store".into()));
+        fields.push(format!("access_expires_at={}", self.access_expires_at.0));
+        fields.push(format!("obtained_at={}", self.obtained_at.0));
+        let values = std::iter::once(self.access_token.secret()).chain(self.refresh_token.as_ref().map(|r| r.secret()));
+        for value in values {
+            if value.contains(|c: char| c.is_whitespace() || c.is_control() || "{};\\".contains(c)) {
+                return Err(Error::Keychain("Spotify sent a token with characters Spotoken does not store".into()));
+            }
         }
-        Ok(text)
+        Ok(fields.join(&SEPARATOR.to_string()))
     }
 
-    /// Reads the stored form, or version 1's JSON (written before version 2).
+    /// Version 2's entry with nothing after its first line: what gnome-keyring gives
+    /// back of it after a restart when the keyring has no password (see
+    /// [`StoredTokens::to_text`]). The tokens are gone.
+    pub(crate) fn is_cut(text: &str) -> bool {
+        text.trim() == FORMAT_V2
+    }
+
+    /// Reads the stored form, version 2's lines, or version 1's JSON.
     pub(crate) fn from_text(text: &str) -> Result<Self> {
         if text.trim_start().starts_with('{') {
             return Self::from_json(text);
         }
-        let mut lines = text.lines();
-        if lines.next() != Some(FORMAT_V2) {
-            return Err(Error::Keychain("the stored entry is not Spotoken's format".into()));
-        }
+        let pairs: Vec<&str> = if let Some(rest) = text.strip_prefix(FORMAT_V3) {
+            match rest.strip_prefix(SEPARATOR) {
+                Some(rest) => rest.split(SEPARATOR).collect(),
+                None => return Err(Error::Keychain("the stored entry is not Spotoken's format".into())),
+            }
+        } else {
+            let mut lines = text.lines();
+            if lines.next() != Some(FORMAT_V2) {
+                return Err(Error::Keychain("the stored entry is not Spotoken's format".into()));
+            }
+            lines.filter(|l| !l.is_empty()).collect()
+        };
         let mut fields = std::collections::HashMap::new();
-        for line in lines.filter(|l| !l.is_empty()) {
-            // Say only where it broke, never what the line holds.
-            let (key, value) = line
+        for pair in pairs {
+            // Say only where it broke, never what the field holds.
+            let (key, value) = pair
                 .split_once('=')
-                .ok_or_else(|| Error::Keychain("the stored entry has a line that is not key=value".into()))?;
+                .ok_or_else(|| Error::Keychain("the stored entry has a field that is not key=value".into()))?;
             fields.insert(key, value);
         }
         let time = |key: &str| {
@@ -239,8 +269,22 @@ mod tests {
             obtained_at: Timestamp(1_000),
         };
         let text = tokens.to_text().unwrap();
-        assert!(!text.contains(['{', '}']), "{text}");
+        assert_eq!(
+            text,
+            "spotoken-tokens v3;access_token=BQ-access;refresh_token=AQ-refresh;access_expires_at=2000;obtained_at=1000"
+        );
+        assert!(!text.contains(['{', '}', '\n']), "{text}");
         assert_eq!(StoredTokens::from_text(&text).unwrap(), tokens);
+        // Version 2's lines still read.
+        let v2 = "spotoken-tokens v2\naccess_token=BQ-access\nrefresh_token=AQ-refresh\naccess_expires_at=2000\n\
+                  obtained_at=1000\n";
+        assert_eq!(StoredTokens::from_text(v2).unwrap(), tokens);
+        assert!(!StoredTokens::is_cut(v2) && !StoredTokens::is_cut(&text));
+        // What a passwordless gnome-keyring gives back of version 2 after a restart.
+        assert!(StoredTokens::is_cut("spotoken-tokens v2") && StoredTokens::is_cut("spotoken-tokens v2\n"));
+        assert!(StoredTokens::from_text("spotoken-tokens v2").is_err());
+        // Not version 3 without its separator.
+        assert!(StoredTokens::from_text("spotoken-tokens v3access_token=BQ-access").is_err());
         let without = StoredTokens { refresh_token: None, ..tokens.clone() };
         assert_eq!(StoredTokens::from_text(&without.to_text().unwrap()).unwrap(), without);
         // Version 1's JSON still reads.
@@ -249,8 +293,12 @@ mod tests {
         // A token with a brace or a line break is refused, not stored half.
         let odd = StoredTokens { access_token: Secret::of("BQ{x}".into()), ..tokens.clone() };
         assert!(odd.to_text().is_err());
-        let odd = StoredTokens { access_token: Secret::of("BQ\nrefresh_token=AQ-evil".into()), ..tokens.clone() };
-        assert!(odd.to_text().is_err());
+        for odd in ["BQ\nrefresh_token=AQ-evil", "BQ;refresh_token=AQ-evil", "BQ\\n", "BQ x", "BQ\r"] {
+            let bad_access = StoredTokens { access_token: Secret::of(odd.into()), ..tokens.clone() };
+            assert!(bad_access.to_text().is_err(), "{odd:?}");
+            let bad_refresh = StoredTokens { refresh_token: Some(Secret::of(odd.into())), ..tokens.clone() };
+            assert!(bad_refresh.to_text().is_err(), "{odd:?}");
+        }
         let debug = format!("{tokens:?}");
         assert!(!debug.contains("BQ-access") && !debug.contains("AQ-refresh"), "{debug}");
     }
@@ -301,6 +349,8 @@ mod tests {
         let err = StoredTokens::from_text("{\"access_token\": 5, \"x\": \"hunter2\"}").unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
         let err = StoredTokens::from_text("spotoken-tokens v2\nhunter2\n").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"));
+        let err = StoredTokens::from_text("spotoken-tokens v3;hunter2").unwrap_err();
         assert!(!err.to_string().contains("hunter2"));
     }
 
