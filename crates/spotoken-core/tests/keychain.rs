@@ -202,3 +202,34 @@ fn a_token_that_cannot_be_stored_whole_is_refused_before_anything_is_written() {
     assert!(matches!(prepared.commit(&odd), Err(Error::Keychain(_))));
     assert!(entries(&service, &user).is_empty());
 }
+
+/// Many keychain calls at once from one process, as the agent makes when scripts ask
+/// side by side: every one answered right.
+#[test]
+fn calls_side_by_side_are_all_answered() {
+    const THREADS: usize = 16;
+    let (keychain, service, _) = keychain_for("side-by-side");
+    let workers: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let keychain = keychain.clone();
+            std::thread::spawn(move || {
+                let user = format!("user-{n}");
+                for round in 0..4 {
+                    let tag = format!("{n}-{round}");
+                    keychain.write(&user, &tokens(&tag, 1_000 + round)).unwrap();
+                    assert_eq!(keychain.read(&user).unwrap(), tokens(&tag, 1_000 + round));
+                    let prepared = keychain.prepare_write(&user).unwrap();
+                    prepared.commit(&tokens(&format!("{tag}-r"), 2_000 + round)).unwrap();
+                    assert_eq!(keychain.read(&user).unwrap(), tokens(&format!("{tag}-r"), 2_000 + round));
+                }
+                assert!(keychain.delete(&user).unwrap());
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    for n in 0..THREADS {
+        assert!(entries(&service, &format!("user-{n}")).is_empty());
+    }
+}
