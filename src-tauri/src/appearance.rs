@@ -83,13 +83,13 @@ fn watch<R: Runtime>(app: &AppHandle<R>) {
     }
 }
 
-/// Sends the window the theme it should show now.
+/// Sends the window (every window there is) the theme it should show now.
 pub fn changed<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window(crate::window::LABEL)
-        && let Some(theme) = current(&window)
-    {
-        tracing::debug!(?theme, "the desktop's theme changed");
-        let _ = crate::events::emit_appearance(&window, &theme);
+    for window in app.webview_windows().values() {
+        if let Some(theme) = current(window) {
+            tracing::debug!(?theme, "the desktop's theme changed");
+            let _ = crate::events::emit_appearance(window, &theme);
+        }
     }
 }
 

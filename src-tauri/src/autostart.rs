@@ -2,17 +2,17 @@
 //! [`spotoken_desktop::autostart`] (an XDG autostart entry on Linux, the `Run`
 //! key on Windows, a LaunchAgent on macOS).
 
-use crate::shell::Shell;
 use crate::ui_types::UiError;
 use spotoken_desktop::autostart;
-use tauri::{AppHandle, Manager, Runtime};
+use std::path::{Path, PathBuf};
 
-/// Whether Spotoken starts at login; `None` where that cannot be told.
-pub fn enabled(engine: &spotoken_core::Engine) -> Option<bool> {
-    autostart::enabled(&engine.paths().data_dir)
+/// Whether Spotoken starts at login; `None` where that cannot be told. `data_dir`:
+/// Spotoken's data folder (where a symlink to a binary whose path needs quoting goes).
+pub fn enabled(data_dir: &Path) -> Option<bool> {
+    autostart::enabled(data_dir)
 }
 
-pub fn set<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiError> {
+pub fn set(data_dir: &Path, on: bool) -> Result<(), UiError> {
     let failed = |why: String| {
         UiError::app(
             spotoken_core::Code::AutostartError,
@@ -21,12 +21,11 @@ pub fn set<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiError> {
         )
     };
     let binary = std::env::current_exe().map_err(|e| failed(e.to_string()))?;
-    autostart::set(&app.state::<Shell>().engine.paths().data_dir, &binary, on).map_err(failed)
+    autostart::set(data_dir, &binary, on).map_err(failed)
 }
 
 /// At start: an entry that names a binary that moved is re-pointed at this one.
-pub fn refresh_in_background<R: Runtime>(app: &AppHandle<R>) {
-    let data_dir = app.state::<Shell>().engine.paths().data_dir.clone();
+pub fn refresh_in_background(data_dir: PathBuf) {
     tauri::async_runtime::spawn_blocking(move || {
         let Ok(binary) = std::env::current_exe() else { return };
         if let Err(why) = autostart::refresh(&data_dir, &binary) {

@@ -11,7 +11,7 @@ use crate::ui_types::{
 };
 use spotoken_core::activity::Channel;
 use spotoken_core::diagnose::WebPage;
-use tauri::{AppHandle, Runtime, State, WebviewWindow};
+use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 
 #[tauri::command]
 pub fn overview(shell: State<'_, Shell>) -> Result<Overview, UiError> {
@@ -136,7 +136,8 @@ pub fn appearance<R: Runtime>(window: WebviewWindow<R>) -> Result<Option<Theme>,
 /// Sends a `spotoken://` self-test through the desktop and says whether it came back.
 #[tauri::command]
 pub async fn check_deep_link<R: Runtime>(app: AppHandle<R>) -> Result<LinkCheck, UiError> {
-    Ok(crate::deep_link::check(&app).await)
+    let data_dir = app.state::<Shell>().engine.paths().data_dir.clone();
+    Ok(crate::deep_link::check(&app, data_dir).await)
 }
 
 /// Finishes the pending login from the address the browser ended on.
@@ -229,6 +230,6 @@ pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Resu
 /// Starts Spotoken in the tray when the person logs in, or stops doing so.
 #[tauri::command]
 pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<Overview, UiError> {
-    crate::autostart::set(&app, enabled)?;
+    crate::autostart::set(&app.state::<Shell>().engine.paths().data_dir, enabled)?;
     changed(&app)
 }

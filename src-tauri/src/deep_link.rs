@@ -6,9 +6,9 @@
 //! `spotoken://self-test?nonce=…` link, which the desktop turns into a second launch of
 //! the app, which single-instance hands to this one. Nothing shorter would prove it.
 
-use crate::shell::Shell;
 use crate::ui_types::LinkCheck;
 use spotoken_core::secret::RedirectAddress;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 use tauri::{AppHandle, Manager, Runtime};
@@ -24,25 +24,19 @@ pub struct SelfTest {
     waiting: Mutex<Option<(String, oneshot::Sender<()>)>>,
 }
 
-/// Hands each `spotoken://` URL to the self-test or the pending login, each on its own
-/// task.
-pub fn deliver<R: Runtime>(app: &AppHandle<R>, urls: Vec<tauri::Url>) {
+/// Hands each self-test link to the self-test waiting for it, and gives back the others
+/// (a login's redirect, for the pending login), each wrapped at once: its query carries
+/// the code and the state.
+pub fn sort<R: Runtime>(app: &AppHandle<R>, urls: Vec<tauri::Url>) -> Vec<RedirectAddress> {
+    let mut for_the_login = Vec::new();
     for url in urls {
         if url.host_str() == Some(SELF_TEST_HOST) {
             self_test_arrived(app, &url);
-            continue;
+        } else {
+            for_the_login.push(RedirectAddress::of(String::from(url)));
         }
-        // Wrapped at once: its query carries the code and the state.
-        let address = RedirectAddress::of(String::from(url));
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
-            let shell = app.state::<Shell>();
-            let shown = address.without_query().to_string();
-            if let Err(e) = shell.login.deliver_deep_link(address).await {
-                tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
-            }
-        });
     }
+    for_the_login
 }
 
 fn self_test_arrived<R: Runtime>(app: &AppHandle<R>, url: &tauri::Url) {
@@ -64,12 +58,15 @@ fn self_test_arrived<R: Runtime>(app: &AppHandle<R>, url: &tauri::Url) {
 /// Makes the desktop hand `spotoken://` to this binary: on Linux the handler entry of
 /// [`spotoken_desktop::desktop_entry`] (re-pointed when the binary has moved); on Windows the
 /// plugin's registry keys; on macOS the app bundle declares it.
-pub fn register<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
+/// `data_dir`: Spotoken's data folder (where a symlink to a binary whose path needs
+/// quoting goes).
+pub fn register<R: Runtime>(app: &AppHandle<R>, data_dir: &Path) -> Result<(), String> {
+    // Each platform needs one of them: Linux the folder, Windows the plugin.
+    let _ = (app, data_dir);
     #[cfg(target_os = "linux")]
     {
         use spotoken_desktop::desktop_entry::{HandlerPaths, register};
-        let shell = app.state::<Shell>();
-        let paths = HandlerPaths::new(&shell.engine.paths().data_dir).ok_or("no home folder")?;
+        let paths = HandlerPaths::new(data_dir).ok_or("no home folder")?;
         let binary = std::env::current_exe().map_err(|e| format!("cannot tell where the app is ({e})"))?;
         let done = register(&paths, &binary).map_err(|e| e.0)?;
         if !done.generic_safe {
@@ -86,17 +83,16 @@ pub fn register<R: Runtime>(app: &AppHandle<R>) -> Result<(), String> {
     }
     #[cfg(not(any(target_os = "linux", windows)))]
     {
-        let _ = app;
         Ok(())
     }
 }
 
 /// Registers in the background, for a start with the deep link chosen: a binary that
 /// moved (a new build folder, a reinstall) gets its links back.
-pub fn register_in_background<R: Runtime>(app: &AppHandle<R>) {
+pub fn register_in_background<R: Runtime>(app: &AppHandle<R>, data_dir: PathBuf) {
     let app = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
-        if let Err(why) = register(&app) {
+        if let Err(why) = register(&app, &data_dir) {
             tracing::warn!(%why, "could not register spotoken://; the loopback redirect still works");
         }
     });
@@ -104,10 +100,10 @@ pub fn register_in_background<R: Runtime>(app: &AppHandle<R>) {
 
 /// Registers, sends a self-test link through the desktop, and says within
 /// [`CHECK_TIMEOUT`] whether it came back.
-pub async fn check<R: Runtime>(app: &AppHandle<R>) -> LinkCheck {
+pub async fn check<R: Runtime>(app: &AppHandle<R>, data_dir: PathBuf) -> LinkCheck {
     let registering = {
         let app = app.clone();
-        tauri::async_runtime::spawn_blocking(move || register(&app))
+        tauri::async_runtime::spawn_blocking(move || register(&app, &data_dir))
     };
     let registered = match tokio::time::timeout(CHECK_TIMEOUT, registering).await {
         Ok(Ok(result)) => result,

@@ -21,8 +21,8 @@ pub mod ui_types;
 pub mod window;
 
 use shell::Shell;
-use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::background::{DEFAULT_LEAD, RefreshEvent, Refresher};
+use spotoken_core::login_flow::LoginFlow;
 use spotoken_core::{DEFAULT_LOGIN_TIMEOUT, Engine};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -188,6 +188,7 @@ pub fn run() -> Result<(), StartError> {
             let refresher = Refresher::new(engine.clone(), DEFAULT_LEAD);
             let wake = refresher.waker();
             let deep_link_chosen = engine.settings().redirect == spotoken_core::RedirectKind::DeepLink;
+            let data_dir = engine.paths().data_dir.clone();
             app.manage(Shell::new(engine.clone(), LoginFlow::new(engine, login_timeout(), on_done), wake));
             app.manage(deep_link::SelfTest::default());
             // The window first: WebKit starts its processes while the rest is set up.
@@ -198,9 +199,9 @@ pub fn run() -> Result<(), StartError> {
             let entries = handle.clone();
             window::after_first_paint(move || {
                 if deep_link_chosen {
-                    deep_link::register_in_background(&entries);
+                    deep_link::register_in_background(&entries, data_dir.clone());
                 }
-                autostart::refresh_in_background(&entries);
+                autostart::refresh_in_background(data_dir);
             });
 
             // A refreshed token being stored finishes before SIGTERM or SIGINT ends the app.
@@ -241,10 +242,10 @@ pub fn run() -> Result<(), StartError> {
             }
 
             let links = handle.clone();
-            app.deep_link().on_open_url(move |event| deep_link::deliver(&links, event.urls()));
+            app.deep_link().on_open_url(move |event| shell::deliver_links(&links, event.urls()));
             // A cold start carrying a URL: no login can be waiting for it, but say so.
             if let Ok(Some(urls)) = app.deep_link().get_current() {
-                deep_link::deliver(&handle, urls);
+                shell::deliver_links(&handle, urls);
             }
             Ok(())
         })

@@ -3,8 +3,8 @@
 
 use crate::ui_types::{LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError};
 use spotoken_core::activity::{Channel, Recipient};
-use spotoken_core::auth::flow::LoginFlow;
 use spotoken_core::diagnose::WebPage;
+use spotoken_core::login_flow::LoginFlow;
 use spotoken_core::{AccountStatus, Engine, RedirectKind};
 use std::sync::{Arc, Mutex};
 use tauri::{AppHandle, Manager, Runtime};
@@ -125,7 +125,7 @@ impl Shell {
             settings: SettingsView::new(
                 self.engine.settings(),
                 self.engine.client_id_from_env().map(str::to_string),
-                crate::autostart::enabled(&self.engine),
+                crate::autostart::enabled(&self.engine.paths().data_dir),
             ),
             accounts: status
                 .accounts
@@ -168,7 +168,7 @@ impl Shell {
         })?;
         let deep_link = saved.redirect == RedirectKind::DeepLink;
         if deep_link {
-            crate::deep_link::register_in_background(app);
+            crate::deep_link::register_in_background(app, self.engine.paths().data_dir.clone());
         }
         Ok(())
     }
@@ -184,8 +184,8 @@ impl Shell {
         if kind == RedirectKind::DeepLink {
             // Before the browser opens: its redirect must find the handler in place.
             let registering = {
-                let app = app.clone();
-                tauri::async_runtime::spawn_blocking(move || crate::deep_link::register(&app))
+                let (app, data_dir) = (app.clone(), self.engine.paths().data_dir.clone());
+                tauri::async_runtime::spawn_blocking(move || crate::deep_link::register(&app, &data_dir))
             };
             if let Ok(Err(why)) = registering.await {
                 tracing::warn!(%why, "could not register spotoken://; paste the address or use the loopback redirect");
@@ -257,6 +257,21 @@ pub fn changed<R: Runtime>(app: &AppHandle<R>) -> Result<Overview, UiError> {
     let shell = app.state::<Shell>();
     shell.changed();
     shell.overview()
+}
+
+/// Hands each `spotoken://` link to the self-test waiting for it or to the pending
+/// login, each login's on a task of its own.
+pub fn deliver_links<R: Runtime>(app: &AppHandle<R>, urls: Vec<tauri::Url>) {
+    for address in crate::deep_link::sort(app, urls) {
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let shell = app.state::<Shell>();
+            let shown = address.without_query().to_string();
+            if let Err(e) = shell.login.deliver_deep_link(address).await {
+                tracing::warn!(url = shown, code = %e.diagnose().code, "deep link refused");
+            }
+        });
+    }
 }
 
 /// Tells the window how a login ended and brings it forward.

@@ -10,8 +10,39 @@ use spotoken_core::scopes;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::commands::api::DEFAULT_MAX_PAGES;
-use crate::commands::api::fields::{Field, Header};
+/// `api --paginate` stops after this many pages unless `--max-pages` says otherwise:
+/// 10,000 items at 50 a page.
+pub const DEFAULT_MAX_PAGES: u32 = 200;
+
+/// `-f`/`-F`'s `key=value` (what the value becomes: `commands::api::fields`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub key: String,
+    pub value: String,
+}
+
+impl Field {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not key=value (e.g. limit=5)"))?;
+        Ok(Self { key: key.into(), value: value.into() })
+    }
+}
+
+/// `-H`'s `Name: value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: String,
+}
+
+impl Header {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (name, value) = text
+            .split_once(':')
+            .ok_or_else(|| format!("`{text}` is not \"Name: value\" (e.g. \"Accept-Language: de\")"))?;
+        Ok(Self { name: name.trim().into(), value: value.trim().into() })
+    }
+}
 
 /// Spotify Web API tokens for scripts: log in once, then `spotoken token` prints a fresh
 /// access token whenever you need one. Tokens live only in the OS keychain.

@@ -5,6 +5,7 @@
 //! default to Spotify's and are replaced by `SPOTOKEN_ACCOUNTS_URL` / `SPOTOKEN_API_URL`
 //! (the sandbox and the tests use these). Nothing secret is ever written here.
 
+pub use crate::client_id::{CLIENT_ID_LEN, short_client_id, validate_client_id};
 use crate::error::{Error, Result};
 use crate::scopes;
 use serde::{Deserialize, Serialize};
@@ -56,12 +57,6 @@ pub struct Settings {
     pub store: Option<String>,
 }
 
-/// A Client ID as shown beside an account and in its name (`user@5a0d0b0e`): its
-/// first 8 characters.
-pub fn short_client_id(client_id: &str) -> &str {
-    client_id.get(..8).unwrap_or(client_id)
-}
-
 /// A copied token is wiped from the clipboard after this long unless settings say otherwise.
 pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u64 = 60;
 
@@ -105,19 +100,6 @@ impl Settings {
         } else {
             self.scopes.clone()
         }
-    }
-}
-
-/// How many hexadecimal characters a Spotify Client ID has.
-pub const CLIENT_ID_LEN: usize = 32;
-
-/// A Spotify Client ID: [`CLIENT_ID_LEN`] lowercase or uppercase hexadecimal characters.
-pub fn validate_client_id(value: &str) -> Result<String> {
-    let value = value.trim();
-    if value.len() == CLIENT_ID_LEN && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(value.to_string())
-    } else {
-        Err(Error::InvalidClientId { value: value.chars().take(64).collect() })
     }
 }
 
@@ -205,17 +187,6 @@ impl Paths {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn client_ids_are_32_hex_characters() {
-        assert_eq!(
-            validate_client_id(" 0123456789abcdef0123456789ABCDEF ").ok().as_deref(),
-            Some("0123456789abcdef0123456789ABCDEF")
-        );
-        for bad in ["", "0123456789abcdef", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef0"] {
-            assert!(matches!(validate_client_id(bad), Err(Error::InvalidClientId { .. })), "{bad}");
-        }
-    }
 
     #[test]
     fn endpoints_join_paths_onto_any_base() {

@@ -113,7 +113,9 @@ impl Engine {
         let mut engine =
             Self::new(Paths::from_platform()?, Endpoints::from_env()?, Keychain::from_env(), Arc::new(SystemClock))?;
         // The store the person chose; never a silent fallback from one to the other.
-        if crate::store::StoreKind::chosen(&engine.settings())? == crate::store::StoreKind::EncryptedFile {
+        if crate::store::StoreKind::chosen(engine.settings().store.as_deref())?
+            == crate::store::StoreKind::EncryptedFile
+        {
             engine.keychain = Arc::new(crate::store::encrypted::EncryptedFileStore::from_env(&engine.paths.data_dir));
         }
         engine.client_id_override = std::env::var("SPOTOKEN_CLIENT_ID").ok().filter(|s| !s.trim().is_empty());

@@ -12,6 +12,7 @@ pub mod background;
 pub mod browser;
 pub mod call;
 pub mod catalog;
+pub mod client_id;
 pub mod clock;
 pub mod config;
 pub mod diagnose;
@@ -19,7 +20,9 @@ mod engine;
 mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod login_flow;
 pub mod platform;
+pub mod provider;
 mod refresh;
 mod retry;
 pub mod scopes;

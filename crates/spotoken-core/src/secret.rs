@@ -147,6 +147,14 @@ impl<T, K> fmt::Debug for Secret<T, K> {
     }
 }
 
+/// First 8 hex characters of the SHA-256 of `token`: names a token in the activity
+/// record and the accounts file without giving it away.
+pub fn fingerprint<K>(token: &Secret<String, K>) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.secret().as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,6 @@
 use super::{Program, Severity};
 use crate::clock::Timestamp;
 use crate::error::Error;
-use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 
 /// Where a token was handed out.
@@ -313,12 +312,7 @@ impl Filter {
     }
 }
 
-/// First 8 hex characters of the SHA-256 of `token`.
-pub fn fingerprint<K>(token: &Secret<String, K>) -> String {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(token.secret().as_bytes());
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::secret::fingerprint;
 
 /// `Timestamp` as `YYYY-MM-DDTHH:MM:SSZ` in the record.
 pub(super) mod rfc3339 {

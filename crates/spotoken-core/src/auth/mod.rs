@@ -2,6 +2,5 @@
 //! brings Spotify's answer back: the loopback listener or the desktop app's deep link.
 
 pub mod callback;
-pub mod flow;
 pub mod login;
 pub mod loopback;

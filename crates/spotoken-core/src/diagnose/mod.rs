@@ -283,7 +283,7 @@ impl Diagnosis {
         Self { code, message: message.into(), fix: fix.into(), next: None }
     }
 
-    fn then(mut self, next: NextStep) -> Self {
+    pub(crate) fn then(mut self, next: NextStep) -> Self {
         self.next = Some(next);
         self
     }
@@ -302,8 +302,6 @@ impl std::fmt::Display for Diagnosis {
         write!(f, "{} {}", self.message, self.fix)
     }
 }
-
-mod explain;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
-use super::explain::capitalised;
 use super::*;
 use crate::error::Error;
-use crate::store::provider::Provider;
+use crate::error::explain::capitalised;
+use crate::provider::Provider;
 use std::time::Duration;
 
 fn endpoint(error: &str, description: &str) -> String {

@@ -41,7 +41,7 @@ pub struct AccountRecord {
     pub sign_in_reason: Option<String>,
     pub last_error: Option<Diagnosis>,
     pub last_error_at: Option<Timestamp>,
-    /// [`crate::activity::fingerprint`] of the newest refresh token Spotify gave us: a
+    /// [`crate::secret::fingerprint`] of the newest refresh token Spotify gave us: a
     /// refused token that matches it was not lost to a crash, so its refusal is news.
     #[serde(default)]
     pub refresh_fingerprint: Option<String>,
@@ -68,7 +68,7 @@ impl AccountRecord {
             return same.id.clone();
         }
         if known.iter().any(|a| a.id == user || a.user() == user) {
-            format!("{user}@{}", crate::config::short_client_id(client_id))
+            format!("{user}@{}", crate::client_id::short_client_id(client_id))
         } else {
             user.to_string()
         }

@@ -8,9 +8,9 @@
 //! gnome-keyring waits forever on a password prompt that may be on no screen, and a hung
 //! keychain must not hang Spotoken.
 
-use super::provider::Provider;
 use super::tokens::{Repair, StoredTokens};
 use crate::error::{Error, Result};
+use crate::provider::Provider;
 use crate::secret::Secret;
 use std::sync::mpsc;
 use std::time::Duration;

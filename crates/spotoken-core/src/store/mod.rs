@@ -10,7 +10,8 @@ pub mod accounts;
 pub mod encrypted;
 pub mod keychain;
 pub(crate) mod lock;
-pub mod provider;
+/// Which keychain answers (its own module: errors and their fixes name it).
+pub use crate::provider;
 pub(crate) mod quota;
 pub mod tokens;
 
@@ -31,8 +32,8 @@ pub enum StoreKind {
 
 impl StoreKind {
     /// `SPOTOKEN_STORE` for this run, else the settings' `store`, else the keychain.
-    pub fn chosen(settings: &crate::config::Settings) -> crate::error::Result<Self> {
-        Self::from_choices(std::env::var("SPOTOKEN_STORE").ok().as_deref(), settings.store.as_deref())
+    pub fn chosen(from_settings: Option<&str>) -> crate::error::Result<Self> {
+        Self::from_choices(std::env::var("SPOTOKEN_STORE").ok().as_deref(), from_settings)
     }
 
     /// The store `SPOTOKEN_STORE` (`from_env`; empty is unset) or else the settings name.

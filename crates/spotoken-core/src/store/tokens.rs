@@ -161,13 +161,13 @@ impl Repair {
 /// Which of several entries for one account to keep: the one with the newest access
 /// token (`obtained_at` grows with every refresh and sign-in); among equals, the one
 /// whose refresh token the accounts file names as the newest (`newest_refresh`, a
-/// [`crate::activity::fingerprint`]). The accounts file is written just after the
+/// [`crate::secret::fingerprint`]). The accounts file is written just after the
 /// keychain, so after a crash between the two it can name an older refresh token than
 /// the newest entry holds: the time decides first. `None` for an entry that is not
 /// Spotoken's format; `None` back when no entry is.
 pub fn newest_of(entries: &[Option<StoredTokens>], newest_refresh: Option<&str>) -> Option<usize> {
     let named = |t: &StoredTokens| {
-        newest_refresh.is_some_and(|f| t.refresh_token.as_ref().is_some_and(|r| crate::activity::fingerprint(r) == f))
+        newest_refresh.is_some_and(|f| t.refresh_token.as_ref().is_some_and(|r| crate::secret::fingerprint(r) == f))
     };
     entries
         .iter()
@@ -313,7 +313,7 @@ mod tests {
                 obtained_at: Timestamp(obtained),
             })
         };
-        let named = |refresh: &str| crate::activity::fingerprint(&RefreshToken::of(refresh.into()));
+        let named = |refresh: &str| crate::secret::fingerprint(&RefreshToken::of(refresh.into()));
         // The newest access token wins, whatever the accounts file names (it is written
         // after the keychain and can be one refresh behind).
         let entries = [entry("AQ-old", 100), entry("AQ-new", 200), None];

@@ -8,21 +8,10 @@ use spotoken_core::Error;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use crate::cli::{Field, Header};
 use crate::io::Io;
 
-/// `key=value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    pub key: String,
-    pub value: String,
-}
-
 impl Field {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (key, value) = text.split_once('=').ok_or_else(|| format!("`{text}` is not key=value (e.g. limit=5)"))?;
-        Ok(Self { key: key.into(), value: value.into() })
-    }
-
     /// `-F`'s value as JSON.
     fn typed(&self, io: &mut Io) -> Result<Value, Error> {
         if let Some(file) = self.value.strip_prefix('@') {
@@ -44,22 +33,6 @@ pub fn typed_literal(text: &str) -> Value {
             .map(Value::from)
             .or_else(|_| text.parse::<f64>().map(Value::from))
             .unwrap_or_else(|_| Value::String(text.into())),
-    }
-}
-
-/// `Name: value`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Header {
-    pub name: String,
-    pub value: String,
-}
-
-impl Header {
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (name, value) = text
-            .split_once(':')
-            .ok_or_else(|| format!("`{text}` is not \"Name: value\" (e.g. \"Accept-Language: de\")"))?;
-        Ok(Self { name: name.trim().into(), value: value.trim().into() })
     }
 }
 

@@ -6,9 +6,7 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::io::Write;
 
-/// `api --paginate` stops after this many pages unless `--max-pages` says otherwise:
-/// 10,000 items at 50 a page.
-pub const DEFAULT_MAX_PAGES: u32 = 200;
+pub use crate::cli::DEFAULT_MAX_PAGES;
 
 /// What to do after a page.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! keyring's and D-Bus's failures turned into what a person can act on: by the D-Bus
 //! error name when there is one, else by what the message says; never the stored secret.
 
-use super::super::provider::Provider;
 use crate::error::Error;
+use crate::provider::Provider;
 use std::time::Duration;
 
 /// The keychain did not answer in `waited`.

@@ -2,9 +2,9 @@
 //! code that says which, from the engine's errors, the token endpoint's answers and the
 //! Web API's.
 
-use super::{Code, DASHBOARD_URL, Diagnosis, NextStep, WebPage};
+use super::Error;
 use crate::clock::human_duration;
-use crate::error::Error;
+use crate::diagnose::{Code, DASHBOARD_URL, Diagnosis, NextStep, WebPage};
 
 impl Error {
     pub fn diagnose(&self) -> Diagnosis {
@@ -194,8 +194,8 @@ impl Error {
                 format!(
                     "{} Then try again: the same unlock window is used, no second one opens. {}{}",
                     provider.unlock_fix(),
-                    crate::store::provider::WAIT_LONGER,
-                    if *provider == crate::store::provider::Provider::GnomeKeyring {
+                    crate::provider::WAIT_LONGER,
+                    if *provider == crate::provider::Provider::GnomeKeyring {
                         " If gnome-keyring stopped answering altogether, restart it (`gnome-keyring-daemon --replace`)."
                     } else {
                         ""
@@ -370,7 +370,7 @@ fn web_api(status: u16, message: &str) -> Diagnosis {
 }
 
 /// "KeePassXC", "The keychain": a name at the start of a sentence.
-pub(super) fn capitalised(name: &str) -> String {
+pub(crate) fn capitalised(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 //! [`crate::diagnose`], which turns each variant into a code, a sentence and a fix.
 //! No variant carries a token, code, verifier or `state`.
 
-use crate::store::provider::Provider;
+use crate::provider::Provider;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -130,3 +130,6 @@ impl Error {
         matches!(self, Self::RateLimited { .. } | Self::ServerError { .. } | Self::Network(_))
     }
 }
+
+/// Each error in words: [`Error::diagnose`].
+pub(crate) mod explain;

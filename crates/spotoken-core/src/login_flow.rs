@@ -10,8 +10,8 @@
 //! login, and a login that nobody finishes ends with `LoginTimeout`. Callbacks that do
 //! not belong to the pending login are refused and leave it waiting.
 
-use super::login::PendingLogin;
-use super::loopback::LoopbackListener;
+use crate::auth::login::PendingLogin;
+use crate::auth::loopback::LoopbackListener;
 use crate::clock::Timestamp;
 use crate::config::{DEEP_LINK_REDIRECT, RedirectKind};
 use crate::diagnose::Diagnosis;
