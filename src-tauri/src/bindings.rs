@@ -93,7 +93,7 @@ pub fn typescript() -> String {
     out.push_str(
         "/** The window's commands, typed as declared: each rejects with a UiError. */\nexport const commands = {\n",
     );
-    out.push_str(&crate::command_signatures::typescript(&cfg));
+    out.push_str(&crate::ipc::typescript(&cfg));
     out.push_str("};\n\n");
     out.push_str(&crate::events::events_typescript(&cfg));
     out
@@ -113,62 +113,6 @@ mod tests {
             committed == fresh,
             "ui/src/bindings.ts is stale: run `UPDATE_BINDINGS=1 cargo test -p spotoken-app --lib bindings`"
         );
-    }
-
-    /// The compiler checks each declared command's types against its function; the
-    /// names the window sends must be the function's own, in order, too.
-    #[test]
-    fn declared_arguments_are_the_functions_own() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src-tauri/src");
-        let source = std::fs::read_to_string(root.join("commands.rs")).unwrap();
-        let declared = std::fs::read_to_string(root.join("command_list.rs")).unwrap();
-        let lines: Vec<&str> =
-            declared.lines().map(str::trim).filter(|l| l.ends_with(';') && l.contains("->")).collect();
-        assert_eq!(lines.len(), crate::COMMANDS.len());
-        for line in lines {
-            let (name, rest) = line.split_once('(').unwrap();
-            let inside = &rest[..rest.find(')').unwrap()];
-            let (injected, sent) = inside.split_once('|').unwrap_or((inside, ""));
-            let names = |list: &str| -> Vec<String> {
-                let mut out = Vec::new();
-                let (mut depth, mut current) = (0, String::new());
-                for c in list.chars() {
-                    match c {
-                        '<' | '(' => depth += 1,
-                        '>' | ')' => depth -= 1,
-                        ',' if depth == 0 => out.push(std::mem::take(&mut current)),
-                        _ => {}
-                    }
-                    if !(c == ',' && depth == 0) {
-                        current.push(c);
-                    }
-                }
-                out.push(current);
-                out.iter()
-                    .filter_map(|p| p.split(':').next())
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty())
-                    .collect()
-            };
-            let mut want = names(injected);
-            want.extend(names(sent));
-            let at = source.find(&format!("fn {name}")).unwrap_or_else(|| panic!("no fn {name} in commands.rs"));
-            let signature = &source[at..];
-            let open = signature.find('(').unwrap();
-            let mut depth = 0;
-            let close = signature[open..]
-                .char_indices()
-                .find_map(|(i, c)| {
-                    match c {
-                        '(' => depth += 1,
-                        ')' => depth -= 1,
-                        _ => {}
-                    }
-                    (depth == 0).then_some(open + i)
-                })
-                .unwrap();
-            assert_eq!(names(&signature[open + 1..close]), want, "{name}: commands.rs against command_list.rs");
-        }
     }
 
     /// The window may call exactly the declared commands: one missing from the

@@ -1,10 +1,11 @@
 // The window's commands, declared once: name, what the app injects (app, shell, window),
-// after `|` the arguments the window sends, `async` for those that are, and what each
-// answers (an error is always a UiError). `lib.rs` registers them with Tauri and checks
-// at compile time that each `commands::` function has exactly this signature; `build.rs`
+// after `|` the arguments the window sends (their names are the keys it sends), `async`
+// for those that are, and what each answers (an error is always a UiError). `ipc.rs`
+// makes each a Tauri command with exactly these parameters, calling the `commands::`
+// function of the same name (so the compiler checks it), and registers them; `build.rs`
 // gives each an `allow-…` permission; a test checks `capabilities/main.json` grants
 // exactly these; the bindings test writes them into `ui/src/bindings.ts` as `commands`
-// (typed calls) and `CommandName`. (This file is `include!`d: a macro call only.)
+// (typed calls). (This file is `include!`d: a macro call only.)
 app_commands! {
     overview(shell) -> Overview;
     scope_catalog() -> ScopeCatalog;

@@ -1,4 +1,6 @@
-//! The commands the web UI calls: one-line adapters onto the engine.
+//! What the window's commands do: one-line adapters onto the engine. Tauri reaches them
+//! through [`crate::ipc`], which declares each one's parameters (the names the window
+//! sends) once, in `command_list.rs`.
 //!
 //! Each returns either its result or a [`UiError`] (`{ code, message, fix }`). The UI
 //! receives a raw token only from `reveal_token`, on an explicit Reveal; Copy happens
@@ -13,17 +15,14 @@ use spotoken_core::activity::Channel;
 use spotoken_core::diagnose::WebPage;
 use tauri::{AppHandle, Manager, Runtime, State, WebviewWindow};
 
-#[tauri::command]
 pub fn overview(shell: State<'_, Shell>) -> Result<Overview, UiError> {
     shell.overview()
 }
 
-#[tauri::command]
 pub fn scope_catalog() -> Result<ScopeCatalog, UiError> {
     Ok(ScopeCatalog::default())
 }
 
-#[tauri::command]
 pub fn save_settings<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -33,7 +32,6 @@ pub fn save_settings<R: Runtime>(
     changed(&app)
 }
 
-#[tauri::command]
 pub async fn start_login<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -45,13 +43,11 @@ pub async fn start_login<R: Runtime>(
     changed(&app)
 }
 
-#[tauri::command]
 pub fn cancel_login<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, UiError> {
     shell.login.cancel();
     changed(&app)
 }
 
-#[tauri::command]
 pub async fn refresh_now<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -72,12 +68,10 @@ pub async fn refresh_now<R: Runtime>(
 
 /// Stops the window waiting for its refresh of `account` (the refresh itself ends within
 /// its deadline, and keeps what Spotify answers).
-#[tauri::command]
 pub fn stop_refresh(shell: State<'_, Shell>, account: String) -> Result<bool, UiError> {
     Ok(shell.stop_waiting_for_refresh(&account))
 }
 
-#[tauri::command]
 pub async fn copy_token<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -86,7 +80,6 @@ pub async fn copy_token<R: Runtime>(
     shell.copy_token(&app, &account, Channel::WindowCopy).await
 }
 
-#[tauri::command]
 pub async fn reveal_token<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -97,7 +90,6 @@ pub async fn reveal_token<R: Runtime>(
 
 /// Off the main thread: deleting from a keychain that asks to be unlocked can take
 /// as long as the person takes.
-#[tauri::command]
 pub async fn sign_out<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -110,38 +102,32 @@ pub async fn sign_out<R: Runtime>(
     changed(&app)
 }
 
-#[tauri::command]
 pub fn copy_redirect_uri<R: Runtime>(app: AppHandle<R>, which: Redirect) -> Result<(), UiError> {
     crate::shell::copy_redirect_uri(&app, &which)
 }
 
-#[tauri::command]
 pub fn open_link(link: WebPage) -> Result<(), UiError> {
     crate::shell::open_link(link)
 }
 
 /// The UI has painted: show the window (it starts hidden, so it never flashes blank).
-#[tauri::command]
 pub fn ui_ready<R: Runtime>(window: WebviewWindow<R>) -> Result<(), UiError> {
     crate::window::reveal(&window)
 }
 
 /// The desktop's light or dark theme where the page cannot tell (Linux), else `None`.
 /// Synchronous, so it runs on the main thread, where GTK's settings are.
-#[tauri::command]
 pub fn appearance<R: Runtime>(window: WebviewWindow<R>) -> Result<Option<Theme>, UiError> {
     Ok(crate::appearance::current(&window))
 }
 
 /// Sends a `spotoken://` self-test through the desktop and says whether it came back.
-#[tauri::command]
 pub async fn check_deep_link<R: Runtime>(app: AppHandle<R>) -> Result<LinkCheck, UiError> {
     let data_dir = app.state::<Shell>().engine.paths().data_dir.clone();
     Ok(crate::deep_link::check(&app, data_dir).await)
 }
 
 /// Finishes the pending login from the address the browser ended on.
-#[tauri::command]
 pub async fn paste_redirect<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -152,21 +138,18 @@ pub async fn paste_redirect<R: Runtime>(
 }
 
 /// Copies the pending login's consent page address, for a browser elsewhere.
-#[tauri::command]
 pub fn copy_login_address<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<(), UiError> {
     let pending = shell.login.pending().ok_or_else(|| UiError::from(spotoken_core::Error::NoLoginPending))?;
     crate::clipboard::copy_text(&app, pending.address.into_secret())
 }
 
 /// The person has seen the notice (a failed tray copy).
-#[tauri::command]
 pub fn dismiss_notice<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, UiError> {
     shell.set_notice(None);
     changed(&app)
 }
 
 /// The Activity view. Off the main thread: it reads up to 10 MB of record.
-#[tauri::command]
 pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<ActivityView, UiError> {
     let engine = shell.engine.clone();
     tauri::async_runtime::spawn_blocking(move || crate::shell::activity_view(&engine, &query)).await.map_err(|e| {
@@ -179,7 +162,6 @@ pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<A
 }
 
 /// Acknowledges one anomaly (`id`), an account's, or all.
-#[tauri::command]
 pub fn acknowledge<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -192,7 +174,6 @@ pub fn acknowledge<R: Runtime>(
 }
 
 /// Answers a program waiting for a token.
-#[tauri::command]
 pub fn answer_request<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -205,7 +186,6 @@ pub fn answer_request<R: Runtime>(
 }
 
 /// Turns asking before a new program gets the account's token on or off.
-#[tauri::command]
 pub fn set_ask_new_programs<R: Runtime>(
     app: AppHandle<R>,
     shell: State<'_, Shell>,
@@ -218,7 +198,6 @@ pub fn set_ask_new_programs<R: Runtime>(
 
 /// The operations `query` names (a path, or words of a summary), each checked against
 /// the account's granted scopes.
-#[tauri::command]
 pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Result<Vec<CallCheck>, UiError> {
     let record = shell.engine.resolve_account(Some(&account))?;
     Ok(spotoken_core::catalog::search(&query, 8)
@@ -228,7 +207,6 @@ pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Resu
 }
 
 /// Starts Spotoken in the tray when the person logs in, or stops doing so.
-#[tauri::command]
 pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<Overview, UiError> {
     crate::autostart::set(&app.state::<Shell>().engine.paths().data_dir, enabled)?;
     changed(&app)

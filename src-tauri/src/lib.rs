@@ -12,6 +12,7 @@ pub mod clipboard;
 pub mod commands;
 pub mod deep_link;
 pub mod events;
+pub mod ipc;
 pub mod rendering;
 pub mod shell;
 pub mod tray;
@@ -29,52 +30,7 @@ use std::time::Instant;
 use tauri::{Manager, RunEvent};
 use tauri_plugin_deep_link::DeepLinkExt;
 
-/// The window's commands, from their one declaration ([`command_list.rs`]).
-pub mod command_signatures {
-    use crate::ui_types::*;
-    use spotoken_core::diagnose::WebPage;
-
-    /// A value of any type, for a check that is compiled and never run.
-    #[allow(dead_code)]
-    fn inject<T>() -> T {
-        unreachable!("signatures_match is never called")
-    }
-
-    macro_rules! app_commands {
-        (@call async $e:expr) => { $e.await };
-        (@call $e:expr) => { $e };
-        (@inj app) => { inject::<tauri::AppHandle<tauri::Wry>>() };
-        (@inj shell) => { inject::<tauri::State<'static, crate::shell::Shell>>() };
-        (@inj window) => { inject::<tauri::WebviewWindow<tauri::Wry>>() };
-        ($( $name:ident ( $($inj:ident),* $(| $($arg:ident : $ty:ty),+ )? ) $($async:ident)? -> $ret:ty ; )*) => {
-            /// Their names.
-            pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
-
-            /// Never called: it compiles only while every `commands::` function takes
-            /// and answers what its declaration says.
-            #[allow(dead_code, unreachable_code, unused_variables, unused_assignments, clippy::diverging_sub_expression)]
-            async fn signatures_match() {
-                $( {
-                    $($( let $arg: $ty = inject(); )+)?
-                    let answer: Result<$ret, UiError> =
-                        app_commands!(@call $($async)? crate::commands::$name($(app_commands!(@inj $inj),)* $($($arg),+)?));
-                } )*
-            }
-
-            /// Their TypeScript: one typed call each, for `ui/src/bindings.ts`.
-            pub fn typescript(cfg: &ts_rs::Config) -> String {
-                let mut out = String::new();
-                $( {
-                    let args: Vec<(&str, String)> = vec![$($((stringify!($arg), <$ty as ts_rs::TS>::name(cfg))),+)?];
-                    out.push_str(&crate::bindings::command_typescript(stringify!($name), &args, &<$ret as ts_rs::TS>::name(cfg)));
-                } )*
-                out
-            }
-        };
-    }
-    include!("command_list.rs");
-}
-pub use command_signatures::COMMANDS;
+pub use ipc::COMMANDS;
 
 /// When the process started, for the first-paint figure.
 pub static STARTED: OnceLock<Instant> = OnceLock::new();
@@ -171,14 +127,7 @@ pub fn run() -> Result<(), StartError> {
         .plugin(tauri_plugin_deep_link::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .plugin(tauri_plugin_notification::init())
-        .invoke_handler({
-            macro_rules! app_commands {
-                ($( $name:ident ( $($declared:tt)* ) $($async:ident)? -> $ret:ty ; )*) => {
-                    tauri::generate_handler![$(commands::$name),*]
-                };
-            }
-            include!("command_list.rs")
-        })
+        .invoke_handler(ipc::handler())
         .setup(move |app| {
             let handle = app.handle().clone();
             let on_done = {
