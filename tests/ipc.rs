@@ -18,7 +18,7 @@ use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
 use tauri::webview::{InvokeRequest, WebviewWindow};
 
-/// Calls `command` as the window does; its answer, or the UiError it was refused with.
+/// Calls `command` as the window does; its answer, or the Diagnosis it was refused with.
 fn call(window: &WebviewWindow<MockRuntime>, command: &str, args: Value) -> Result<Value, Value> {
     let request = InvokeRequest {
         cmd: command.into(),
@@ -100,7 +100,7 @@ async fn the_windows_calls_reach_their_commands_by_the_declared_names() {
     assert!(call(&window, "save_settings", json!({ "input": input })).is_err());
     assert_eq!(engine.settings().burst_per_minute, Some(12));
 
-    // An engine error comes back as the window's UiError: code, message and fix.
+    // An engine error comes back as the Diagnosis the window shows: code, message and fix.
     let unknown = call(&window, "can_call", json!({ "account": "nobody", "query": "me" })).unwrap_err();
     assert_eq!(unknown["code"], "account_unknown", "{unknown}");
     assert!(!unknown["fix"].as_str().unwrap().is_empty());

@@ -2,7 +2,7 @@
 //! [`spotoken_desktop::autostart`] (an XDG autostart entry on Linux, the `Run`
 //! key on Windows, a LaunchAgent on macOS).
 
-use crate::ui_types::UiError;
+use crate::ui_types::Diagnosis;
 use spotoken_desktop::autostart;
 use std::path::{Path, PathBuf};
 
@@ -12,9 +12,9 @@ pub fn enabled(data_dir: &Path) -> Option<bool> {
     autostart::enabled(data_dir)
 }
 
-pub fn set(data_dir: &Path, on: bool) -> Result<(), UiError> {
+pub fn set(data_dir: &Path, on: bool) -> Result<(), Diagnosis> {
     let failed = |why: String| {
-        UiError::app(
+        Diagnosis::new(
             spotoken_core::Code::AutostartError,
             format!("Spotoken could not change whether it starts at login ({why})."),
             "Check that your config folder is writable, then try again.",

@@ -54,10 +54,10 @@ pub fn typescript() -> String {
         spotoken_core::store::accounts::REFRESH_TOKEN_MONTHS
     ));
     let decls = [
-        UiError::decl(&cfg),
-        Redirect::decl(&cfg),
-        State::decl(&cfg),
-        ScopeSet::decl(&cfg),
+        Diagnosis::decl(&cfg),
+        RedirectKind::decl(&cfg),
+        spotoken_core::AccountState::decl(&cfg),
+        spotoken_core::status::Scopes::decl(&cfg),
         AccountView::decl(&cfg),
         QuotaView::decl(&cfg),
         AnomalyView::decl(&cfg),
@@ -91,7 +91,7 @@ pub fn typescript() -> String {
         out.push_str("\n\n");
     }
     out.push_str(
-        "/** The window's commands, typed as declared: each rejects with a UiError. */\nexport const commands = {\n",
+        "/** The window's commands, typed as declared: each rejects with a Diagnosis. */\nexport const commands = {\n",
     );
     out.push_str(&crate::ipc::typescript(&cfg));
     out.push_str("};\n\n");

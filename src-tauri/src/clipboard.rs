@@ -6,7 +6,7 @@
 //! sees it for a copy. Only the newest copy's timer clears: an older timer finds its
 //! generation outdated and leaves the clipboard alone.
 
-use crate::ui_types::{Copied, UiError};
+use crate::ui_types::{Copied, Diagnosis};
 use spotoken_core::Secret;
 use spotoken_core::activity::fingerprint;
 use std::sync::Mutex;
@@ -60,9 +60,9 @@ pub fn holding<R: Runtime>(app: &AppHandle<R>) -> Holding {
 }
 
 /// Puts text that is no secret on the clipboard.
-pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), UiError> {
+pub fn copy_text<R: Runtime>(app: &AppHandle<R>, text: String) -> Result<(), Diagnosis> {
     app.clipboard().write_text(text.clone()).map_err(|e| {
-        UiError::app(
+        Diagnosis::new(
             spotoken_core::Code::ClipboardError,
             format!("The clipboard refused the text ({e})."),
             "Select the address and copy it by hand.",

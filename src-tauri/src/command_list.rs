@@ -1,6 +1,6 @@
 // The window's commands, declared once: name, what the app injects (app, shell, window),
 // after `|` the arguments the window sends (their names are the keys it sends), `async`
-// for those that are, and what each answers (an error is always a UiError). `ipc.rs`
+// for those that are, and what each answers (an error is always a Diagnosis). `ipc.rs`
 // makes each a Tauri command with exactly these parameters, calling the `commands::`
 // function of the same name (so the compiler checks it), and registers them; `build.rs`
 // gives each an `allow-…` permission; a test checks `capabilities/main.json` grants
@@ -17,7 +17,7 @@ app_commands! {
     copy_token(app, shell | account: String) async -> Copied;
     reveal_token(app, shell | account: String) async -> String;
     sign_out(app, shell | account: String) async -> Overview;
-    copy_redirect_uri(app | which: Redirect) -> ();
+    copy_redirect_uri(app | which: RedirectKind) -> ();
     open_link(| link: WebPage) -> ();
     ui_ready(window) -> ();
     appearance(window) -> Option<Theme>;

@@ -22,7 +22,7 @@ macro_rules! app_commands {
             _runtime: AppHandle<R>,
             $($inj: app_commands!(@ty $inj),)*
             $($arg: $ty),*
-        ) -> Result<$ret, UiError> {
+        ) -> Result<$ret, Diagnosis> {
             crate::commands::$name($($inj,)* $($arg),*).await
         }
     };
@@ -32,7 +32,7 @@ macro_rules! app_commands {
             _runtime: AppHandle<R>,
             $($inj: app_commands!(@ty $inj),)*
             $($arg: $ty),*
-        ) -> Result<$ret, UiError> {
+        ) -> Result<$ret, Diagnosis> {
             crate::commands::$name($($inj,)* $($arg),*)
         }
     };

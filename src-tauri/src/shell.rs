@@ -1,7 +1,7 @@
 //! The app's state and the few steps that need Tauri's plugins (browser, clipboard,
 //! notifications, deep-link registration). Everything about tokens is the engine's.
 
-use crate::ui_types::{LoginFinished, LoginView, Overview, Redirect, SettingsInput, SettingsView, UiError};
+use crate::ui_types::{Diagnosis, LoginFinished, LoginView, Overview, SettingsInput, SettingsView};
 use spotoken_core::activity::{Channel, Recipient};
 use spotoken_core::diagnose::WebPage;
 use spotoken_core::login_flow::LoginFlow;
@@ -25,7 +25,7 @@ pub struct Shell {
     pub engine: Arc<Engine>,
     pub login: LoginFlow,
     pub wake: Arc<Notify>,
-    pub notice: Mutex<Option<UiError>>,
+    pub notice: Mutex<Option<Diagnosis>>,
     /// Held while the app runs, so `spotoken token` knows it can ask here.
     pub asker: Mutex<Option<spotoken_core::activity::approval::Asker>>,
     /// "State changed": bumped by [`Shell::changed`], watched by whoever draws it.
@@ -37,7 +37,7 @@ pub struct Shell {
 /// How a refresh the window asked for ended.
 #[derive(Debug)]
 pub enum RefreshEnd {
-    Done(Result<(), UiError>),
+    Done(Result<(), Diagnosis>),
     /// The person stopped waiting; the refresh goes on to its deadline, and an answer
     /// that comes is stored.
     StoppedWaiting,
@@ -82,8 +82,8 @@ impl Shell {
         });
         let end = tokio::select! {
             done = work => RefreshEnd::Done(match done {
-                Ok(result) => result.map_err(UiError::from),
-                Err(e) => Err(UiError::app(
+                Ok(result) => result.map_err(Diagnosis::from),
+                Err(e) => Err(Diagnosis::new(
                     spotoken_core::Code::UnexpectedResponse,
                     format!("The refresh stopped before it finished ({e})."),
                     "Try again; the stored tokens were not changed.",
@@ -115,7 +115,7 @@ impl Shell {
         self.changes.subscribe()
     }
 
-    pub fn overview(&self) -> Result<Overview, UiError> {
+    pub fn overview(&self) -> Result<Overview, Diagnosis> {
         let status = self.engine.status()?;
         let settings = self.engine.settings();
         let now = self.engine.clock().now();
@@ -136,7 +136,7 @@ impl Shell {
                 })
                 .collect(),
             login: self.login.pending().map(|p| LoginView {
-                redirect: p.kind.into(),
+                redirect: p.kind,
                 address: p.address.into_secret(),
                 expires_at: p.expires_at.0,
                 timeout_secs: self.login.timeout().as_secs(),
@@ -147,20 +147,20 @@ impl Shell {
     }
 
     /// The failure the person has not seen yet, if any.
-    pub fn notice(&self) -> Option<UiError> {
+    pub fn notice(&self) -> Option<Diagnosis> {
         self.notice.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    pub fn set_notice(&self, notice: Option<UiError>) {
+    pub fn set_notice(&self, notice: Option<Diagnosis>) {
         *self.notice.lock().unwrap_or_else(|p| p.into_inner()) = notice;
     }
 
-    pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), UiError> {
+    pub fn save_settings<R: Runtime>(&self, app: &AppHandle<R>, input: SettingsInput) -> Result<(), Diagnosis> {
         // A Client ID from SPOTOKEN_CLIENT_ID is shown, not saved: the engine keeps the file's.
         let saved = self.engine.update_settings(|settings| {
             settings.client_id = Some(input.client_id);
             settings.scopes = input.scopes;
-            settings.redirect = input.redirect.into();
+            settings.redirect = input.redirect;
             settings.clipboard_clear_secs = Some(input.clipboard_clear_secs);
             settings.notify_anomalies = Some(input.notify_anomalies);
             settings.burst_per_minute = Some(input.burst_per_minute.max(1));
@@ -179,7 +179,7 @@ impl Shell {
         scopes: &[String],
         show_dialog: bool,
         account: Option<&str>,
-    ) -> Result<(), UiError> {
+    ) -> Result<(), Diagnosis> {
         let kind = self.engine.settings().redirect;
         if kind == RedirectKind::DeepLink {
             // Before the browser opens: its redirect must find the handler in place.
@@ -205,7 +205,7 @@ impl Shell {
         app: &AppHandle<R>,
         account: &str,
         channel: Channel,
-    ) -> Result<spotoken_core::secret::AccessToken, UiError> {
+    ) -> Result<spotoken_core::secret::AccessToken, Diagnosis> {
         let token = self.engine.hand_out(Some(account), HAND_OUT_MIN_VALID, &Recipient::app(channel)).await?;
         if token.refreshed {
             let _ = changed(app);
@@ -218,11 +218,11 @@ impl Shell {
         app: &AppHandle<R>,
         account: &str,
         channel: Channel,
-    ) -> Result<crate::ui_types::Copied, UiError> {
+    ) -> Result<crate::ui_types::Copied, Diagnosis> {
         let token = self.hand_out(app, account, channel).await?;
         let clear = self.engine.settings().clipboard_clear();
         crate::clipboard::copy(app, account, token, clear).map_err(|why| {
-            UiError::app(
+            Diagnosis::new(
                 spotoken_core::Code::ClipboardError,
                 format!("The clipboard refused the token ({why})."),
                 "Try again.",
@@ -253,7 +253,7 @@ pub fn activity_view(engine: &Engine, query: &crate::ui_types::ActivityQuery) ->
 
 /// After any change: wake the refresher and signal it (the composition root redraws the
 /// tray and the window on the signal); the overview, for commands that return it.
-pub fn changed<R: Runtime>(app: &AppHandle<R>) -> Result<Overview, UiError> {
+pub fn changed<R: Runtime>(app: &AppHandle<R>) -> Result<Overview, Diagnosis> {
     let shell = app.state::<Shell>();
     shell.changed();
     shell.overview()
@@ -283,7 +283,7 @@ pub fn login_finished<R: Runtime>(
     let now = shell.engine.clock().now();
     let payload = match outcome {
         Ok(record) => LoginFinished { account: Some(AccountStatus::new(&record, now).into()), error: None },
-        Err(d) => LoginFinished { account: None, error: Some(d.into()) },
+        Err(d) => LoginFinished { account: None, error: Some(d) },
     };
     if payload.account.is_some() {
         let _ = crate::window::show(app);
@@ -298,26 +298,26 @@ pub fn notify<R: Runtime>(app: &AppHandle<R>, title: &str, body: &str) {
     }
 }
 
-pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &Redirect) -> Result<(), UiError> {
+pub fn copy_redirect_uri<R: Runtime>(app: &AppHandle<R>, which: &RedirectKind) -> Result<(), Diagnosis> {
     let uris = Overview::redirect_uris();
     crate::clipboard::copy_text(
         app,
         match which {
-            Redirect::DeepLink => uris.deep_link,
-            Redirect::Loopback => uris.loopback,
+            RedirectKind::DeepLink => uris.deep_link,
+            RedirectKind::Loopback => uris.loopback,
         },
     )
 }
 
-pub fn open_link(page: WebPage) -> Result<(), UiError> {
+pub fn open_link(page: WebPage) -> Result<(), Diagnosis> {
     let url = page.url();
     open_in_browser(url, &format!("Open {url} yourself."))
 }
 
 /// `$BROWSER` when set (tests use it), else the desktop's opener: the same as the
 /// command line's, without this window's rendering variables.
-fn open_in_browser(url: &str, fix: &str) -> Result<(), UiError> {
+fn open_in_browser(url: &str, fix: &str) -> Result<(), Diagnosis> {
     spotoken_core::browser::open_without(url, crate::rendering::set_here()).map_err(|why| {
-        UiError::app(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
+        Diagnosis::new(spotoken_core::Code::BrowserUnavailable, format!("No browser could be opened ({why})."), fix)
     })
 }

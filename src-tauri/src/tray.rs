@@ -115,7 +115,7 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                         // the tray's icon and menu, and the window's next opening say it too.
                         tracing::warn!(code = %e.code, "the tray could not copy a token");
                         crate::shell::notify(&app, "Could not copy the token", &format!("{} {}", e.message, e.fix));
-                        shell.set_notice(Some(crate::ui_types::UiError {
+                        shell.set_notice(Some(crate::ui_types::Diagnosis {
                             message: format!("Copy from the tray failed: {}", e.message),
                             ..e
                         }));

@@ -15,7 +15,7 @@
 //! `SPOTOKEN_TRAY_RESTART_SECS` sets the delay; `off` keeps the process as it is.
 
 use crate::shell::Shell;
-use crate::ui_types::UiError;
+use crate::ui_types::Diagnosis;
 use spotoken_core::shutdown;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -215,7 +215,7 @@ pub fn restarted(identifier: &str) -> bool {
 
 /// In a restarted process: puts back what the previous image carried over.
 pub fn restore<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(notice) = std::env::var(NOTICE_VAR).ok().and_then(|n| serde_json::from_str::<UiError>(&n).ok()) {
+    if let Some(notice) = std::env::var(NOTICE_VAR).ok().and_then(|n| serde_json::from_str::<Diagnosis>(&n).ok()) {
         app.state::<Shell>().set_notice(Some(notice));
     }
     if let Ok(text) = std::env::var(CLIPBOARD_VAR)

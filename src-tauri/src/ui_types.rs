@@ -8,83 +8,15 @@
 use serde::{Deserialize, Serialize};
 use spotoken_core::activity::{Anomaly, AnomalyCode, Event, Severity};
 use spotoken_core::config::{DEEP_LINK_REDIRECT, LOOPBACK_REDIRECT_TO_REGISTER};
-use spotoken_core::status::{AccountState, AccountStatus};
-use spotoken_core::{Diagnosis, Error, NextStep, RedirectKind, Settings, scopes};
+use spotoken_core::status::{AccountState, AccountStatus, Scopes};
+/// The engine's own types, as the window sees them: a failure (`{ code, message, fix,
+/// next }`) and how a sign-in comes back.
+pub use spotoken_core::{Diagnosis, RedirectKind};
+use spotoken_core::{Settings, scopes};
 use ts_rs::TS;
 
 /// Whether an account can make one Web API call: the engine's, as the window shows it.
 pub use spotoken_core::catalog::CallCheck;
-
-/// An error as the UI shows it: a stable code to branch on, a sentence, the next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct UiError {
-    #[ts(type = "ErrorCode")]
-    pub code: spotoken_core::Code,
-    pub message: String,
-    pub fix: String,
-    /// The fix as a step the window offers as a button, when it is one.
-    #[serde(default)]
-    pub next: Option<NextStep>,
-}
-
-impl UiError {
-    /// An error the app itself reports, with no step to offer.
-    pub fn app(code: spotoken_core::Code, message: impl Into<String>, fix: impl Into<String>) -> Self {
-        Self { code, message: message.into(), fix: fix.into(), next: None }
-    }
-}
-
-impl From<Diagnosis> for UiError {
-    fn from(d: Diagnosis) -> Self {
-        Self { code: d.code, message: d.message, fix: d.fix, next: d.next }
-    }
-}
-
-impl From<Error> for UiError {
-    fn from(e: Error) -> Self {
-        e.diagnose().into()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "kebab-case")]
-pub enum Redirect {
-    Loopback,
-    DeepLink,
-}
-
-impl From<RedirectKind> for Redirect {
-    fn from(k: RedirectKind) -> Self {
-        match k {
-            RedirectKind::Loopback => Self::Loopback,
-            RedirectKind::DeepLink => Self::DeepLink,
-        }
-    }
-}
-
-impl From<Redirect> for RedirectKind {
-    fn from(r: Redirect) -> Self {
-        match r {
-            Redirect::Loopback => Self::Loopback,
-            Redirect::DeepLink => Self::DeepLink,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Ok,
-    NeedsSignIn,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-pub struct ScopeSet {
-    pub requested: Vec<String>,
-    pub granted: Vec<String>,
-    pub missing: Vec<String>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct AccountView {
@@ -92,13 +24,13 @@ pub struct AccountView {
     pub display_name: Option<String>,
     /// The Client ID it signed in through, shortened (a person may use several).
     pub client_id_short: String,
-    pub state: State,
+    pub state: AccountState,
     pub access_expires_at: i64,
     pub refresh_expires_at: i64,
     pub authorized_at: String,
     pub last_refresh_at: Option<String>,
-    pub scopes: ScopeSet,
-    pub last_error: Option<UiError>,
+    pub scopes: Scopes,
+    pub last_error: Option<Diagnosis>,
     /// What to act on soon, other than missing scopes (shown as chips).
     pub warnings: Vec<String>,
     /// How long the refresh token lives in all, for its meter.
@@ -266,17 +198,13 @@ impl From<AccountStatus> for AccountView {
             client_id_short: spotoken_core::config::short_client_id(&a.client_id).to_string(),
             id: a.id,
             display_name: a.display_name,
-            state: match a.state {
-                AccountState::Ok => State::Ok,
-                AccountState::NeedsSignIn => State::NeedsSignIn,
-                AccountState::Error => State::Error,
-            },
+            state: a.state,
             access_expires_at: a.access_token.expires_at_unix,
             refresh_expires_at: a.refresh_token.expires_at_unix,
             authorized_at: a.authorized_at,
             last_refresh_at: a.last_refresh_at,
-            scopes: ScopeSet { requested: a.scopes.requested, granted: a.scopes.granted, missing: a.scopes.missing },
-            last_error: a.last_error.map(UiError::from),
+            scopes: a.scopes,
+            last_error: a.last_error,
             warnings: a.refresh_warning.into_iter().collect(),
             refresh_lifetime_secs: a.refresh_lifetime_secs,
             refresh_warning_secs: spotoken_core::status::REFRESH_WARNING_SECS,
@@ -293,7 +221,7 @@ pub struct SettingsView {
     pub client_id: Option<String>,
     /// Set by `SPOTOKEN_CLIENT_ID`, which wins over the settings file.
     pub client_id_from_env: bool,
-    pub redirect: Redirect,
+    pub redirect: RedirectKind,
     pub scopes: Vec<String>,
     /// 0: never clear copied tokens from the clipboard.
     pub clipboard_clear_secs: u64,
@@ -319,7 +247,7 @@ impl SettingsView {
             autostart,
             client_id_from_env: client_id_from_env.is_some(),
             client_id: client_id_from_env.or(settings.client_id.clone()),
-            redirect: settings.redirect.into(),
+            redirect: settings.redirect,
             scopes: settings.scopes_or_default(),
             clipboard_clear_secs: settings.clipboard_clear(),
             anomaly_kinds: AnomalyCode::ALL
@@ -339,7 +267,7 @@ impl SettingsView {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 pub struct SettingsInput {
     pub client_id: String,
-    pub redirect: Redirect,
+    pub redirect: RedirectKind,
     pub scopes: Vec<String>,
     pub clipboard_clear_secs: u64,
     /// The anomaly codes to show as desktop notifications.
@@ -362,7 +290,7 @@ pub struct Overview {
     pub login: Option<LoginView>,
     pub redirect_uris: RedirectUris,
     /// A failure the person has not seen (a tray copy with no notification daemon).
-    pub notice: Option<UiError>,
+    pub notice: Option<Diagnosis>,
     /// Programs waiting for the person to allow them a token, oldest first.
     pub requests: Vec<RequestView>,
     /// How times of day are written, as the tray writes them.
@@ -372,7 +300,7 @@ pub struct Overview {
 /// The login in progress, as the waiting view shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct LoginView {
-    pub redirect: Redirect,
+    pub redirect: RedirectKind,
     /// The consent page's address, for a browser on another profile or machine.
     pub address: String,
     /// Unix seconds: when the login stops waiting.
@@ -408,7 +336,7 @@ impl Overview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 pub struct LoginFinished {
     pub account: Option<AccountView>,
-    pub error: Option<UiError>,
+    pub error: Option<Diagnosis>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]

@@ -1,7 +1,7 @@
 //! The one window. It is created on demand and destroyed when closed, so an app that
 //! lives in the tray holds no web view (WebKit's web process exits with it).
 
-use crate::ui_types::{Page, UiError};
+use crate::ui_types::{Diagnosis, Page};
 use tauri::{AppHandle, Manager, Runtime, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
 pub const LABEL: &str = "main";
@@ -112,14 +112,14 @@ fn compositor_draws_title_bars() -> bool {
             || desktop.split(':').any(|d| tiling.contains(&d)))
 }
 
-pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), UiError> {
+pub fn reveal<R: Runtime>(window: &WebviewWindow<R>) -> Result<(), Diagnosis> {
     if let Some(created) = CREATED.lock().unwrap_or_else(|p| p.into_inner()).take() {
         let since_start = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64);
         tracing::info!(ms = created.elapsed().as_millis() as u64, since_start, "first paint");
     }
     run_deferred();
     window.show().and_then(|()| window.set_focus()).map_err(|e| {
-        UiError::app(
+        Diagnosis::new(
             spotoken_core::Code::WindowError,
             format!("The window could not be shown ({e})."),
             "Open Spotoken again from the tray.",

@@ -12,23 +12,35 @@ export const CLIENT_ID_PATTERN = /^[0-9a-fA-F]{32}$/;
 /** How long Spotify keeps a sign-in's refresh token. */
 export const REFRESH_TOKEN_MONTHS = 6;
 
-export type UiError = { code: ErrorCode, message: string, fix: string, 
+export type Diagnosis = { 
 /**
- * The fix as a step the window offers as a button, when it is one.
+ * Stable, `snake_case`; documented in the README.
  */
-next: NextStep | null, };
+code: ErrorCode, message: string, 
+/**
+ * What to do, in words for any front end.
+ */
+fix: string, 
+/**
+ * The same as a step a front end can offer: a command, a button.
+ */
+next?: NextStep | null, };
 
-export type Redirect = "loopback" | "deep-link";
+export type RedirectKind = "loopback" | "deep-link";
 
-export type State = "ok" | "needs_sign_in" | "error";
+export type AccountState = "ok" | "needs_sign_in" | "error";
 
-export type ScopeSet = { requested: Array<string>, granted: Array<string>, missing: Array<string>, };
+export type Scopes = { requested: Array<string>, granted: Array<string>, 
+/**
+ * Requested but not granted.
+ */
+missing: Array<string>, };
 
 export type AccountView = { id: string, display_name: string | null, 
 /**
  * The Client ID it signed in through, shortened (a person may use several).
  */
-client_id_short: string, state: State, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: ScopeSet, last_error: UiError | null, 
+client_id_short: string, state: AccountState, access_expires_at: number, refresh_expires_at: number, authorized_at: string, last_refresh_at: string | null, scopes: Scopes, last_error: Diagnosis | null, 
 /**
  * What to act on soon, other than missing scopes (shown as chips).
  */
@@ -117,7 +129,7 @@ export type SettingsView = { client_id: string | null,
 /**
  * Set by `SPOTOKEN_CLIENT_ID`, which wins over the settings file.
  */
-client_id_from_env: boolean, redirect: Redirect, scopes: Array<string>, 
+client_id_from_env: boolean, redirect: RedirectKind, scopes: Array<string>, 
 /**
  * 0: never clear copied tokens from the clipboard.
  */
@@ -137,7 +149,7 @@ burst_per_minute: number, };
 
 export type AnomalyKind = { code: string, title: string, notify: boolean, };
 
-export type SettingsInput = { client_id: string, redirect: Redirect, scopes: Array<string>, clipboard_clear_secs: number, 
+export type SettingsInput = { client_id: string, redirect: RedirectKind, scopes: Array<string>, clipboard_clear_secs: number, 
 /**
  * The anomaly codes to show as desktop notifications.
  */
@@ -153,7 +165,7 @@ login: LoginView | null, redirect_uris: RedirectUris,
 /**
  * A failure the person has not seen (a tray copy with no notification daemon).
  */
-notice: UiError | null, 
+notice: Diagnosis | null, 
 /**
  * Programs waiting for the person to allow them a token, oldest first.
  */
@@ -163,7 +175,7 @@ requests: Array<RequestView>,
  */
 clock: ClockStyle, };
 
-export type LoginView = { redirect: Redirect, 
+export type LoginView = { redirect: RedirectKind, 
 /**
  * The consent page's address, for a browser on another profile or machine.
  */
@@ -187,7 +199,7 @@ fix: string,
  */
 command: string | null, };
 
-export type LoginFinished = { account: AccountView | null, error: UiError | null, };
+export type LoginFinished = { account: AccountView | null, error: Diagnosis | null, };
 
 export type ScopeInfo = { name: string, meaning: string, group: string, };
 
@@ -237,7 +249,7 @@ export type ClockStyle = {
  */
 locale: string | null, hour12: boolean, };
 
-/** The window's commands, typed as declared: each rejects with a UiError. */
+/** The window's commands, typed as declared: each rejects with a Diagnosis. */
 export const commands = {
   overview: () => invoke<Overview>("overview"),
   scopeCatalog: () => invoke<ScopeCatalog>("scope_catalog"),
@@ -249,7 +261,7 @@ export const commands = {
   copyToken: (account: string) => invoke<Copied>("copy_token", { account }),
   revealToken: (account: string) => invoke<string>("reveal_token", { account }),
   signOut: (account: string) => invoke<Overview>("sign_out", { account }),
-  copyRedirectUri: (which: Redirect) => invoke<null>("copy_redirect_uri", { which }),
+  copyRedirectUri: (which: RedirectKind) => invoke<null>("copy_redirect_uri", { which }),
   openLink: (link: WebPage) => invoke<null>("open_link", { link }),
   uiReady: () => invoke<null>("ui_ready"),
   appearance: () => invoke<Theme | null>("appearance"),

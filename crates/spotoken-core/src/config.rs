@@ -20,6 +20,7 @@ pub const LOOPBACK_REDIRECT_TO_REGISTER: &str = "http://127.0.0.1/callback";
 
 /// How Spotify's redirect comes back to Spotoken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "kebab-case")]
 pub enum RedirectKind {
     /// `http://127.0.0.1:<port>/callback`: always works, needs nothing installed.

@@ -23,6 +23,7 @@ pub struct StatusReport {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AccountState {
     /// Tokens work (the access token may be due for a refresh, which happens on demand).
@@ -48,6 +49,7 @@ impl Expiry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Scopes {
     pub requested: Vec<String>,
     pub granted: Vec<String>,

@@ -265,10 +265,13 @@ impl NextStep {
     }
 }
 
-/// What went wrong and what to do about it.
+/// What went wrong and what to do about it: what the command line prints, and what the
+/// window is answered with when a command fails.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Diagnosis {
     /// Stable, `snake_case`; documented in the README.
+    #[cfg_attr(feature = "ts", ts(type = "ErrorCode"))]
     pub code: Code,
     pub message: String,
     /// What to do, in words for any front end.

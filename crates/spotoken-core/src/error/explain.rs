@@ -374,3 +374,8 @@ pub(crate) fn capitalised(name: &str) -> String {
     let mut chars = name.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
+impl From<Error> for Diagnosis {
+    fn from(e: Error) -> Self {
+        e.diagnose()
+    }
+}
