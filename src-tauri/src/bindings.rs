@@ -8,30 +8,6 @@ use spotoken_core::NextStep;
 use spotoken_core::diagnose::WebPage;
 use ts_rs::TS;
 
-/// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
-/// invoke<Overview>("save_settings", { input }),` (Tauri takes camelCase argument names).
-pub fn command_typescript(name: &str, args: &[(&str, String)], answer: &str) -> String {
-    let camel = |s: &str| -> String {
-        let mut out = String::new();
-        let mut upper = false;
-        for c in s.chars() {
-            if c == '_' {
-                upper = true;
-            } else if upper {
-                out.extend(c.to_uppercase());
-                upper = false;
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    };
-    let params: Vec<String> = args.iter().map(|(a, ty)| format!("{}: {ty}", camel(a))).collect();
-    let keys: Vec<String> = args.iter().map(|(a, _)| camel(a)).collect();
-    let payload = if keys.is_empty() { String::new() } else { format!(", {{ {} }}", keys.join(", ")) };
-    format!("  {}: ({}) => invoke<{answer}>(\"{name}\"{payload}),\n", camel(name), params.join(", "))
-}
-
 /// The generated TypeScript for every type above.
 pub fn typescript() -> String {
     let cfg = ts_rs::Config::new().with_large_int("number");

@@ -52,10 +52,34 @@ macro_rules! app_commands {
             let mut out = String::new();
             $( {
                 let args: Vec<(&str, String)> = vec![$($((stringify!($arg), <$ty as ts_rs::TS>::name(cfg))),+)?];
-                out.push_str(&crate::bindings::command_typescript(stringify!($name), &args, &<$ret as ts_rs::TS>::name(cfg)));
+                out.push_str(&command_typescript(stringify!($name), &args, &<$ret as ts_rs::TS>::name(cfg)));
             } )*
             out
         }
     };
 }
 include!("command_list.rs");
+
+/// One command as a typed TypeScript call: `saveSettings: (input: SettingsInput) =>
+/// invoke<Overview>("save_settings", { input }),` (Tauri takes camelCase argument names).
+pub fn command_typescript(name: &str, args: &[(&str, String)], answer: &str) -> String {
+    let camel = |s: &str| -> String {
+        let mut out = String::new();
+        let mut upper = false;
+        for c in s.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.extend(c.to_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    };
+    let params: Vec<String> = args.iter().map(|(a, ty)| format!("{}: {ty}", camel(a))).collect();
+    let keys: Vec<String> = args.iter().map(|(a, _)| camel(a)).collect();
+    let payload = if keys.is_empty() { String::new() } else { format!(", {{ {} }}", keys.join(", ")) };
+    format!("  {}: ({}) => invoke<{answer}>(\"{name}\"{payload}),\n", camel(name), params.join(", "))
+}

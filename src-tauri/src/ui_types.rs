@@ -195,7 +195,7 @@ pub const ACTIVITY_PAGE: usize = 500;
 impl From<AccountStatus> for AccountView {
     fn from(a: AccountStatus) -> Self {
         Self {
-            client_id_short: spotoken_core::config::short_client_id(&a.client_id).to_string(),
+            client_id_short: a.client_id.short().to_string(),
             id: a.id,
             display_name: a.display_name,
             state: a.state,

@@ -8,7 +8,7 @@ use crate::activity::{Activity, Event};
 use crate::auth::login::{LoginRequest, PendingLogin};
 use crate::auth::loopback::LoopbackListener;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Endpoints, Paths, Settings, validate_client_id};
+use crate::config::{ClientId, Endpoints, Paths, Settings};
 use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 use crate::scopes;
@@ -213,7 +213,7 @@ impl Engine {
             settings.client_id = stored_client_id;
         }
         if let Some(id) = &settings.client_id {
-            settings.client_id = Some(validate_client_id(id)?);
+            settings.client_id = Some(ClientId::parse(id)?.to_string());
         }
         scopes::validate(&settings.scopes)?;
         settings.save(&path)?;
@@ -239,10 +239,10 @@ impl Engine {
     }
 
     /// `SPOTOKEN_CLIENT_ID` if set, else the settings file's.
-    pub fn client_id(&self) -> Result<String> {
+    pub fn client_id(&self) -> Result<ClientId> {
         let from_settings = self.settings().client_id;
         let id = self.client_id_override.as_ref().or(from_settings.as_ref()).ok_or(Error::NotConfigured)?;
-        validate_client_id(id)
+        ClientId::parse(id)
     }
 
     pub(crate) fn http(&self) -> Result<&reqwest::Client> {

@@ -61,7 +61,7 @@ pub struct Scopes {
 pub struct AccountStatus {
     pub id: String,
     pub display_name: Option<String>,
-    pub client_id: String,
+    pub client_id: crate::client_id::ClientId,
     pub state: AccountState,
     pub access_token: Expiry,
     /// Six calendar months from `authorized_at`; refreshing does not extend it.

@@ -3,7 +3,7 @@
 //! back. The Client ID given is saved; the presets and scopes were checked by clap.
 
 use spotoken_core::clock::human_duration;
-use spotoken_core::config::{LOOPBACK_REDIRECT_TO_REGISTER, validate_client_id};
+use spotoken_core::config::{ClientId, LOOPBACK_REDIRECT_TO_REGISTER};
 use spotoken_core::diagnose::DASHBOARD_URL;
 use spotoken_core::{AccountStatus, Engine, Error, LoopbackLogin, scopes};
 use std::io::BufRead;
@@ -27,15 +27,15 @@ pub struct LoginOptions {
 
 pub async fn run(mut engine: Engine, options: LoginOptions, io: &mut Io) -> Result<Exit, Error> {
     if let Some(id) = options.client_id {
-        let id = validate_client_id(&id)?;
+        let id = ClientId::parse(&id)?;
         if engine.settings().client_id.as_deref() != Some(id.as_str()) {
             engine.update_settings(|settings| {
-                settings.client_id = Some(id.clone());
+                settings.client_id = Some(id.to_string());
                 Ok(())
             })?;
             io.tell(format!("Saved the Client ID to {}.", engine.paths().settings_file().display()));
         }
-        engine = engine.with_client_id_override(Some(id));
+        engine = engine.with_client_id_override(Some(id.to_string()));
     }
     let mut wanted = options.scopes;
     // Each name is one of the presets': clap allows no other.

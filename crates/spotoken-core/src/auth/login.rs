@@ -16,7 +16,7 @@ use url::Url;
 /// What a login asks Spotify for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRequest {
-    pub client_id: String,
+    pub client_id: crate::client_id::ClientId,
     pub scopes: Vec<String>,
     /// The exact redirect URI, e.g. `http://127.0.0.1:53682/callback` or `spotoken://callback`.
     pub redirect_uri: String,
@@ -53,7 +53,7 @@ impl PendingLogin {
         let redirect = Url::parse(&request.redirect_uri)
             .map_err(|e| Error::InvalidCallback(format!("the redirect URI is not a URL ({e})")))?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let client = oauth2::basic::BasicClient::new(ClientId::new(request.client_id.clone()))
+        let client = oauth2::basic::BasicClient::new(ClientId::new(request.client_id.to_string()))
             .set_auth_uri(AuthUrl::from_url(endpoints.authorize.clone()))
             .set_token_uri(TokenUrl::from_url(endpoints.token.clone()))
             .set_redirect_uri(RedirectUrl::from_url(redirect.clone()));
@@ -107,7 +107,7 @@ mod tests {
     fn pending(show_dialog: bool) -> PendingLogin {
         let endpoints = Endpoints::new("http://127.0.0.1:1", "http://127.0.0.1:1").unwrap();
         let request = LoginRequest {
-            client_id: "0123456789abcdef0123456789abcdef".into(),
+            client_id: crate::client_id::ClientId::parse("0123456789abcdef0123456789abcdef").unwrap(),
             scopes: vec!["user-read-private".into(), "playlist-read-private".into()],
             redirect_uri: "http://127.0.0.1:4567/callback".into(),
             show_dialog,

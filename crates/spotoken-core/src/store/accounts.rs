@@ -27,7 +27,7 @@ pub struct AccountRecord {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user_id: String,
     pub display_name: Option<String>,
-    pub client_id: String,
+    pub client_id: crate::client_id::ClientId,
     pub requested_scopes: Vec<String>,
     pub granted_scopes: Vec<String>,
     pub access_expires_at: Timestamp,
@@ -155,7 +155,8 @@ pub fn sample(id: &str) -> AccountRecord {
         id: id.to_string(),
         user_id: String::new(),
         display_name: Some(format!("{id} name")),
-        client_id: "0123456789abcdef0123456789abcdef".into(),
+        client_id: crate::client_id::ClientId::parse("0123456789abcdef0123456789abcdef")
+            .unwrap_or_else(|_| unreachable!()),
         requested_scopes: vec!["user-read-private".into()],
         granted_scopes: vec!["user-read-private".into()],
         access_expires_at: Timestamp(1_000),
@@ -231,14 +232,15 @@ mod tests {
 #[cfg(test)]
 mod keys {
     use super::*;
+    use crate::client_id::ClientId;
 
     #[test]
     fn a_second_client_id_gets_its_own_key_and_the_first_keeps_the_user_id() {
-        let first = AccountRecord { client_id: "aaaaaaaa".repeat(4), ..sample("ann") };
+        let first = AccountRecord { client_id: ClientId::parse(&"aaaaaaaa".repeat(4)).unwrap(), ..sample("ann") };
         assert_eq!(first.user(), "ann", "records from before user_id read their id");
         let known = vec![first.clone()];
         assert_eq!(AccountRecord::key_for("ann", &first.client_id, &known), "ann");
-        let second = "bbbbbbbb".repeat(4);
+        let second = ClientId::parse(&"bbbbbbbb".repeat(4)).unwrap();
         assert_eq!(AccountRecord::key_for("ann", &second, &known), "ann@bbbbbbbb");
         assert_eq!(AccountRecord::key_for("bob", &second, &known), "bob");
         let both = vec![
@@ -253,7 +255,7 @@ mod keys {
         assert_eq!(AccountRecord::key_for("ann", &second, &both), "ann@bbbbbbbb", "signing in again keeps the key");
         // A user held only under a suffixed key, or a key that is the user's name for
         // someone else, still makes a third Client ID's key its own.
-        let third = "cccccccc".repeat(4);
+        let third = ClientId::parse(&"cccccccc".repeat(4)).unwrap();
         assert_eq!(AccountRecord::key_for("ann", &third, &both[1..]), "ann@cccccccc");
         let named_ann = AccountRecord { id: "ann".into(), user_id: "someone".into(), ..sample("x") };
         assert_eq!(AccountRecord::key_for("ann", &third, &[named_ann]), "ann@cccccccc");

@@ -19,7 +19,7 @@ pub const UNKNOWN_END_SHOWN_SECS: i64 = 24 * 3600;
 /// One Client ID's used-up quota.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuotaNote {
-    pub client_id: String,
+    pub client_id: crate::client_id::ClientId,
     /// When Spotify said so.
     pub seen_at: Timestamp,
     /// When it ends, from `Retry-After`; `None` when Spotify did not say.
@@ -117,6 +117,11 @@ impl QuotaStore {
 mod tests {
     use super::*;
 
+    /// A Client ID of one repeated character.
+    fn id(c: &str) -> crate::client_id::ClientId {
+        crate::client_id::ClientId::parse(&c.repeat(32)).unwrap()
+    }
+
     fn store(dir: &tempfile::TempDir) -> QuotaStore {
         QuotaStore::new(dir.path().join("data/quota.json"), dir.path().join("state/quota.lock"))
     }
@@ -125,21 +130,21 @@ mod tests {
     fn a_note_is_kept_per_client_id_until_it_ends_or_is_cleared() {
         let dir = tempfile::tempdir().unwrap();
         let quota = store(&dir);
-        assert_eq!(quota.in_force("a", Timestamp(0)), None);
-        quota.note(QuotaNote { client_id: "a".into(), seen_at: Timestamp(100), until: Some(Timestamp(200)) }).unwrap();
-        quota.note(QuotaNote { client_id: "b".into(), seen_at: Timestamp(100), until: None }).unwrap();
-        assert_eq!(quota.in_force("a", Timestamp(199)).map(|n| n.until), Some(Some(Timestamp(200))));
-        assert_eq!(quota.in_force("a", Timestamp(200)), None, "ended");
+        assert_eq!(quota.in_force(&id("a"), Timestamp(0)), None);
+        quota.note(QuotaNote { client_id: id("a"), seen_at: Timestamp(100), until: Some(Timestamp(200)) }).unwrap();
+        quota.note(QuotaNote { client_id: id("b"), seen_at: Timestamp(100), until: None }).unwrap();
+        assert_eq!(quota.in_force(&id("a"), Timestamp(199)).map(|n| n.until), Some(Some(Timestamp(200))));
+        assert_eq!(quota.in_force(&id("a"), Timestamp(200)), None, "ended");
         // No Retry-After: shown for a day.
-        assert!(quota.in_force("b", Timestamp(100 + 23 * 3600)).is_some());
-        assert!(quota.in_force("b", Timestamp(100 + UNKNOWN_END_SHOWN_SECS - 1)).is_some());
-        assert!(quota.in_force("b", Timestamp(100 + UNKNOWN_END_SHOWN_SECS)).is_none());
+        assert!(quota.in_force(&id("b"), Timestamp(100 + 23 * 3600)).is_some());
+        assert!(quota.in_force(&id("b"), Timestamp(100 + UNKNOWN_END_SHOWN_SECS - 1)).is_some());
+        assert!(quota.in_force(&id("b"), Timestamp(100 + UNKNOWN_END_SHOWN_SECS)).is_none());
         // A newer answer replaces the older one.
-        quota.note(QuotaNote { client_id: "a".into(), seen_at: Timestamp(150), until: Some(Timestamp(900)) }).unwrap();
+        quota.note(QuotaNote { client_id: id("a"), seen_at: Timestamp(150), until: Some(Timestamp(900)) }).unwrap();
         assert_eq!(quota.load().len(), 2);
-        assert_eq!(quota.in_force("a", Timestamp(500)).map(|n| n.seen_at), Some(Timestamp(150)));
-        quota.clear("a").unwrap();
-        assert_eq!(quota.in_force("a", Timestamp(500)), None);
+        assert_eq!(quota.in_force(&id("a"), Timestamp(500)).map(|n| n.seen_at), Some(Timestamp(150)));
+        quota.clear(&id("a")).unwrap();
+        assert_eq!(quota.in_force(&id("a"), Timestamp(500)), None);
         assert_eq!(quota.load().len(), 1, "b is kept");
     }
 
@@ -147,12 +152,12 @@ mod tests {
     fn clearing_nothing_writes_nothing_and_a_broken_file_counts_as_none() {
         let dir = tempfile::tempdir().unwrap();
         let quota = store(&dir);
-        quota.clear("a").unwrap();
+        quota.clear(&id("a")).unwrap();
         assert!(!dir.path().join("data/quota.json").exists());
         std::fs::create_dir_all(dir.path().join("data")).unwrap();
         std::fs::write(dir.path().join("data/quota.json"), "{not json").unwrap();
         assert!(quota.load().is_empty());
-        quota.note(QuotaNote { client_id: "a".into(), seen_at: Timestamp(1), until: None }).unwrap();
+        quota.note(QuotaNote { client_id: id("a"), seen_at: Timestamp(1), until: None }).unwrap();
         assert_eq!(quota.load().len(), 1);
     }
 }
