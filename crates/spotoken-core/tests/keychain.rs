@@ -71,9 +71,18 @@ fn an_entry_is_written_read_replaced_and_removed() {
     assert_eq!(entries(&service, &user), written);
     assert_eq!(keychain.read_repairing(&user, None).unwrap(), (without_refresh, None));
 
-    // Through the store the engine sees, as the engine calls it.
+    // Through the store the engine sees, as the engine calls it: a write, a prepared
+    // write's commit, each read back.
     let store: &dyn TokenStore = &keychain;
     store.check_ready().unwrap();
+    store.write(&user, &tokens("through-the-trait", 3_000)).unwrap();
+    assert_eq!(store.read(&user).unwrap(), tokens("through-the-trait", 3_000));
+    store.prepare_write(&user).unwrap().commit(&tokens("committed-through-it", 4_000)).unwrap();
+    assert_eq!(store.read_repairing(&user, None).unwrap(), (tokens("committed-through-it", 4_000), None));
+    // For a person at a terminal or the window: the keychain with time to answer its
+    // unlock prompt.
+    let for_a_person = format!("{:?}", store.for_a_person().expect("the keychain waits longer for a person"));
+    assert!(for_a_person.contains("120s"), "{for_a_person}");
     assert!(store.delete(&user).unwrap());
     assert!(entries(&service, &user).is_empty());
     assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryMissing(_))));

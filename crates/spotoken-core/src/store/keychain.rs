@@ -7,6 +7,10 @@
 //! call runs on its own thread with a timeout: a locked
 //! gnome-keyring waits forever on a password prompt that may be on no screen, and a hung
 //! keychain must not hang Spotoken.
+//!
+//! What only Windows and macOS compile (`cfg(not(target_os = "linux"))`) is tested there
+//! (the engine's tests under Wine), not by the mutation tests, which run on Linux: its
+//! mutants are reported as missed without having been built.
 
 use super::tokens::{Repair, StoredTokens};
 use crate::error::{Error, Result};
