@@ -23,13 +23,13 @@ struct Change {
 fn announce_requests<R: Runtime>(app: &AppHandle<R>) {
     static ANNOUNCED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let shell = app.state::<Shell>();
-    let waiting = shell.engine.activity().pending_requests(shell.engine.clock().now());
+    let waiting = shell.engine().activity().pending_requests(shell.engine().clock().now());
     let mut announced = ANNOUNCED.lock().unwrap_or_else(|p| p.into_inner());
     announced.retain(|id| waiting.iter().any(|r| &r.id == id));
     let fresh: Vec<_> = waiting.into_iter().filter(|r| !announced.contains(&r.id)).collect();
     for request in &fresh {
         announced.push(request.id.clone());
-        let account = shell.engine.accounts().ok().and_then(|all| all.into_iter().find(|a| a.id == request.account));
+        let account = shell.engine().accounts().ok().and_then(|all| all.into_iter().find(|a| a.id == request.account));
         let name = account.as_ref().map_or(request.account.as_str(), |a| a.name());
         crate::shell::notify(
             app,
@@ -45,9 +45,9 @@ fn announce_requests<R: Runtime>(app: &AppHandle<R>) {
 /// Notifies the open anomalies not notified yet (of the kinds chosen), once each.
 pub fn notify_new<R: Runtime>(app: &AppHandle<R>) {
     let shell = app.state::<Shell>();
-    let settings = shell.engine.settings();
+    let settings = shell.engine().settings();
     let fresh: Vec<_> = shell
-        .engine
+        .engine()
         .activity()
         .open_anomalies(None)
         .into_iter()
@@ -61,7 +61,7 @@ pub fn notify_new<R: Runtime>(app: &AppHandle<R>) {
         crate::shell::notify(app, &format!("Spotoken: {title}"), &a.message);
     }
     let ids: Vec<String> = fresh.into_iter().map(|a| a.id).collect();
-    if let Err(e) = shell.engine.activity().mark_notified(&ids) {
+    if let Err(e) = shell.engine().activity().mark_notified(&ids) {
         tracing::warn!(error = %e, "could not note the anomalies as notified");
     }
 }
@@ -69,7 +69,7 @@ pub fn notify_new<R: Runtime>(app: &AppHandle<R>) {
 /// Watches the activity folder for the life of the app: a new anomaly (from any
 /// process) redraws everything and may notify; new events refresh an open Activity view.
 pub fn watch<R: Runtime>(app: &AppHandle<R>) {
-    let dir = app.state::<Shell>().engine.activity().dir().to_path_buf();
+    let dir = app.state::<Shell>().engine().activity().dir().to_path_buf();
     if let Err(e) = std::fs::create_dir_all(&dir) {
         tracing::warn!(error = %e, "cannot watch the activity record; anomalies from the command line show on the next change");
         return;

@@ -44,7 +44,7 @@ pub async fn start_login<R: Runtime>(
 }
 
 pub fn cancel_login<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<Overview, Diagnosis> {
-    shell.login.cancel();
+    shell.login().cancel();
     changed(&app)
 }
 
@@ -95,7 +95,7 @@ pub async fn sign_out<R: Runtime>(
     shell: State<'_, Shell>,
     account: String,
 ) -> Result<Overview, Diagnosis> {
-    let engine = shell.engine.clone();
+    let engine = shell.engine().clone();
     tauri::async_runtime::spawn_blocking(move || engine.logout(&account))
         .await
         .map_err(|e| Diagnosis::from(spotoken_core::Error::Keychain(format!("signing out stopped: {e}"))))??;
@@ -123,7 +123,7 @@ pub fn appearance<R: Runtime>(window: WebviewWindow<R>) -> Result<Option<Theme>,
 
 /// Sends a `spotoken://` self-test through the desktop and says whether it came back.
 pub async fn check_deep_link<R: Runtime>(app: AppHandle<R>) -> Result<LinkCheck, Diagnosis> {
-    let data_dir = app.state::<Shell>().engine.paths().data_dir.clone();
+    let data_dir = app.state::<Shell>().engine().paths().data_dir.clone();
     Ok(crate::deep_link::check(&app, data_dir).await)
 }
 
@@ -133,13 +133,13 @@ pub async fn paste_redirect<R: Runtime>(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<Overview, Diagnosis> {
-    shell.login.deliver_pasted(spotoken_core::secret::RedirectAddress::of(address)).await?;
+    shell.login().deliver_pasted(spotoken_core::secret::RedirectAddress::of(address)).await?;
     changed(&app)
 }
 
 /// Copies the pending login's consent page address, for a browser elsewhere.
 pub fn copy_login_address<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) -> Result<(), Diagnosis> {
-    let pending = shell.login.pending().ok_or_else(|| Diagnosis::from(spotoken_core::Error::NoLoginPending))?;
+    let pending = shell.login().pending().ok_or_else(|| Diagnosis::from(spotoken_core::Error::NoLoginPending))?;
     crate::clipboard::copy_text(&app, pending.address.into_secret())
 }
 
@@ -151,7 +151,7 @@ pub fn dismiss_notice<R: Runtime>(app: AppHandle<R>, shell: State<'_, Shell>) ->
 
 /// The Activity view. Off the main thread: it reads up to 10 MB of record.
 pub async fn activity(shell: State<'_, Shell>, query: ActivityQuery) -> Result<ActivityView, Diagnosis> {
-    let engine = shell.engine.clone();
+    let engine = shell.engine().clone();
     tauri::async_runtime::spawn_blocking(move || crate::shell::activity_view(&engine, &query)).await.map_err(|e| {
         Diagnosis::new(
             spotoken_core::Code::ActivityUnreadable,
@@ -168,8 +168,8 @@ pub fn acknowledge<R: Runtime>(
     id: Option<String>,
     account: Option<String>,
 ) -> Result<Overview, Diagnosis> {
-    let now = shell.engine.clock().now();
-    shell.engine.activity().acknowledge(id.as_deref(), account.as_deref(), now)?;
+    let now = shell.engine().clock().now();
+    shell.engine().activity().acknowledge(id.as_deref(), account.as_deref(), now)?;
     changed(&app)
 }
 
@@ -180,8 +180,8 @@ pub fn answer_request<R: Runtime>(
     id: String,
     approval: Approval,
 ) -> Result<Overview, Diagnosis> {
-    let now = shell.engine.clock().now();
-    shell.engine.activity().answer(&id, approval.into(), now)?;
+    let now = shell.engine().clock().now();
+    shell.engine().activity().answer(&id, approval.into(), now)?;
     changed(&app)
 }
 
@@ -192,14 +192,14 @@ pub fn set_ask_new_programs<R: Runtime>(
     account: String,
     enabled: bool,
 ) -> Result<Overview, Diagnosis> {
-    shell.engine.set_ask_before_new_program(&account, enabled)?;
+    shell.engine().set_ask_before_new_program(&account, enabled)?;
     changed(&app)
 }
 
 /// The operations `query` names (a path, or words of a summary), each checked against
 /// the account's granted scopes.
 pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Result<Vec<CallCheck>, Diagnosis> {
-    let record = shell.engine.resolve_account(Some(&account))?;
+    let record = shell.engine().resolve_account(Some(&account))?;
     Ok(spotoken_core::catalog::search(&query, 8)
         .into_iter()
         .map(|op| CallCheck::new(op, &record.granted_scopes))
@@ -208,6 +208,6 @@ pub fn can_call(shell: State<'_, Shell>, account: String, query: String) -> Resu
 
 /// Starts Spotoken in the tray when the person logs in, or stops doing so.
 pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Result<Overview, Diagnosis> {
-    crate::autostart::set(&app.state::<Shell>().engine.paths().data_dir, enabled)?;
+    crate::autostart::set(&app.state::<Shell>().engine().paths().data_dir, enabled)?;
     changed(&app)
 }

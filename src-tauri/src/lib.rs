@@ -177,7 +177,7 @@ pub fn run() -> Result<(), StartError> {
             // (or another instance) already does: one listener, one refresher's record.
             #[cfg(unix)]
             {
-                let engine = app.state::<Shell>().engine.clone();
+                let engine = app.state::<Shell>().engine().clone();
                 tauri::async_runtime::spawn(async move {
                     let socket = spotoken_core::agent::socket_path(engine.paths());
                     match spotoken_core::agent::listen(&socket) {

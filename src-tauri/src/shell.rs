@@ -22,12 +22,12 @@ pub const REFRESH_DEADLINE: std::time::Duration = std::time::Duration::from_secs
 /// failure the person has not seen yet.
 #[derive(Debug)]
 pub struct Shell {
-    pub engine: Arc<Engine>,
-    pub login: LoginFlow,
-    pub wake: Arc<Notify>,
-    pub notice: Mutex<Option<Diagnosis>>,
+    engine: Arc<Engine>,
+    login: LoginFlow,
+    wake: Arc<Notify>,
+    notice: Mutex<Option<Diagnosis>>,
     /// Held while the app runs, so `spotoken token` knows it can ask here.
-    pub asker: Mutex<Option<spotoken_core::activity::approval::Asker>>,
+    _asker: Option<spotoken_core::activity::approval::Asker>,
     /// "State changed": bumped by [`Shell::changed`], watched by whoever draws it.
     changes: tokio::sync::watch::Sender<u64>,
     /// The window's refreshes in progress, by account: notified to stop waiting.
@@ -44,6 +44,16 @@ pub enum RefreshEnd {
 }
 
 impl Shell {
+    /// The engine everything here works through.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// The login in progress, if any.
+    pub fn login(&self) -> &LoginFlow {
+        &self.login
+    }
+
     pub fn new(engine: Arc<Engine>, login: LoginFlow, wake: Arc<Notify>) -> Self {
         let asker = match engine.activity().hold_asker() {
             Ok(asker) => Some(asker),
@@ -53,15 +63,7 @@ impl Shell {
             }
         };
         let changes = tokio::sync::watch::Sender::new(0);
-        Self {
-            engine,
-            login,
-            wake,
-            notice: Mutex::new(None),
-            asker: Mutex::new(asker),
-            changes,
-            refreshing: Mutex::default(),
-        }
+        Self { engine, login, wake, notice: Mutex::new(None), _asker: asker, changes, refreshing: Mutex::default() }
     }
 
     /// Refreshes `account` within [`REFRESH_DEADLINE`], unless the person stops waiting

@@ -14,11 +14,11 @@ const ICON_ATTENTION: &[u8] = include_bytes!("../../icons/tray-attention.png");
 fn model<R: Runtime>(app: &AppHandle<R>) -> TrayModel {
     let shell = app.state::<Shell>();
     let notice = shell.notice().map(|n| format!("⚠ {}", n.message));
-    match shell.engine.status() {
+    match shell.engine().status() {
         Ok(report) => tray_model(&report, &local_clock, notice.as_deref()),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the accounts for the tray");
-            let none = spotoken_core::StatusReport::new(&[], shell.engine.clock().now());
+            let none = spotoken_core::StatusReport::new(&[], shell.engine().clock().now());
             tray_model(&none, &local_clock, notice.as_deref())
         }
     }
@@ -128,7 +128,7 @@ fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
             tauri::async_runtime::spawn(async move {
                 let shell = app.state::<Shell>();
                 if let Err(e) = shell
-                    .engine
+                    .engine()
                     .refresh_within(&account, spotoken_core::activity::Actor::Tray, crate::shell::REFRESH_DEADLINE)
                     .await
                 {

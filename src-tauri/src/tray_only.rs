@@ -79,10 +79,10 @@ pub fn window_closed<R: Runtime>(app: &AppHandle<R>) {
 /// clipboard holds (read once: reading it is a round trip to its owner, this process).
 fn held_back<R: Runtime>(app: &AppHandle<R>) -> Result<(shutdown::Quiet, crate::clipboard::Holding), String> {
     let shell = app.state::<Shell>();
-    if shell.login.pending().is_some() {
+    if shell.login().pending().is_some() {
         return Err("a sign-in is waiting for Spotify".into());
     }
-    if !shell.engine.activity().pending_requests(shell.engine.clock().now()).is_empty() {
+    if !shell.engine().activity().pending_requests(shell.engine().clock().now()).is_empty() {
         return Err("a program is waiting for an answer".into());
     }
     let clipboard = crate::clipboard::holding(app);
