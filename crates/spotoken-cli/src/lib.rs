@@ -19,7 +19,7 @@ pub use exit::Exit;
 pub use io::Io;
 
 use spotoken_core::clock::human_duration;
-use spotoken_core::store::provider::Provider;
+use spotoken_core::provider::Provider;
 use spotoken_core::{Engine, Error};
 
 /// The program once its arguments are parsed: the engine the environment describes,
@@ -62,7 +62,7 @@ fn engine_from_env(io: &Io) -> Result<Engine, Error> {
         engine = engine.with_interactive_keychain();
     }
     let teller = io.teller();
-    spotoken_core::store::keychain::on_waiting(move |up_to| {
+    Ok(engine.with_keychain_waiting_told(move |up_to| {
         let name = match Provider::detect() {
             Provider::OtherSecretService => "your keychain".to_string(),
             other => other.name().to_string(),
@@ -72,8 +72,7 @@ fn engine_from_env(io: &Io) -> Result<Engine, Error> {
              Longer: SPOTOKEN_KEYCHAIN_TIMEOUT_SECS.",
             human_duration(up_to.as_secs() as i64)
         ));
-    });
-    Ok(engine)
+    }))
 }
 
 fn init_tracing(verbose: bool) {

@@ -146,6 +146,16 @@ impl Engine {
         self
     }
 
+    /// `on_waiting` is called when the keychain seems to be asking the person to unlock
+    /// it, with how long it is waited for (the command line says "Unlock KeePassXC to
+    /// continue…").
+    pub fn with_keychain_waiting_told(mut self, on_waiting: impl Fn(Duration) + Send + Sync + 'static) -> Self {
+        if let Some(store) = self.keychain.telling_when_waiting(std::sync::Arc::new(on_waiting)) {
+            self.keychain = store;
+        }
+        self
+    }
+
     /// Runs a keychain call on the blocking pool: a keychain that does not answer (locked,
     /// stopped, asking the person) then holds up only that call, bounded by the keychain
     /// timeout, never an async worker that other work is waiting for.

@@ -27,14 +27,28 @@ pub const PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// A keychain that has not answered by now is most likely asking the person.
 const ASKING_AFTER: Duration = Duration::from_millis(1500);
 
-type WaitingHook = Box<dyn Fn(Duration) + Send + Sync>;
-static ON_WAITING: std::sync::OnceLock<WaitingHook> = std::sync::OnceLock::new();
-
 /// How a front end tells the person that the keychain is waiting for them (called
 /// once per keychain operation that has not answered within 1.5 s, with how long
 /// Spotoken will wait in all). The command line prints "Unlock KeePassXC to continue…".
-pub fn on_waiting(hook: impl Fn(Duration) + Send + Sync + 'static) {
-    let _ = ON_WAITING.set(Box::new(hook));
+pub type WaitingHook = std::sync::Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// Tells the person once, during one keychain operation, that the keychain waits.
+struct Telling {
+    hook: Option<WaitingHook>,
+    told: bool,
+}
+
+impl Telling {
+    /// Says it (logged, and through the hook), unless it was said already.
+    fn now(&mut self, total: Duration) {
+        if std::mem::replace(&mut self.told, true) {
+            return;
+        }
+        tracing::info!(?total, "the keychain has not answered; it may be asking to be unlocked");
+        if let Some(hook) = &self.hook {
+            hook(total);
+        }
+    }
 }
 
 /// Runs `work` on a thread of its own and hands back where its answer will arrive. A
@@ -52,7 +66,7 @@ fn on_thread<T: Send + 'static>(name: &str, work: impl FnOnce() -> T + Send + 's
 
 /// Waits up to `timeout` for an answer, saying after [`ASKING_AFTER`] that the keychain
 /// may be asking the person. `None`: no answer in time.
-fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, told: &mut bool) -> Option<T> {
+fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, telling: &mut Telling) -> Option<T> {
     let first = ASKING_AFTER.min(timeout);
     match rx.recv_timeout(first) {
         Ok(answer) => return Some(answer),
@@ -61,23 +75,30 @@ fn await_answer<T>(rx: &mpsc::Receiver<T>, timeout: Duration, total: Duration, t
         Err(mpsc::RecvTimeoutError::Timeout) if first == timeout => return None,
         Err(mpsc::RecvTimeoutError::Timeout) => {}
     }
-    if !*told {
-        *told = true;
-        tracing::info!(?total, "the keychain has not answered; it may be asking to be unlocked");
-        if let Some(hook) = ON_WAITING.get() {
-            hook(total);
-        }
-    }
+    telling.now(total);
     rx.recv_timeout(timeout.saturating_sub(first)).ok()
 }
 
 /// The OS keychain, seen through one service name.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Keychain {
     service: String,
     timeout: Duration,
     /// Set by `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`: then nothing else changes the timeout.
     timeout_is_set: bool,
+    /// Told when the keychain seems to wait for the person ([`Keychain::interactive`]).
+    on_waiting: Option<WaitingHook>,
+}
+
+impl std::fmt::Debug for Keychain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keychain")
+            .field("service", &self.service)
+            .field("timeout", &self.timeout)
+            .field("timeout_is_set", &self.timeout_is_set)
+            .field("tells_when_waiting", &self.on_waiting.is_some())
+            .finish()
+    }
 }
 
 impl Default for Keychain {
@@ -88,7 +109,12 @@ impl Default for Keychain {
 
 impl Keychain {
     pub fn new(service: &str, timeout: Duration) -> Self {
-        Self { service: service.to_string(), timeout, timeout_is_set: false }
+        Self { service: service.to_string(), timeout, timeout_is_set: false, on_waiting: None }
+    }
+
+    /// A fresh [`Telling`] for one operation.
+    fn told_once(&self) -> Telling {
+        Telling { hook: self.on_waiting.clone(), told: false }
     }
 
     /// For a person who can answer the keychain's unlock prompt (a terminal, the
@@ -99,6 +125,13 @@ impl Keychain {
         if !self.timeout_is_set {
             self.timeout = PROMPT_TIMEOUT;
         }
+        self
+    }
+
+    /// Calls `on_waiting` when the keychain seems to be asking the person (see
+    /// [`WaitingHook`]).
+    pub fn telling(mut self, on_waiting: WaitingHook) -> Self {
+        self.on_waiting = Some(on_waiting);
         self
     }
 
@@ -128,8 +161,7 @@ impl Keychain {
         {
             let timeout = self.timeout;
             let rx = on_thread("keychain-check", move || secret_service::check_ready(timeout))?;
-            let mut told = false;
-            await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(timed_out(self.timeout)))
+            await_answer(&rx, self.timeout, self.timeout, &mut self.told_once()).unwrap_or(Err(timed_out(self.timeout)))
         }
         // Windows' Credential Manager and the macOS Keychain: a real write, read and
         // delete of an entry of its own (a locked macOS keychain asks the person here).
@@ -246,8 +278,7 @@ impl Keychain {
         let newest = newest_refresh.map(str::to_string);
         let rx =
             on_thread("keychain-repair", move || secret_service::repair(&service, &user, newest.as_deref(), timeout))?;
-        let mut told = false;
-        await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(timed_out(self.timeout)))
+        await_answer(&rx, self.timeout, self.timeout, &mut self.told_once()).unwrap_or(Err(timed_out(self.timeout)))
     }
 
     /// One entry per service and account is all Credential Manager and the macOS
@@ -281,9 +312,8 @@ impl Keychain {
         let rx = on_thread("keychain-all", move || {
             secret_service::on_every_entry(&service, &user, secret.as_ref(), timeout)
         })?;
-        let mut told = false;
-        let removed =
-            await_answer(&rx, self.timeout, self.timeout, &mut told).unwrap_or(Err(timed_out(self.timeout)))?;
+        let removed = await_answer(&rx, self.timeout, self.timeout, &mut self.told_once())
+            .unwrap_or(Err(timed_out(self.timeout)))?;
         tracing::warn!(removed, "the keychain held several entries for the account; one is left");
         Ok(removed)
     }
@@ -330,12 +360,12 @@ impl Keychain {
     {
         let op = std::sync::Arc::new(op);
         let started = std::time::Instant::now();
-        let mut told = false;
+        let mut telling = self.told_once();
         loop {
             let (service, user, op) = (self.service.clone(), account.to_string(), op.clone());
             let rx = on_thread("keychain", move || keyring::Entry::new(&service, &user).and_then(|entry| op(&entry)))?;
             let left = self.timeout.saturating_sub(started.elapsed());
-            let error = match await_answer(&rx, left, self.timeout, &mut told) {
+            let error = match await_answer(&rx, left, self.timeout, &mut telling) {
                 Some(Ok(value)) => return Ok(value),
                 Some(Err(e)) => classify(account, e, self.timeout),
                 None => {
@@ -347,11 +377,7 @@ impl Keychain {
             // while it shows its unlock window (KeePassXC) answers the same call once
             // the person has unlocked it: ask again while time is left.
             if matches!(error, Error::KeychainTimeout(..)) && started.elapsed() + RETRY_PAUSE < self.timeout {
-                if !std::mem::replace(&mut told, true)
-                    && let Some(hook) = ON_WAITING.get()
-                {
-                    hook(self.timeout);
-                }
+                telling.now(self.timeout);
                 tracing::debug!("the keychain call timed out on D-Bus; waiting for the keychain's own answer");
                 match self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed())) {
                     Unlock::Answered => continue,
@@ -400,6 +426,10 @@ impl super::tokens::TokenStore for Keychain {
 
     fn for_a_person(&self) -> Option<std::sync::Arc<dyn super::tokens::TokenStore>> {
         Some(std::sync::Arc::new(self.clone().interactive()))
+    }
+
+    fn telling_when_waiting(&self, on_waiting: WaitingHook) -> Option<std::sync::Arc<dyn super::tokens::TokenStore>> {
+        Some(std::sync::Arc::new(self.clone().telling(on_waiting)))
     }
 }
 
@@ -454,8 +484,7 @@ impl PreparedWrite {
             .name("keychain-write".into())
             .spawn(move || secret_service::serve_prepared_write(&service, &user, timeout, &ready_tx, &requests))
             .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
-        let mut told = false;
-        match await_answer(&ready, keychain.timeout, keychain.timeout, &mut told) {
+        match await_answer(&ready, keychain.timeout, keychain.timeout, &mut keychain.told_once()) {
             Some(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
             Some(Err(e)) => Err(e),
             None => Err(timed_out(keychain.timeout)),

@@ -201,6 +201,12 @@ pub trait TokenStore: std::fmt::Debug + Send + Sync {
     fn for_a_person(&self) -> Option<Arc<dyn TokenStore>> {
         None
     }
+    /// The same store, calling `on_waiting` when it seems to wait for the person to
+    /// unlock it, if it can.
+    fn telling_when_waiting(&self, on_waiting: super::keychain::WaitingHook) -> Option<Arc<dyn TokenStore>> {
+        let _ = on_waiting;
+        None
+    }
 }
 
 /// A write made ready by [`TokenStore::prepare_write`].

@@ -4,9 +4,13 @@ use super::*;
 fn a_person_is_given_longer_unless_the_environment_said_how_long() {
     let script = Keychain::new(SERVICE, DEFAULT_TIMEOUT);
     assert_eq!(script.timeout, DEFAULT_TIMEOUT);
-    assert_eq!(script.interactive().timeout, PROMPT_TIMEOUT);
+    assert_eq!(script.clone().interactive().timeout, PROMPT_TIMEOUT);
     let set = Keychain { timeout_is_set: true, ..Keychain::new(SERVICE, Duration::from_secs(3)) };
     assert_eq!(set.interactive().timeout, Duration::from_secs(3));
+    // Told when waiting only where a front end asked to be.
+    assert!(script.on_waiting.is_none() && format!("{script:?}").contains("tells_when_waiting: false"));
+    let told = script.telling(std::sync::Arc::new(|_| {}));
+    assert!(told.on_waiting.is_some() && format!("{told:?}").contains("tells_when_waiting: true"), "{told:?}");
 }
 
 #[test]
@@ -55,10 +59,10 @@ fn a_slow_keychain_is_said_to_wait_for_the_person_once() {
     use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     static CALLS: AtomicUsize = AtomicUsize::new(0);
     static TOLD_TOTAL: AtomicU64 = AtomicU64::new(0);
-    on_waiting(|total| {
+    let keychain = Keychain::new(SERVICE, DEFAULT_TIMEOUT).telling(std::sync::Arc::new(|total| {
         CALLS.fetch_add(1, Ordering::SeqCst);
         TOLD_TOTAL.store(total.as_secs(), Ordering::SeqCst);
-    });
+    }));
     let answer_after = |delay: Duration| {
         let (tx, rx) = mpsc::sync_channel(1);
         std::thread::spawn(move || {
@@ -68,18 +72,18 @@ fn a_slow_keychain_is_said_to_wait_for_the_person_once() {
         rx
     };
     let (ten, total) = (Duration::from_secs(10), Duration::from_secs(120));
-    let mut told = false;
+    let mut told = keychain.told_once();
     assert_eq!(await_answer(&answer_after(Duration::ZERO), ten, total, &mut told), Some(7));
-    assert!(!told && CALLS.load(Ordering::SeqCst) == 0, "a quick answer says nothing");
+    assert!(!told.told && CALLS.load(Ordering::SeqCst) == 0, "a quick answer says nothing");
     assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
-    assert!(told);
+    assert!(told.told);
     assert_eq!((CALLS.load(Ordering::SeqCst), TOLD_TOTAL.load(Ordering::SeqCst)), (1, 120));
     // Told already in this operation: not again.
     assert_eq!(await_answer(&answer_after(Duration::from_millis(1800)), ten, total, &mut told), Some(7));
     assert_eq!(CALLS.load(Ordering::SeqCst), 1);
     // Less time than that, and no answer: nothing said, nothing handed back.
-    let mut told = false;
+    let mut told = keychain.told_once();
     let short = Duration::from_millis(200);
     assert_eq!(await_answer(&answer_after(Duration::from_secs(1)), short, short, &mut told), None);
-    assert!(!told && CALLS.load(Ordering::SeqCst) == 1);
+    assert!(!told.told && CALLS.load(Ordering::SeqCst) == 1);
 }
