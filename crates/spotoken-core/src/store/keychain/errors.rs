@@ -42,7 +42,8 @@ pub(super) fn classify_text(detail: &str, timeout: Duration, no_storage_access: 
             "ServiceUnknown" | "NameHasNoOwner" => Error::KeychainNoService(detail),
             "NoReply" | "Timeout" | "TimedOut" => timed_out(timeout),
             "IsLocked" => locked(),
-            "NoServer" | "FileNotFound" | "Disconnected" | "NotSupported" | "Spawn.ExecFailed" => {
+            // `org.freedesktop.DBus.Error.Spawn.ExecFailed` ends in `ExecFailed`.
+            "NoServer" | "FileNotFound" | "Disconnected" | "NotSupported" | "ExecFailed" => {
                 Error::KeychainNoBus(detail)
             }
             _ => Error::Keychain(detail),
@@ -122,6 +123,38 @@ mod tests {
             Error::KeychainLocked(_)
         ));
         assert!(matches!(classify_t("a", keyring::Error::NoEntry), Error::KeychainEntryMissing(a) if a == "a"));
+    }
+
+    /// Each name and each phrase on its own, so that none of them is left unread.
+    #[test]
+    fn every_name_and_phrase_is_read() {
+        let of = |s: &str| classify_text(s, Duration::from_secs(1), false);
+        for name in ["NoServer", "FileNotFound", "Disconnected", "NotSupported", "Spawn.ExecFailed"] {
+            let text = format!("it failed (org.freedesktop.DBus.Error.{name})");
+            assert!(matches!(of(&text), Error::KeychainNoBus(_)), "{name}");
+        }
+        for name in ["ServiceUnknown", "NameHasNoOwner"] {
+            let text = format!("it failed (org.freedesktop.DBus.Error.{name})");
+            assert!(matches!(of(&text), Error::KeychainNoService(_)), "{name}");
+        }
+        for name in ["NoReply", "Timeout", "TimedOut"] {
+            let text = format!("it failed (org.freedesktop.DBus.Error.{name})");
+            assert!(matches!(of(&text), Error::KeychainTimeout(..)), "{name}");
+        }
+        for phrase in ["ServiceUnknown", "not provided by any .service files", "the org.freedesktop.secrets name"] {
+            assert!(matches!(of(phrase), Error::KeychainNoService(_)), "{phrase}");
+        }
+        for phrase in [
+            "cannot autolaunch",
+            "DBUS_SESSION_BUS_ADDRESS is unset",
+            "Failed to connect to socket /run/bus",
+            "No such file or directory",
+            "Connection refused",
+        ] {
+            assert!(matches!(of(phrase), Error::KeychainNoBus(_)), "{phrase}");
+        }
+        assert!(matches!(of("it went wrong"), Error::Keychain(_)));
+        assert!(matches!(classify_text("it went wrong", Duration::from_secs(1), true), Error::KeychainLocked(_)));
     }
 
     #[test]
