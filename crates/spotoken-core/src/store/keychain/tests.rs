@@ -51,6 +51,19 @@ fn a_held_search_that_finds_nothing_in_an_unlocked_keychain_is_an_answer() {
     assert!(keychain.delete("somebody").unwrap());
 }
 
+/// The collections as the session's Secret Service lists them (gnome-keyring, unlocked:
+/// its login keyring and its session collection), none of them locked.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_collections_are_counted_as_the_secret_service_lists_them() {
+    use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+    let connection = dbus::blocking::Connection::new_session().unwrap();
+    let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", DEFAULT_TIMEOUT);
+    let listed: Vec<dbus::Path<'static>> = proxy.get("org.freedesktop.Secret.Service", "Collections").unwrap();
+    assert!(listed.len() >= 2, "{listed:?}");
+    assert_eq!(secret_service::collections(DEFAULT_TIMEOUT).unwrap(), (listed.len(), 0));
+}
+
 /// A keychain slower than 1.5 s is said to be waiting for the person, once per
 /// operation, with the whole wait; one that answers in time or is given less than
 /// that is not.
