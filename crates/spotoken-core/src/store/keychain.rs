@@ -433,12 +433,6 @@ impl super::tokens::TokenStore for Keychain {
     }
 }
 
-impl super::tokens::PreparedStore for PreparedWrite {
-    fn commit(&self, tokens: &StoredTokens) -> Result<()> {
-        PreparedWrite::commit(self, tokens)
-    }
-}
-
 /// The entry [`Keychain::check_ready`] writes and removes where no lock state can be
 /// read: not a Spotify user id (those have no spaces).
 #[cfg(not(target_os = "linux"))]
@@ -463,62 +457,8 @@ enum Unlock {
 /// The pause before asking a keychain again that did not answer in D-Bus's time.
 const RETRY_PAUSE: Duration = Duration::from_millis(300);
 
-/// A keychain write made ready ahead of time; see [`Keychain::prepare_write`].
-#[derive(Debug)]
-pub struct PreparedWrite {
-    account: String,
-    timeout: Duration,
-    #[cfg(target_os = "linux")]
-    commit: mpsc::SyncSender<(Secret<String>, mpsc::SyncSender<Result<()>>)>,
-    #[cfg(not(target_os = "linux"))]
-    keychain: Keychain,
-}
-
-impl PreparedWrite {
-    #[cfg(target_os = "linux")]
-    fn open(keychain: &Keychain, account: &str) -> Result<Self> {
-        let (ready_tx, ready) = mpsc::sync_channel::<Result<()>>(1);
-        let (commit, requests) = mpsc::sync_channel::<(Secret<String>, mpsc::SyncSender<Result<()>>)>(1);
-        let (service, user, timeout) = (keychain.service.clone(), account.to_string(), keychain.timeout);
-        std::thread::Builder::new()
-            .name("keychain-write".into())
-            .spawn(move || secret_service::serve_prepared_write(&service, &user, timeout, &ready_tx, &requests))
-            .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
-        match await_answer(&ready, keychain.timeout, keychain.timeout, &mut keychain.told_once()) {
-            Some(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
-            Some(Err(e)) => Err(e),
-            None => Err(timed_out(keychain.timeout)),
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    fn open(keychain: &Keychain, account: &str) -> Result<Self> {
-        Ok(Self { account: account.to_string(), timeout: keychain.timeout, keychain: keychain.clone() })
-    }
-
-    /// Stores `tokens` in the prepared entry.
-    #[tracing::instrument(skip_all, fields(account = %self.account))]
-    pub fn commit(&self, tokens: &StoredTokens) -> Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            let (reply, answer) = mpsc::sync_channel(1);
-            self.commit
-                .send((Secret::new(tokens.to_text()?), reply))
-                .map_err(|_| Error::Keychain("the prepared keychain write ended early".into()))?;
-            match answer.recv_timeout(self.timeout) {
-                Ok(result) => result?,
-                Err(_) => return Err(timed_out(self.timeout)),
-            }
-            tracing::debug!("tokens written to the keychain");
-            Ok(())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = self.timeout;
-            self.keychain.write(&self.account, tokens)
-        }
-    }
-}
+mod prepared;
+pub use prepared::PreparedWrite;
 
 /// The Secret Service spoken to directly: see its module.
 #[cfg(target_os = "linux")]
