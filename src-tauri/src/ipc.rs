@@ -16,31 +16,21 @@ macro_rules! app_commands {
     (@ty app) => { AppHandle<R> };
     (@ty shell) => { State<'_, Shell> };
     (@ty window) => { WebviewWindow<R> };
-    (@fn $name:ident ($($inj:ident),*) ($($arg:ident : $ty:ty),*) async $ret:ty) => {
+    (@fn $name:ident ($($inj:ident),*) ($($arg:ident : $ty:ty),*) $($async:ident)? -> $ret:ty) => {
         #[tauri::command]
-        pub async fn $name<R: Runtime>(
+        pub $($async)? fn $name<R: Runtime>(
             _runtime: AppHandle<R>,
             $($inj: app_commands!(@ty $inj),)*
             $($arg: $ty),*
         ) -> Result<$ret, Diagnosis> {
-            crate::commands::$name($($inj,)* $($arg),*).await
-        }
-    };
-    (@fn $name:ident ($($inj:ident),*) ($($arg:ident : $ty:ty),*) $ret:ty) => {
-        #[tauri::command]
-        pub fn $name<R: Runtime>(
-            _runtime: AppHandle<R>,
-            $($inj: app_commands!(@ty $inj),)*
-            $($arg: $ty),*
-        ) -> Result<$ret, Diagnosis> {
-            crate::commands::$name($($inj,)* $($arg),*)
+            app_commands!(@call $($async)? crate::commands::$name($($inj,)* $($arg),*))
         }
     };
     ($( $name:ident ( $($inj:ident),* $(| $($arg:ident : $ty:ty),+ )? ) $($async:ident)? -> $ret:ty ; )*) => {
         /// Their names.
         pub const COMMANDS: &[&str] = &[$(stringify!($name)),*];
 
-        $( app_commands!(@fn $name ($($inj),*) ($($($arg : $ty),+)?) $($async)? $ret); )*
+        $( app_commands!(@fn $name ($($inj),*) ($($($arg : $ty),+)?) $($async)? -> $ret); )*
 
         /// Registers every command with Tauri.
         pub fn handler<R: Runtime>() -> impl Fn(tauri::ipc::Invoke<R>) -> bool + Send + Sync + 'static {
