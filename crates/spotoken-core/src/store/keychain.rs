@@ -117,6 +117,14 @@ impl Keychain {
         Telling { hook: self.on_waiting.clone(), told: false }
     }
 
+    /// The answer of one operation run [`on_thread`], within this keychain's timeout
+    /// (the person told if it waits), or the timeout's error.
+    #[cfg(target_os = "linux")]
+    fn answer<T>(&self, rx: &mpsc::Receiver<Result<T>>) -> Result<T> {
+        await_answer(rx, self.timeout, self.timeout, &mut self.told_once())
+            .unwrap_or_else(|| Err(timed_out(self.timeout)))
+    }
+
     /// For a person who can answer the keychain's unlock prompt (a terminal, the
     /// window): waits up to [`PROMPT_TIMEOUT`] unless `SPOTOKEN_KEYCHAIN_TIMEOUT_SECS`
     /// says otherwise. Scripts keep the short default, so a locked keychain cannot hold
@@ -161,7 +169,7 @@ impl Keychain {
         {
             let timeout = self.timeout;
             let rx = on_thread("keychain-check", move || secret_service::check_ready(timeout))?;
-            await_answer(&rx, self.timeout, self.timeout, &mut self.told_once()).unwrap_or(Err(timed_out(self.timeout)))
+            self.answer(&rx)
         }
         // Windows' Credential Manager and the macOS Keychain: a real write, read and
         // delete of an entry of its own (a locked macOS keychain asks the person here).
@@ -278,7 +286,7 @@ impl Keychain {
         let newest = newest_refresh.map(str::to_string);
         let rx =
             on_thread("keychain-repair", move || secret_service::repair(&service, &user, newest.as_deref(), timeout))?;
-        await_answer(&rx, self.timeout, self.timeout, &mut self.told_once()).unwrap_or(Err(timed_out(self.timeout)))
+        self.answer(&rx)
     }
 
     /// One entry per service and account is all Credential Manager and the macOS
@@ -312,8 +320,7 @@ impl Keychain {
         let rx = on_thread("keychain-all", move || {
             secret_service::on_every_entry(&service, &user, secret.as_ref(), timeout)
         })?;
-        let removed = await_answer(&rx, self.timeout, self.timeout, &mut self.told_once())
-            .unwrap_or(Err(timed_out(self.timeout)))?;
+        let removed = self.answer(&rx)?;
         tracing::warn!(removed, "the keychain held several entries for the account; one is left");
         Ok(removed)
     }

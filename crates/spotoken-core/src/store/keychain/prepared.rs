@@ -1,9 +1,9 @@
 //! A keychain write made ready before a refresh is sent: see
 //! [`Keychain::prepare_write`](super::Keychain::prepare_write).
 
-use super::{Keychain, StoredTokens};
 #[cfg(target_os = "linux")]
-use super::{await_answer, timed_out};
+use super::timed_out;
+use super::{Keychain, StoredTokens};
 use crate::error::Result;
 #[cfg(target_os = "linux")]
 use crate::{error::Error, secret::Secret};
@@ -32,11 +32,8 @@ impl PreparedWrite {
             .name("keychain-write".into())
             .spawn(move || super::secret_service::serve_prepared_write(&service, &user, timeout, &ready_tx, &requests))
             .map_err(|e| Error::Keychain(format!("cannot start a thread: {e}")))?;
-        match await_answer(&ready, keychain.timeout, keychain.timeout, &mut keychain.told_once()) {
-            Some(Ok(())) => Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit }),
-            Some(Err(e)) => Err(e),
-            None => Err(timed_out(keychain.timeout)),
-        }
+        keychain.answer(&ready)?;
+        Ok(Self { account: account.to_string(), timeout: keychain.timeout, commit })
     }
 
     #[cfg(not(target_os = "linux"))]
