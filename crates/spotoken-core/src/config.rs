@@ -5,7 +5,7 @@
 //! default to Spotify's and are replaced by `SPOTOKEN_ACCOUNTS_URL` / `SPOTOKEN_API_URL`
 //! (the sandbox and the tests use these). Nothing secret is ever written here.
 
-pub use crate::client_id::{CLIENT_ID_LEN, ClientId, short_client_id};
+pub use crate::client_id::{CLIENT_ID_LEN, ClientId};
 use crate::error::{Error, Result};
 use crate::scopes;
 use serde::{Deserialize, Serialize};

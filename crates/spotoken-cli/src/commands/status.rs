@@ -41,7 +41,7 @@ fn print(report: &StatusReport, io: &mut Io) {
             (AccountState::Error, None) => "error (sign-in kept)".into(),
         };
         io.say(format!("{} ({})  {state}", a.display_name.as_deref().unwrap_or(&a.id), a.id));
-        io.say(format!("  client id      {}…", spotoken_core::config::short_client_id(&a.client_id)));
+        io.say(format!("  client id      {}…", a.client_id.short()));
         io.say(if a.access_token.seconds_left > 0 {
             format!(
                 "  access token   valid for {} (until {}); refreshed on demand",

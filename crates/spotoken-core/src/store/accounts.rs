@@ -63,12 +63,12 @@ impl AccountRecord {
 
     /// The key for `user` signing in through `client_id`, given the accounts there are:
     /// the user id, unless another Client ID already holds it for this user.
-    pub fn key_for(user: &str, client_id: &str, known: &[AccountRecord]) -> String {
-        if let Some(same) = known.iter().find(|a| a.user() == user && a.client_id == client_id) {
+    pub fn key_for(user: &str, client_id: &crate::client_id::ClientId, known: &[AccountRecord]) -> String {
+        if let Some(same) = known.iter().find(|a| a.user() == user && a.client_id == *client_id) {
             return same.id.clone();
         }
         if known.iter().any(|a| a.id == user || a.user() == user) {
-            format!("{user}@{}", crate::client_id::short_client_id(client_id))
+            format!("{user}@{}", client_id.short())
         } else {
             user.to_string()
         }
