@@ -15,8 +15,13 @@ impl Engine {
     /// Every account's state now, with its open anomalies. Reads no secrets, so it
     /// works with a locked keychain.
     pub fn status(&self) -> Result<StatusReport> {
+        Ok(self.status_of(&self.accounts()?))
+    }
+
+    /// [`Self::status`] of these records.
+    fn status_of(&self, records: &[AccountRecord]) -> StatusReport {
         let now = self.clock.now();
-        let mut report = StatusReport::new(&self.accounts()?, now);
+        let mut report = StatusReport::new(records, now);
         for account in &mut report.accounts {
             if let Some(note) = self.quota.in_force(&account.client_id, now) {
                 account.set_quota(&note, now);
@@ -28,15 +33,15 @@ impl Engine {
             account.anomalies = mine;
             open = rest;
         }
-        Ok(report)
+        report
     }
 
     /// [`Self::status`], with each account's keychain entry looked at (each look bounded
     /// by the keychain timeout): a locked keychain or a missing entry is reported, not
     /// assumed fine.
     pub fn status_checked(&self) -> Result<StatusReport> {
-        let mut report = self.status()?;
-        let records = self.accounts.load()?;
+        let records = self.accounts()?;
+        let mut report = self.status_of(&records);
         for account in &mut report.accounts {
             let newest = records.iter().find(|r| r.id == account.id).and_then(|r| r.refresh_fingerprint.as_deref());
             let found = self.keychain.read_repairing(&account.id, newest).map(|(_, repair)| {
