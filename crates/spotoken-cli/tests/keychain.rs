@@ -133,7 +133,8 @@ struct KillableKeyring {
 
 impl KillableKeyring {
     fn start() -> Self {
-        Self::start_with(Some("spotoken-kill"))
+        let keyring = Self { bus: support::BareBus::start(false), pid: 0, password: Some("spotoken-kill") };
+        Self { pid: keyring.launch(), ..keyring }
     }
 
     /// A default keyring with no password, as autologin desktops set one up: written
@@ -149,11 +150,6 @@ impl KillableKeyring {
         )
         .unwrap();
         std::fs::write(dir.join("default"), "Default_keyring").unwrap();
-        Self { pid: keyring.launch(), ..keyring }
-    }
-
-    fn start_with(password: Option<&'static str>) -> Self {
-        let keyring = Self { bus: support::BareBus::start(false), pid: 0, password };
         Self { pid: keyring.launch(), ..keyring }
     }
 
@@ -176,15 +172,13 @@ impl KillableKeyring {
             .env("HOME", self.bus.home())
             .env("XDG_DATA_HOME", self.bus.home().join("data"))
             .env("XDG_RUNTIME_DIR", self.bus.home())
-            .stdin(std::process::Stdio::piped())
+            .stdin(if self.password.is_some() { std::process::Stdio::piped() } else { std::process::Stdio::null() })
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let stdin = daemon.stdin.take().unwrap();
         if let Some(password) = self.password {
-            let mut stdin = stdin;
-            stdin.write_all(password.as_bytes()).unwrap();
+            daemon.stdin.take().unwrap().write_all(password.as_bytes()).unwrap();
         }
         let _ = daemon.wait();
         let started = std::time::Instant::now();
