@@ -42,17 +42,26 @@ pub(super) fn check_ready(timeout: Duration) -> Result<()> {
 /// that holds the call while it asks the person (KeePassXC) is waited for; see
 /// `Keychain::wait_for_unlock`.
 pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::Unlock {
-    use super::Unlock;
-    let Ok(connection) = dbus::blocking::Connection::new_session() else { return Unlock::Unknown };
+    let Ok(connection) = dbus::blocking::Connection::new_session() else { return super::Unlock::Unknown };
     let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
     let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
         proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(service, user),));
+    held_answer(answer, || collections(left))
+}
+
+/// What a held search's answer (unlocked items, locked items) says, with
+/// `collections` asked only when it found nothing.
+pub(super) fn held_answer<P>(
+    answer: std::result::Result<(Vec<P>, Vec<P>), dbus::Error>,
+    collections: impl FnOnce() -> Result<(usize, usize)>,
+) -> super::Unlock {
+    use super::Unlock;
     match answer {
         Ok((unlocked, _)) if !unlocked.is_empty() => Unlock::Answered,
         // Found, but locked (gnome-keyring lists locked items): it did not hold the
         // call for a prompt, so there is nothing to learn here.
         Ok((_, locked)) if !locked.is_empty() => Unlock::Unknown,
-        Ok(_) => match collections(left) {
+        Ok(_) => match collections() {
             Ok((_, locked)) if locked > 0 => Unlock::Cancelled,
             _ => Unlock::Answered,
         },

@@ -100,3 +100,28 @@ fn a_slow_keychain_is_said_to_wait_for_the_person_once() {
     assert_eq!(await_answer(&answer_after(Duration::from_secs(1)), short, short, &mut told), None);
     assert!(!told.told && CALLS.load(Ordering::SeqCst) == 1);
 }
+
+/// What a held search's answer says, for every shape it can take: an entry found
+/// unlocked is an answer even while another collection stays locked; found only locked
+/// tells nothing; nothing found is a dismissed unlock only while a collection stays
+/// locked; D-Bus giving up is no answer, any other failure unknown.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_held_search_is_read_by_what_it_found_and_what_stays_locked() {
+    use secret_service::held_answer;
+    let item = || vec!["/org/freedesktop/secrets/collection/login/1"];
+    let none = Vec::<&str>::new;
+    let dbus = |name: &str| dbus::Error::new_custom(name, "said by the bus");
+    let locked = |n: usize| move || Ok((2, n));
+    let unused = || -> Result<(usize, usize)> { panic!("the collections were not needed") };
+    assert_eq!(held_answer(Ok((item(), none())), unused), Unlock::Answered);
+    assert_eq!(held_answer(Ok((item(), item())), unused), Unlock::Answered);
+    assert_eq!(held_answer(Ok((none(), item())), unused), Unlock::Unknown);
+    assert_eq!(held_answer(Ok((none(), none())), locked(1)), Unlock::Cancelled);
+    assert_eq!(held_answer(Ok((none(), none())), locked(0)), Unlock::Answered);
+    assert_eq!(held_answer(Ok((none(), none())), || Err(Error::Keychain("gone".into()))), Unlock::Answered);
+    assert_eq!(held_answer::<&str>(Err(dbus("org.freedesktop.DBus.Error.NoReply")), unused), Unlock::NoAnswer);
+    assert_eq!(held_answer::<&str>(Err(dbus("org.freedesktop.DBus.Error.Timeout")), unused), Unlock::NoAnswer);
+    let other = dbus("org.freedesktop.DBus.Error.ServiceUnknown");
+    assert_eq!(held_answer::<&str>(Err(other), unused), Unlock::Unknown);
+}
