@@ -55,9 +55,17 @@ fn stored_v2(tag: &str, obtained: i64) -> String {
 fn an_entry_is_written_read_replaced_and_removed() {
     let (keychain, service, user) = keychain_for("one");
     keychain.check_ready().unwrap();
-    // Nothing there yet, with every collection unlocked: missing, not locked.
+    // Nothing there yet, with every collection unlocked: missing, not locked. Said at
+    // once: only a keychain that does not answer is waited for, so a person is never
+    // asked to unlock a keychain that answered.
+    let told = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = told.clone();
+    let keychain = keychain.telling(std::sync::Arc::new(move |_| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
     assert!(matches!(keychain.read(&user), Err(Error::KeychainEntryMissing(a)) if a == user));
     assert!(!keychain.delete(&user).unwrap(), "nothing to remove");
+    assert_eq!(told.load(std::sync::atomic::Ordering::SeqCst), 0, "nobody was told the keychain waits");
 
     keychain.write(&user, &tokens("first", 1_000)).unwrap();
     assert_eq!(keychain.read(&user).unwrap(), tokens("first", 1_000));

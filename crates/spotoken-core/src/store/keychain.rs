@@ -2,8 +2,8 @@
 //! Manager on Windows, through the `keyring` crate.
 //!
 //! One entry per account (service `spotoken`, user = the Spotify user id) holds both
-//! tokens and the access token's expiry as `key=value` lines (see
-//! [`StoredTokens`]'s stored form), so a reader always sees a consistent pair. Every
+//! tokens and the access token's expiry on one line (see [`StoredTokens`]'s stored
+//! form), so a reader always sees a consistent pair. Every
 //! call runs on its own thread with a timeout: a locked
 //! gnome-keyring waits forever on a password prompt that may be on no screen, and a hung
 //! keychain must not hang Spotoken.
