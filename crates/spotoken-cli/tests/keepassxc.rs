@@ -201,16 +201,28 @@ async fn no_unlock_within_the_wait_is_a_timeout_and_the_next_call_picks_the_wind
 }
 
 /// A database that exposes no group: `login` says what to switch on in KeePassXC before
-/// anyone is sent to Spotify.
+/// anyone is sent to Spotify, and an account signed in before (into gnome-keyring, here)
+/// is not said to be missing, as if a sign-in were needed: what to switch on is said.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_database_exposing_no_group_is_said_before_the_browser() {
+async fn a_database_exposing_no_group_is_said_before_the_browser_and_when_reading() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let kp = KeePassXc::start(false);
-    let h = Harness::new("kp-nogroup").await;
-    let out = h.command(&["login", "--no-browser"]).envs(kp.on_bus()).stdin(Stdio::null()).output().await.unwrap();
+    let h = Harness::signed_in("kp-nogroup", &[]).await;
+    let before = h.sandbox.log().len();
+    // Within a minute: a login that went on would wait for Spotify's answer for good.
+    let login = h.command(&["login", "--no-browser"]).envs(kp.on_bus()).stdin(Stdio::null()).output();
+    let out = tokio::time::timeout(Duration::from_secs(60), login).await.expect("login went on").unwrap();
     let said = stderr(&out);
     assert_eq!(out.status.code(), Some(6), "{said}");
     assert!(said.contains("[keychain_no_collection]") && said.contains("expose a group"), "{said}");
     assert!(!said.contains("http"), "no consent address was printed: {said}");
-    assert!(h.sandbox.log().is_empty(), "nothing reached Spotify");
+
+    let out = h.command(&["token"]).envs(kp.on_bus()).output().await.unwrap();
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(6), "{said}");
+    assert!(said.contains("[keychain_no_collection]") && said.contains("expose a group"), "{said}");
+    assert!(!said.contains("keychain_entry_missing") && !said.contains("Sign in again"), "{said}");
+    assert_eq!(h.sandbox.log().len(), before, "nothing reached Spotify");
+    // On its own keychain the account is as it was.
+    assert_eq!(h.token(&[]).await.status.code(), Some(0));
 }

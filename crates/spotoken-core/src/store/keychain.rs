@@ -394,6 +394,7 @@ impl Keychain {
                             provider: Provider::detect(),
                         });
                     }
+                    Unlock::NoCollection => return Err(Error::KeychainNoCollection(Provider::detect())),
                     Unlock::NoAnswer => return Err(timed_out(self.timeout)),
                     Unlock::Unknown => {
                         std::thread::sleep(RETRY_PAUSE);
@@ -455,6 +456,8 @@ enum Unlock {
     /// It answered with nothing while a collection stayed locked: its unlock window was
     /// dismissed.
     Cancelled,
+    /// It answered with nothing, and there is no collection at all to wait for.
+    NoCollection,
     /// Not within the time left.
     NoAnswer,
     /// Could not be asked this way; ask again after a pause.

@@ -42,15 +42,42 @@ pub(super) fn check_ready(timeout: Duration) -> Result<()> {
 /// that holds the call while it asks the person (KeePassXC) is waited for; see
 /// `Keychain::wait_for_unlock`.
 pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::Unlock {
-    let Ok(connection) = dbus::blocking::Connection::new_session() else { return super::Unlock::Unknown };
-    let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
-    let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
-        proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(service, user),));
-    held_answer(answer, || collections(left))
+    let (service, user) = (service.to_string(), user.to_string());
+    let (tx, rx) = mpsc::sync_channel(1);
+    let search = std::thread::Builder::new().name("keychain-search".into()).spawn(move || {
+        let Ok(connection) = dbus::blocking::Connection::new_session() else { return super::Unlock::Unknown };
+        let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
+        let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
+            proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(&service, &user),));
+        let unlock = held_answer(answer, || collections(left));
+        let _ = tx.send(unlock);
+        unlock
+    });
+    if search.is_err() {
+        return super::Unlock::Unknown;
+    }
+    // KeePassXC exposing no group holds every read and search until the caller gives
+    // up, as a locked database does while its unlock window is open: with no collection
+    // at all there is nothing to wait for. Asked beside the search, not before it: a
+    // search sent after the person dismissed the unlock window would open it again.
+    if no_collection(left.min(Duration::from_secs(2))) {
+        return super::Unlock::NoCollection;
+    }
+    rx.recv_timeout(left).unwrap_or(super::Unlock::NoAnswer)
+}
+
+/// Whether the Secret Service lists no collection at all (one property read).
+fn no_collection(timeout: Duration) -> bool {
+    use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
+    let Ok(connection) = dbus::blocking::Connection::new_session() else { return false };
+    let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", timeout);
+    let listed: std::result::Result<Vec<dbus::Path<'static>>, dbus::Error> =
+        proxy.get("org.freedesktop.Secret.Service", "Collections");
+    listed.is_ok_and(|l| l.is_empty())
 }
 
 /// What a held search's answer (unlocked items, locked items) says, with
-/// `collections` asked only when it found nothing.
+/// `collections` (how many, how many locked) asked only when it found nothing.
 pub(super) fn held_answer<P>(
     answer: std::result::Result<(Vec<P>, Vec<P>), dbus::Error>,
     collections: impl FnOnce() -> Result<(usize, usize)>,
