@@ -87,3 +87,16 @@ pub fn secret_of(item: &str) -> String {
         .unwrap();
     String::from_utf8(value).unwrap()
 }
+
+/// Removes an item, as another program would (`secret-tool clear`).
+pub fn remove(item: &str) {
+    let connection = dbus::blocking::Connection::new_session().unwrap();
+    let (prompt,): (dbus::Path,) = retried(|| {
+        connection.with_proxy("org.freedesktop.secrets", item.to_string(), TIMEOUT).method_call(
+            "org.freedesktop.Secret.Item",
+            "Delete",
+            (),
+        )
+    });
+    assert_eq!(&*prompt, "/", "removing the item needed a prompt");
+}

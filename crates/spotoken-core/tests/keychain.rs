@@ -11,7 +11,7 @@
 #[path = "../../../tests/support/secret_service.rs"]
 mod secret_service;
 
-use secret_service::{entries, plant, secret_of};
+use secret_service::{entries, plant, remove, secret_of};
 use spotoken_core::store::tokens::{Repair, StoredTokens};
 use spotoken_core::{Error, Keychain, Timestamp, TokenStore};
 use std::time::Duration;
@@ -208,6 +208,18 @@ fn a_prepared_write_stores_only_when_committed() {
     let left = entries(&service, &user);
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(secret_of(&left[0]), stored("rotated", 800));
+
+    // Several there, and the one the commit writes into is removed meanwhile by another
+    // program: the commit fails, and the others are kept (one of them may hold the only
+    // refresh token that still works).
+    let (keychain, service, user) = keychain_for("prepared-failed");
+    plant(&service, &user, &stored("x", 100), "default");
+    plant(&service, &user, &stored("y", 200), "session");
+    let prepared = keychain.prepare_write(&user).unwrap();
+    let listed = entries(&service, &user);
+    remove(&listed[0]);
+    assert!(prepared.commit(&tokens("rotated", 800)).is_err(), "the entry written into was gone");
+    assert_eq!(entries(&service, &user), listed[1..], "the other entry was kept");
 }
 
 #[test]

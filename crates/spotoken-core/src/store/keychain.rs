@@ -243,6 +243,10 @@ impl Keychain {
             let Ok(rx) = on_thread("keychain-held", move || secret_service::held_search(&service, &user, left)) else {
                 return Unlock::Unknown;
             };
+            // A second's margin over the search's own D-Bus timeout, so its answer, not
+            // this wait, ends it. (A second less would give the same `NoAnswer` a moment
+            // sooner, and panic with under a second left, which only a D-Bus timeout in
+            // the wait's last second reaches: no test does.)
             rx.recv_timeout(left + Duration::from_secs(1)).unwrap_or(Unlock::NoAnswer)
         }
         #[cfg(not(target_os = "linux"))]
@@ -382,7 +386,10 @@ impl Keychain {
             };
             // D-Bus gives up on a call after 2 s, but a keychain that holds the call open
             // while it shows its unlock window (KeePassXC) answers the same call once
-            // the person has unlocked it: ask again while time is left.
+            // the person has unlocked it: ask again while time is left. (Any other
+            // error is said at once. Whether the last 300 ms still allow one more try,
+            // `<` or `<=`, `+` or `-` the pause, changes only when the same timeout
+            // comes, not what is said.)
             if matches!(error, Error::KeychainTimeout(..)) && started.elapsed() + RETRY_PAUSE < self.timeout {
                 telling.now(self.timeout);
                 tracing::debug!("the keychain call timed out on D-Bus; waiting for the keychain's own answer");

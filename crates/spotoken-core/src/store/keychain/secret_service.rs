@@ -263,6 +263,8 @@ pub(super) fn serve_prepared_write(
         (None, Some(collection)) => create_in(collection, service, user, secret, timeout),
         (None, None) => Err(Error::Keychain("no keychain collection to write to".into())),
     };
+    // Only after a write that worked: another entry may hold the only refresh token
+    // that still works. (With one entry, `remove_all_but` has nothing to remove.)
     if written.is_ok() && items.len() > 1 {
         let removed = remove_all_but(&items, Some(0));
         tracing::warn!(found = items.len(), removed, "the keychain held several entries for the account; one is left");
