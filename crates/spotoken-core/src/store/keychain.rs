@@ -275,6 +275,10 @@ impl Keychain {
                         provider: Provider::detect(),
                     };
                 }
+                // For a Secret Service that answers a read at once with no collection.
+                // Neither tested here answers so (gnome-keyring always has its session
+                // collection; KeePassXC holds the read, and `held_search` says it), so no
+                // test reaches this arm.
                 Some(Ok((0, _))) => return Error::KeychainNoCollection(Provider::detect()),
                 // Only logged: without this arm the same "missing" follows, unlogged.
                 Some(Err(e)) => tracing::debug!(error = %e, "could not list the keychain's collections"),
