@@ -244,9 +244,7 @@ impl Keychain {
                 return Unlock::Unknown;
             };
             // A second's margin over the search's own D-Bus timeout, so its answer, not
-            // this wait, ends it. (A second less would give the same `NoAnswer` a moment
-            // sooner, and panic with under a second left, which only a D-Bus timeout in
-            // the wait's last second reaches: no test does.)
+            // this wait, ends it.
             rx.recv_timeout(left + Duration::from_secs(1)).unwrap_or(Unlock::NoAnswer)
         }
         #[cfg(not(target_os = "linux"))]
