@@ -45,13 +45,21 @@ pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::U
     let (service, user) = (service.to_string(), user.to_string());
     let (tx, rx) = mpsc::sync_channel(1);
     let search = std::thread::Builder::new().name("keychain-search".into()).spawn(move || {
-        let Ok(connection) = dbus::blocking::Connection::new_session() else { return super::Unlock::Unknown };
-        let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
-        let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
-            proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(&service, &user),));
-        let unlock = held_answer(answer, || collections(left));
+        let unlock = match dbus::blocking::Connection::new_session() {
+            Ok(connection) => {
+                let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
+                let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
+                    proxy.method_call(
+                        "org.freedesktop.Secret.Service",
+                        "SearchItems",
+                        (search_attributes(&service, &user),),
+                    );
+                held_answer(answer, || collections(left))
+            }
+            // Not to be asked this way: said at once, not after the time left.
+            Err(_) => super::Unlock::Unknown,
+        };
         let _ = tx.send(unlock);
-        unlock
     });
     if search.is_err() {
         return super::Unlock::Unknown;
