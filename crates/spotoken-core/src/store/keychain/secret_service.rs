@@ -43,27 +43,14 @@ pub(super) fn check_ready(timeout: Duration) -> Result<()> {
 /// `Keychain::wait_for_unlock`.
 pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::Unlock {
     let (service, user) = (service.to_string(), user.to_string());
-    let (tx, rx) = mpsc::sync_channel(1);
-    let search = std::thread::Builder::new().name("keychain-search".into()).spawn(move || {
-        let unlock = match dbus::blocking::Connection::new_session() {
-            Ok(connection) => {
-                let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
-                let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
-                    proxy.method_call(
-                        "org.freedesktop.Secret.Service",
-                        "SearchItems",
-                        (search_attributes(&service, &user),),
-                    );
-                held_answer(answer, || collections(left))
-            }
-            // Not to be asked this way: said at once, not after the time left.
-            Err(_) => super::Unlock::Unknown,
-        };
-        let _ = tx.send(unlock);
+    let search = super::on_thread("keychain-search", move || {
+        let Ok(connection) = dbus::blocking::Connection::new_session() else { return super::Unlock::Unknown };
+        let proxy = connection.with_proxy("org.freedesktop.secrets", "/org/freedesktop/secrets", left);
+        let answer: std::result::Result<(Vec<dbus::Path<'static>>, Vec<dbus::Path<'static>>), dbus::Error> =
+            proxy.method_call("org.freedesktop.Secret.Service", "SearchItems", (search_attributes(&service, &user),));
+        held_answer(answer, || collections(left))
     });
-    if search.is_err() {
-        return super::Unlock::Unknown;
-    }
+    let Ok(search) = search else { return super::Unlock::Unknown };
     // KeePassXC exposing no group holds every read and search until the caller gives
     // up, as a locked database does while its unlock window is open: with no collection
     // at all there is nothing to wait for. Asked beside the search, not before it: a
@@ -71,10 +58,11 @@ pub(super) fn held_search(service: &str, user: &str, left: Duration) -> super::U
     if no_collection(left.min(Duration::from_secs(2))) {
         return super::Unlock::NoCollection;
     }
-    rx.recv_timeout(left).unwrap_or(super::Unlock::NoAnswer)
+    search.recv_timeout(left).unwrap_or(super::Unlock::NoAnswer)
 }
 
-/// Whether the Secret Service lists no collection at all (one property read).
+/// Whether the Secret Service lists no collection at all: one property read, where
+/// [`collections`] opens a session and asks each collection whether it is locked.
 fn no_collection(timeout: Duration) -> bool {
     use dbus::blocking::stdintf::org_freedesktop_dbus::Properties;
     let Ok(connection) = dbus::blocking::Connection::new_session() else { return false };
