@@ -73,16 +73,12 @@ fn stop_keyring(bus: &BareBus) {
     }
 }
 
-/// A display, a private bus that starts gnome-keyring (and its prompter) on demand, a
-/// password-protected keyring unlocked for now, and `h` signed in with its tokens in it.
-async fn signed_in_on_a_keyring_with_a_password(h: &Harness) -> (Display, BareBus) {
-    let display = Display::start();
-    let bus = BareBus::start_on(true, Some(&display.name));
-    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
-
-    // A password-protected login keyring, unlocked while signing in.
-    let mut keyring = Command::new("gnome-keyring-daemon")
-        .args(["--unlock", "--components=secrets"])
+/// Starts `program` (gnome-keyring's daemon, or a copy under another name) as the
+/// Secret Service on `bus`: with `password`, its login keyring is created with it (or
+/// unlocked with it); without, the keyring is left locked.
+fn start_keyring(bus: &BareBus, program: &std::ffi::OsStr, password: Option<&str>) {
+    let mut keyring = Command::new(program)
+        .args(if password.is_some() { &["--unlock", "--components=secrets"][..] } else { &["--components=secrets"] })
         .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
         .env("HOME", bus.home())
         .env("XDG_DATA_HOME", bus.home().join("data"))
@@ -94,7 +90,7 @@ async fn signed_in_on_a_keyring_with_a_password(h: &Harness) -> (Display, BareBu
         .unwrap();
     {
         use std::io::Write;
-        keyring.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+        keyring.stdin.take().unwrap().write_all(password.unwrap_or_default().as_bytes()).unwrap();
     }
     let _ = keyring.wait();
     let started = Instant::now();
@@ -102,11 +98,25 @@ async fn signed_in_on_a_keyring_with_a_password(h: &Harness) -> (Display, BareBu
         assert!(started.elapsed() < Duration::from_secs(10), "gnome-keyring did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A display, a private bus that starts gnome-keyring (and its prompter) on demand, a
+/// password-protected keyring unlocked for now (run by `program`), and `h` signed in
+/// with its tokens in it.
+async fn signed_in_on_a_keyring_with_a_password_run_by(h: &Harness, program: &std::ffi::OsStr) -> (Display, BareBus) {
+    let display = Display::start();
+    let bus = BareBus::start_on(true, Some(&display.name));
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+    start_keyring(&bus, program, Some(PASSWORD));
     let (child, url, _) = h.start_login_env(&[], &on_bus).await;
     let location = h.authorize(&url).await;
     assert_eq!(h.deliver(&location).await.0, 200);
     assert_eq!(h.finish(child).await.status.code(), Some(0));
     (display, bus)
+}
+
+async fn signed_in_on_a_keyring_with_a_password(h: &Harness) -> (Display, BareBus) {
+    signed_in_on_a_keyring_with_a_password_run_by(h, "gnome-keyring-daemon".as_ref()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,4 +214,81 @@ async fn a_keyring_that_dies_during_a_refresh_still_gets_the_new_token() {
     let again = printed_token(&next);
     assert_eq!(h.me_status(&again).await, 200);
     assert!(h.sandbox.token_requests("refresh_token").len() >= 2);
+}
+
+/// A locked gnome-keyring still finds its entries (only their secrets wait for the
+/// password), so finding none for the account while it is locked means the tokens are
+/// gone: that is said at once, with no unlock dialog, and not as a cancelled unlock
+/// (whose message says nothing was removed). Signing out of such an account is not
+/// stopped either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_keyring_without_the_entry_says_it_is_missing_without_asking() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let h = Harness::new("locked-missing").await;
+    let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", "spotoken", "username", &h.user.id])
+        .envs(on_bus)
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    stop_keyring(&bus);
+
+    let started = Instant::now();
+    let token = h.command(&["token"]).envs(on_bus).env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60").output().await.unwrap();
+    let took = started.elapsed();
+    let said = stderr(&token);
+    assert_eq!(token.status.code(), Some(4), "{said}");
+    assert!(said.contains("[keychain_entry_missing]") && said.contains("Sign in again"), "{said}");
+    assert!(!said.contains("Unlock") && !said.contains("cancelled"), "{said}");
+    assert!(took < Duration::from_secs(20), "said after {took:?}");
+    assert!(
+        display.xdotool(&["search", "--onlyvisible", "--name", "."]).trim().is_empty(),
+        "an unlock dialog was opened for an entry that is not there"
+    );
+
+    let logout = h.command(&["logout"]).envs(on_bus).output().await.unwrap();
+    assert_eq!(logout.status.code(), Some(0), "{}", stderr(&logout));
+    assert!(h.sandbox.token_requests("refresh_token").is_empty(), "nothing was sent to Spotify");
+}
+
+/// A Secret Service Spotoken does not know (gnome-keyring run under another name) is not
+/// trusted to find a locked collection's entries: finding none while it is locked is
+/// said as a locked keychain, never as tokens lost nor as an unlock cancelled (nobody
+/// was asked), and signing out is refused rather than leaving an entry behind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_locked_unknown_keychain_finding_nothing_is_not_said_to_have_lost_the_tokens() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let h = Harness::new("locked-unknown").await;
+    let renamed = tempfile::tempdir().unwrap();
+    let program = renamed.path().join("secretsd");
+    std::fs::copy(which("gnome-keyring-daemon"), &program).unwrap();
+    let (_display, bus) = signed_in_on_a_keyring_with_a_password_run_by(&h, program.as_os_str()).await;
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", "spotoken", "username", &h.user.id])
+        .envs(on_bus)
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    stop_keyring(&bus);
+    start_keyring(&bus, program.as_os_str(), None);
+
+    for args in [&["token"][..], &["logout"]] {
+        let out = h.command(args).envs(on_bus).env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60").output().await.unwrap();
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(6), "{args:?}: {said}");
+        assert!(said.contains("[keychain_locked]") && said.contains("The keychain is locked"), "{said}");
+        assert!(!said.contains("gnome-keyring") && !said.contains("Sign in again"), "{said}");
+        assert!(!said.contains("missing") && !said.contains("cancelled"), "nobody was asked: {said}");
+    }
+    assert!(h.sandbox.token_requests("refresh_token").is_empty(), "nothing was sent to Spotify");
+}
+
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
 }

@@ -99,6 +99,16 @@ impl Provider {
         }
     }
 
+    /// Whether a search of a locked collection still finds its entries, as the Secret
+    /// Service specification has it (only their secrets wait for the unlock):
+    /// gnome-keyring's do, so finding none there means there is none; KeePassXC finds
+    /// nothing at all in a locked database. Those not verified here are taken to be
+    /// like KeePassXC, so a locked keychain is never said to have lost the tokens.
+    /// (Credential Manager and the macOS Keychain have no Secret Service search.)
+    pub fn finds_locked_entries(self) -> bool {
+        matches!(self, Self::GnomeKeyring)
+    }
+
     /// When it offers nowhere to keep tokens.
     pub fn no_collection_fix(self) -> &'static str {
         match self {
@@ -128,6 +138,20 @@ fn owner_program() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_gnome_keyring_is_trusted_to_find_locked_entries() {
+        let all = [
+            Provider::GnomeKeyring,
+            Provider::KeePassXc,
+            Provider::KWallet,
+            Provider::OtherSecretService,
+            Provider::CredentialManager,
+            Provider::MacKeychain,
+        ];
+        let finding: Vec<_> = all.into_iter().filter(|p| p.finds_locked_entries()).collect();
+        assert_eq!(finding, [Provider::GnomeKeyring]);
+    }
 
     #[test]
     fn programs_are_told_apart() {

@@ -205,8 +205,8 @@ impl Error {
             E::KeychainUnlockCancelled { account, provider } => Diagnosis::new(
                 Code::KeychainUnlockCancelled,
                 format!(
-                    "The unlock of {} was cancelled, so the tokens for {account} could not be read. They are still \
-                     there: nothing was removed.",
+                    "The unlock of {} was cancelled, so the tokens for {account} could not be read; nothing was \
+                     removed.",
                     provider.name()
                 ),
                 format!("Try again and unlock {} when it asks.", provider.name()),
