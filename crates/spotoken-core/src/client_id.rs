@@ -51,12 +51,6 @@ impl fmt::Display for ClientId {
     }
 }
 
-impl PartialEq<str> for ClientId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
 impl PartialEq<&str> for ClientId {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other

@@ -221,6 +221,33 @@ mod tests {
     }
 
     #[test]
+    fn unset_settings_read_as_their_defaults() {
+        let default = Settings::default();
+        assert_eq!(default.clipboard_clear(), DEFAULT_CLIPBOARD_CLEAR_SECS);
+        assert_eq!(Settings { clipboard_clear_secs: Some(0), ..Settings::default() }.clipboard_clear(), 0);
+        assert_eq!(default.scopes_or_default(), scopes::DEFAULT_SCOPES);
+        let chosen = Settings { scopes: vec!["user-top-read".into()], ..Settings::default() };
+        assert_eq!(chosen.scopes_or_default(), ["user-top-read"]);
+    }
+
+    #[test]
+    fn only_a_missing_settings_file_reads_as_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be: an error naming it, not the defaults
+        // (which a later save would write over whatever the person meant).
+        let path = dir.path().join("settings.toml");
+        std::fs::create_dir(&path).unwrap();
+        assert!(matches!(Settings::load(&path), Err(Error::Io { path: p, .. }) if p == path));
+    }
+
+    #[test]
+    fn locks_are_kept_with_the_state_not_the_data() {
+        let paths = Paths::under(Path::new("/home/ann"));
+        assert_eq!(paths.locks_dir(), Path::new("/home/ann/state/locks"));
+        assert_eq!(paths.activity_dir(), Path::new("/home/ann/data/activity"));
+    }
+
+    #[test]
     fn only_the_first_rule_notifies_unless_chosen() {
         let default = Settings::default();
         assert!(default.notifies("refresh_token_rejected_early"));

@@ -43,26 +43,11 @@ pub(crate) fn network(error: reqwest::Error) -> Error {
 /// that address"), not the OS's ("Connection refused (os error 111)"); an unknown cause
 /// is kept as the library says it.
 fn plain_cause(error: &reqwest::Error) -> Option<String> {
-    use std::io::ErrorKind;
     let mut innermost = None;
     let mut source = std::error::Error::source(error);
     while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            let said = match io.kind() {
-                ErrorKind::ConnectionRefused => Some("nothing answered at that address (the connection was refused)"),
-                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
-                    Some("the connection was cut off")
-                }
-                ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable | ErrorKind::NetworkDown => {
-                    Some("this computer is not connected to a network that reaches it")
-                }
-                ErrorKind::TimedOut => Some("the connection timed out"),
-                ErrorKind::UnexpectedEof => Some("the connection ended before the answer did"),
-                _ => None,
-            };
-            if let Some(said) = said {
-                return Some(said.to_string());
-            }
+        if let Some(said) = s.downcast_ref::<std::io::Error>().and_then(|io| in_words(io.kind())) {
+            return Some(said.to_string());
         }
         innermost = Some(s.to_string());
         source = s.source();
@@ -76,6 +61,23 @@ fn plain_cause(error: &reqwest::Error) -> Option<String> {
     } else {
         text
     })
+}
+
+/// What an I/O failure of this kind means, for people; `None` for those said as they are.
+fn in_words(kind: std::io::ErrorKind) -> Option<&'static str> {
+    use std::io::ErrorKind;
+    match kind {
+        ErrorKind::ConnectionRefused => Some("nothing answered at that address (the connection was refused)"),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            Some("the connection was cut off")
+        }
+        ErrorKind::NetworkUnreachable | ErrorKind::HostUnreachable | ErrorKind::NetworkDown => {
+            Some("this computer is not connected to a network that reaches it")
+        }
+        ErrorKind::TimedOut => Some("the connection timed out"),
+        ErrorKind::UnexpectedEof => Some("the connection ended before the answer did"),
+        _ => None,
+    }
 }
 
 /// `Retry-After` as Spotify sends it: whole seconds. Anything else (an HTTP date, a
@@ -129,6 +131,85 @@ mod tests {
         let Error::Network(said) = network(error) else { panic!("not a network error") };
         assert_eq!(said, "the connection failed: nothing answered at that address (the connection was refused)");
         assert!(!said.contains("os error") && !said.contains("127.0.0.1"), "{said}");
+    }
+
+    #[test]
+    fn each_io_failure_is_said_in_words() {
+        use std::io::ErrorKind as K;
+        let cut = Some("the connection was cut off");
+        let away = Some("this computer is not connected to a network that reaches it");
+        for (kind, said) in [
+            (K::ConnectionRefused, Some("nothing answered at that address (the connection was refused)")),
+            (K::ConnectionReset, cut),
+            (K::ConnectionAborted, cut),
+            (K::BrokenPipe, cut),
+            (K::NetworkUnreachable, away),
+            (K::HostUnreachable, away),
+            (K::NetworkDown, away),
+            (K::TimedOut, Some("the connection timed out")),
+            (K::UnexpectedEof, Some("the connection ended before the answer did")),
+            (K::PermissionDenied, None),
+        ] {
+            assert_eq!(in_words(kind), said, "{kind:?}");
+        }
+    }
+
+    /// A server on 127.0.0.1 that answers one request with `answer` and hands back the
+    /// request's head.
+    async fn answering_once(answer: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                socket.read_exact(&mut byte).await.unwrap();
+                head.push(byte[0]);
+            }
+            socket.write_all(&answer).await.unwrap();
+            socket.shutdown().await.unwrap();
+            String::from_utf8(head).unwrap()
+        });
+        (url, served)
+    }
+
+    fn answer_of(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut answer =
+            format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                .into_bytes();
+        answer.extend_from_slice(body);
+        answer
+    }
+
+    /// A redirect is handed back, not followed (a token request must not be replayed
+    /// elsewhere), and Spotoken says who it is.
+    #[tokio::test]
+    async fn redirects_are_not_followed_and_spotoken_names_itself() {
+        let (url, served) =
+            answering_once(answer_of("302 Found", "Location: http://127.0.0.1:9/elsewhere\r\n", b"")).await;
+        let response = http_client().unwrap().post(format!("{url}/api/token")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 302);
+        let head = served.await.unwrap().to_ascii_lowercase();
+        assert!(head.contains(&format!("user-agent: spotoken/{}", env!("CARGO_PKG_VERSION"))), "{head}");
+    }
+
+    /// Answers up to 64 KiB are read whole; one byte more is refused as not Spotify's.
+    #[tokio::test]
+    async fn answers_are_read_up_to_64_kib() {
+        for (size, read) in [(65_536, true), (65_537, false)] {
+            let body = vec![b'x'; size];
+            let (url, _served) = answering_once(answer_of("200 OK", "", &body)).await;
+            let response = http_client().unwrap().get(url).send().await.unwrap();
+            match read_answer(response).await {
+                Ok(answer) => assert!(read && answer.body == body && answer.status == 200, "{size} bytes read"),
+                Err(Error::UnexpectedResponse { detail, .. }) => {
+                    assert!(!read && detail.contains("too large"), "{size} bytes: {detail}");
+                }
+                Err(other) => panic!("{size} bytes: {other:?}"),
+            }
+        }
     }
 
     #[test]
