@@ -202,6 +202,16 @@ mod tests {
             parse(&answer(502, r#"{"error":"server_error"}"#), Timestamp(0)),
             Err(Error::ServerError { .. })
         ));
+        // From 500 on, an error field does not make it the token endpoint's refusal.
+        assert!(matches!(
+            parse(&answer(500, r#"{"error":"server_error"}"#), Timestamp(0)),
+            Err(Error::ServerError { status: 500 })
+        ));
+        // Below 500 without an error field: not an answer Spotoken knows, not Spotify failing.
+        assert!(matches!(
+            parse(&answer(404, "<html>"), Timestamp(0)),
+            Err(Error::UnexpectedResponse { ref detail, .. }) if detail == "HTTP 404 without an error field"
+        ));
     }
 
     #[test]
@@ -218,11 +228,13 @@ mod tests {
             Timestamp(100),
         )
         .unwrap();
-        assert_eq!(grant.expires_at, Timestamp(100 + MAX_BELIEVED_LIFETIME_SECS));
-        let normal =
-            parse(&answer(200, r#"{"access_token":"BQ1","token_type":"Bearer","expires_in":3600}"#), Timestamp(0))
-                .unwrap();
-        assert_eq!(normal.expires_at, Timestamp(3600));
+        assert_eq!(grant.expires_at, Timestamp(100 + 86_400));
+        // Up to a day is believed. (Exactly a day is the same either way: `>` or `>=`
+        // the cap gives the same lifetime.)
+        for believed in [3600, 12 * 3600, 86_400] {
+            let text = format!(r#"{{"access_token":"BQ1","token_type":"Bearer","expires_in":{believed}}}"#);
+            assert_eq!(parse(&answer(200, &text), Timestamp(0)).unwrap().expires_at, Timestamp(believed));
+        }
     }
 
     #[test]

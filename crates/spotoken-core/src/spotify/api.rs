@@ -89,6 +89,14 @@ mod tests {
         assert_eq!(err.diagnose().code, "user_not_registered");
         assert!(err.diagnose().fix.contains("User Management"), "{}", err.diagnose().fix);
         assert_eq!(parse(403, None, b"<html>no</html>").unwrap_err().diagnose().code, "unexpected_response");
+        // Plain text is a refusal's words only on a 4xx: a 5xx is Spotify failing, and
+        // anything else is not an answer Spotoken knows.
+        assert!(matches!(parse(502, None, b"Bad Gateway"), Err(Error::ServerError { status: 502 })));
+        assert!(matches!(parse(500, None, b""), Err(Error::ServerError { status: 500 })));
+        assert!(matches!(
+            parse(302, None, b"Found"),
+            Err(Error::UnexpectedResponse { ref detail, .. }) if detail == "HTTP 302"
+        ));
     }
 
     #[test]

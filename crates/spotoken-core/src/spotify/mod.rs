@@ -52,15 +52,20 @@ fn plain_cause(error: &reqwest::Error) -> Option<String> {
         innermost = Some(s.to_string());
         source = s.source();
     }
-    let text = innermost?;
+    innermost.map(|text| cause_in_words(&text))
+}
+
+/// A failure known only by the library's words: a name lookup or a secure connection
+/// said so; anything else kept as it is.
+fn cause_in_words(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
-    Some(if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
+    if lower.contains("dns") || lower.contains("lookup address") || lower.contains("name or service not known") {
         "the name could not be looked up (no DNS answer)".to_string()
     } else if lower.contains("certificate") || lower.contains("tls") {
         format!("the secure connection could not be set up ({text})")
     } else {
-        text
-    })
+        text.to_string()
+    }
 }
 
 /// What an I/O failure of this kind means, for people; `None` for those said as they are.
@@ -152,6 +157,18 @@ mod tests {
         ] {
             assert_eq!(in_words(kind), said, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn lookups_and_secure_connections_are_named() {
+        let lookup = "the name could not be looked up (no DNS answer)";
+        for text in ["dns error", "failed to lookup address information", "Name or service not known"] {
+            assert_eq!(cause_in_words(text), lookup, "{text}");
+        }
+        for text in ["invalid peer certificate: UnknownIssuer", "TLS handshake eof"] {
+            assert_eq!(cause_in_words(text), format!("the secure connection could not be set up ({text})"));
+        }
+        assert_eq!(cause_in_words("something else"), "something else");
     }
 
     /// A server on 127.0.0.1 that answers one request with `answer` and hands back the
