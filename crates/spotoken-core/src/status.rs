@@ -204,8 +204,8 @@ impl StatusReport {
         self.accounts.iter().any(|a| a.state == AccountState::NeedsSignIn)
     }
 
-    /// The exit class of the worst keychain problem found when the entries were looked
-    /// at (a locked keychain: 6; an entry not there: 4), if any.
+    /// The exit class of the keychain problem to act on first, found when the entries
+    /// were looked at, if any: an entry not there (4, sign in) before a locked keychain (6).
     pub fn keychain_problem(&self) -> Option<crate::ExitClass> {
         self.accounts.iter().filter_map(|a| a.keychain.as_ref()?.problem.as_ref()).map(|d| d.code.exit_class()).min()
     }
@@ -237,10 +237,29 @@ mod tests {
         assert!(status.warnings[0].contains("ends in 3d"), "{:?}", status.warnings);
         assert_eq!(status.refresh_warning.as_deref(), Some(status.warnings[0].as_str()));
 
+        assert!(!StatusReport::new(&[record.clone(), sample("bob")], now).any_needs_sign_in());
         record.needs_sign_in = true;
-        let report = StatusReport::new(&[record], now);
+        let report = StatusReport::new(&[sample("bob"), record], now);
         assert!(report.any_needs_sign_in());
-        assert_eq!(report.accounts[0].state, AccountState::NeedsSignIn);
+        assert_eq!(report.accounts[1].state, AccountState::NeedsSignIn);
+    }
+
+    /// The keychain's problems decide the report's: none looked at, or all fine, is none;
+    /// an entry not there (4: sign in) comes before a locked keychain (6), as a needed
+    /// sign-in heads `status`'s exit.
+    #[test]
+    fn the_keychain_problem_to_act_on_first_is_the_reports() {
+        let mut report = StatusReport::new(&[sample("ann"), sample("bob"), sample("cid")], Timestamp(0));
+        assert_eq!(report.keychain_problem(), None);
+        report.accounts[0].keychain = Some(KeychainCheck::from_result(&Ok(())));
+        assert_eq!(report.keychain_problem(), None);
+        report.accounts[1].keychain = Some(KeychainCheck::from_result(&Err(crate::Error::KeychainLocked(
+            crate::provider::Provider::GnomeKeyring,
+        ))));
+        assert_eq!(report.keychain_problem(), Some(crate::ExitClass::Keychain));
+        report.accounts[2].keychain =
+            Some(KeychainCheck::from_result(&Err(crate::Error::KeychainEntryMissing("cid".into()))));
+        assert_eq!(report.keychain_problem(), Some(crate::ExitClass::SignIn));
     }
 
     #[test]
