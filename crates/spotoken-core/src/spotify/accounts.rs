@@ -132,6 +132,7 @@ pub(crate) fn parse(answer: &Answer, now: Timestamp) -> Result<TokenGrant> {
             detail: "empty access token or no lifetime".into(),
         });
     }
+    // (`>=` would give the same lifetime at exactly a day, with a warning.)
     let lifetime = if body.expires_in > MAX_BELIEVED_LIFETIME_SECS {
         tracing::warn!(
             expires_in = body.expires_in,
