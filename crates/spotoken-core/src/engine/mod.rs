@@ -428,3 +428,5 @@ impl Engine {
 }
 
 mod accounts;
+#[cfg(test)]
+mod tests;
