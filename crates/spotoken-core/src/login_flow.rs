@@ -97,6 +97,9 @@ impl LoginFlow {
         tokio::task::spawn_blocking(move || engine.check_ready_for_login())
             .await
             .map_err(|e| Error::Keychain(format!("the keychain check stopped: {e}")))??;
+        // Each login's number, so a task or a redirect of a replaced login cannot end
+        // this one. (Numbering every login alike is seen only in a race between a
+        // login's end and its replacement: the old one's task is aborted otherwise.)
         let serial = {
             let mut next = lock(&self.next_serial);
             *next += 1;
