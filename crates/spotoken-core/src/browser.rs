@@ -74,3 +74,60 @@ fn spawn(program: &str, args: &[String], withheld: &[&str]) -> Result<(), String
         })
         .map_err(|e| format!("{program}: {e}"))
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A browser that writes what it was given (its arguments, and `$HOME` if it has
+    /// one) to `out`.
+    fn recording_browser(dir: &std::path::Path) -> (String, std::path::PathBuf) {
+        let out = dir.join("opened");
+        let script = dir.join("browser.sh");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\necho \"$* home=${{HOME-none}}\" > '{}.tmp'\nmv '{0}.tmp' '{0}'\n", out.display()),
+        )
+        .unwrap();
+        std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+        (script.display().to_string(), out)
+    }
+
+    fn opened(out: &std::path::Path) -> String {
+        let started = Instant::now();
+        while !out.exists() {
+            assert!(started.elapsed() < Duration::from_secs(10), "the browser was not started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::fs::read_to_string(out).unwrap().trim().to_string()
+    }
+
+    /// `$BROWSER`'s entries are tried in turn until one starts; `%s` is where the URL
+    /// goes, else it comes last; withheld variables do not reach the browser.
+    #[test]
+    fn the_first_browser_that_starts_is_given_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let (browser, out) = recording_browser(dir.path());
+        let url = "https://accounts.example/authorize?state=x";
+        open_with_list(&format!(": /nonexistent/browser --new :{browser} --tab %s --x"), url, &[]).unwrap();
+        assert!(opened(&out).starts_with(&format!("--tab {url} --x home=/")), "{}", opened(&out));
+        std::fs::remove_file(&out).unwrap();
+        open_with_list(&browser, url, &["HOME"]).unwrap();
+        assert_eq!(opened(&out), format!("{url} home=none"));
+        let none = open_with_list("/nonexistent/one:/nonexistent/two", url, &[]).unwrap_err();
+        assert!(none.starts_with("/nonexistent/two: "), "the last failure is said: {none}");
+        assert_eq!(open_with_list(" : ", url, &[]).unwrap_err(), "$BROWSER is empty");
+    }
+
+    #[test]
+    fn the_desktop_is_asked_through_its_own_opener() {
+        let url = "spotoken://callback?code=c";
+        let expected = if cfg!(target_os = "macos") {
+            ("open", vec![url.to_string()])
+        } else {
+            ("xdg-open", vec![url.to_string()])
+        };
+        assert_eq!(desktop_opener(url), expected);
+    }
+}
