@@ -104,3 +104,39 @@ fn a_login_is_refused_before_the_browser_when_a_folder_cannot_be_written() {
     let refused = engine.check_ready_for_login().unwrap_err();
     assert!(matches!(refused, Error::Io { ref path, .. } if *path == engine.paths().locks_dir()), "{refused:?}");
 }
+
+/// Signing an account in again is told apart from a first sign-in: the record says
+/// "again", a change of scopes is recorded, and only the account signed in again is
+/// compared with who came back (another account's user is not this one's).
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_again_is_recorded_as_such_against_that_account_only() {
+    use crate::activity::{Filter, Kind};
+    use crate::secret::RedirectAddress;
+    let user = spotify_sandbox::User { id: "again-ann".into(), display_name: "Ann".into() };
+    let config = spotify_sandbox::SandboxConfig { user, ..Default::default() };
+    let sandbox = spotify_sandbox::Sandbox::start(config, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let endpoints = Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap();
+    let clock = std::sync::Arc::new(ManualClock::new(Timestamp(1_790_000_000)));
+    let engine = Engine::new(Paths::under(dir.path()), endpoints, MemoryStore::default(), clock)
+        .unwrap()
+        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
+    engine.accounts.upsert(sample("someone-else")).unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for (account, scopes) in
+        [(None, vec!["user-read-private"]), (Some("again-ann"), vec!["user-read-private", "user-top-read"])]
+    {
+        let scopes: Vec<String> = scopes.into_iter().map(String::from).collect();
+        let login = engine.begin_login_for(account, &scopes, "spotoken://callback".into(), false).unwrap();
+        let consent = http.get(login.authorize_url().as_str()).send().await.unwrap();
+        let location = consent.headers()["location"].to_str().unwrap().to_string();
+        engine.complete_login_from_url(&login, &RedirectAddress::of(location)).await.unwrap();
+    }
+    let filter = Filter { account: Some("again-ann".into()), since: None };
+    let events = engine.activity.events(&filter, Timestamp(1_790_000_000));
+    let signed_in: Vec<_> = events.iter().filter(|e| e.kind == Kind::SignIn).map(|e| e.outcome.clone()).collect();
+    assert_eq!(signed_in, [Some("new".to_string()), Some("again".to_string())]);
+    let scopes: Vec<_> = events.iter().filter(|e| e.kind == Kind::Scopes).map(|e| e.detail.clone()).collect();
+    assert_eq!(scopes, [Some("+user-top-read".to_string())]);
+    assert!(engine.activity.open_anomalies(None).is_empty(), "{:?}", engine.activity.open_anomalies(None));
+}
