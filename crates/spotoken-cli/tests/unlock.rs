@@ -292,3 +292,56 @@ fn which(program: &str) -> std::path::PathBuf {
         .find(|path| path.is_file())
         .unwrap_or_else(|| panic!("{program} is not on PATH"))
 }
+
+/// A request to end (SIGTERM, as a service manager or a closing terminal sends) that
+/// arrives while a rotated refresh token is being stored waits for it: here the store
+/// waits for the person to unlock a keyring that died under the refresh. The process
+/// lives on until the token is stored, then ends as asked; the sign-in survives, although
+/// Spotify has already killed the old refresh token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_to_end_during_the_tokens_commit_waits_for_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let h = Harness::with_ttl("term-commit", 30).await;
+    let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
+    let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
+    h.control(spotify_sandbox::Control {
+        rotation: Some(spotify_sandbox::Rotation::Rotate),
+        token_delay_ms: Some(1500),
+        ..Default::default()
+    });
+
+    let mut token = h
+        .command(&["token"])
+        .envs(on_bus)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
+        .env("RUST_LOG", "spotoken_core=warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop_keyring(&bus);
+    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    while !said.last().is_some_and(|l: &String| l.contains("Unlock gnome-keyring to continue")) {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
+        said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
+    }
+    assert!(said.iter().any(|l| l.contains("the prepared keychain write failed")), "{said:?}");
+
+    // Asked to end while the rotated token waits to be stored: it does not end yet.
+    let pid = token.id().unwrap().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(token.try_wait().unwrap().is_none(), "ended before the new refresh token was stored");
+    display.answer_prompt(Some(PASSWORD)).await;
+    let status = tokio::time::timeout(Duration::from_secs(60), token.wait()).await.unwrap().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "ended as SIGTERM asked, once the token was stored");
+
+    // The rotated refresh token was stored: the next refresh works with it.
+    h.control(spotify_sandbox::Control { token_delay_ms: Some(0), ..Default::default() });
+    let next = h.command(&["token"]).envs(on_bus).output().await.unwrap();
+    assert_eq!(h.me_status(&printed_token(&next)).await, 200);
+    let refreshes = h.sandbox.token_requests("refresh_token");
+    assert!(refreshes.len() >= 2 && refreshes.iter().all(|r| r.status == 200), "{refreshes:?}");
+}
