@@ -122,4 +122,36 @@ mod tests {
             .status;
         assert_eq!(exit_code(status), Some(0), "a test binary that ran no test exits 0");
     }
+
+    /// A child's own code, and on Unix 128 + the signal that ended one, as a shell says.
+    #[cfg(unix)]
+    #[test]
+    fn a_code_or_a_signal_is_said_as_a_shell_would() {
+        let run = |script: &str| exit_code(std::process::Command::new("sh").args(["-c", script]).status().unwrap());
+        assert_eq!(run("exit 3"), Some(3));
+        assert_eq!(run("kill -TERM $$"), Some(128 + 15));
+        assert_eq!(run("kill -KILL $$"), Some(128 + 9));
+    }
+
+    /// The parent of a process this one started is this one (asked while the child
+    /// runs: an ended process is not found everywhere).
+    #[test]
+    fn a_childs_parent_is_the_process_that_started_it() {
+        const LINGER: &str = "SPOTOKEN_TEST_LINGER";
+        if std::env::var_os(LINGER).is_some() {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            return;
+        }
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "platform::process::tests::a_childs_parent_is_the_process_that_started_it", "--quiet"])
+            .env(LINGER, "1")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let parent = parent_of(child.id());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(parent, Some(std::process::id()));
+        assert_eq!(parent_of(u32::MAX - 1), None, "no such process");
+    }
 }
