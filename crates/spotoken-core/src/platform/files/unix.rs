@@ -24,6 +24,9 @@ pub fn append_whole(file: &mut File, _dir: &Path, line: &[u8]) -> io::Result<()>
 }
 
 pub fn tighten(dirs: &[&Path]) {
+    // Only what differs is changed. (Were the comparison's `&` an `|` or `^`, or every
+    // entry that is no folder taken for a file, modes would be set that are already so,
+    // or a socket made 0600: the same folders and files in the end.)
     let set = |path: &Path, mode: u32| {
         if let Ok(meta) = path.symlink_metadata()
             && !meta.file_type().is_symlink()
