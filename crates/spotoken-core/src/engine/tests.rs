@@ -140,3 +140,16 @@ async fn signing_in_again_is_recorded_as_such_against_that_account_only() {
     assert_eq!(scopes, [Some("+user-top-read".to_string())]);
     assert!(engine.activity.open_anomalies(None).is_empty(), "{:?}", engine.activity.open_anomalies(None));
 }
+
+/// Every request the engine makes goes through Spotoken's own HTTP client: redirects
+/// handed back, not followed, and Spotoken named.
+#[tokio::test]
+async fn the_engine_asks_through_spotokens_own_client() {
+    use crate::spotify::tests::{answer_of, answering_once};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_with(dir.path(), vec![]);
+    let (url, served) = answering_once(answer_of("302 Found", "Location: http://127.0.0.1:9/\r\n", b"")).await;
+    let response = engine.http().unwrap().get(url).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 302);
+    assert!(served.await.unwrap().to_ascii_lowercase().contains("user-agent: spotoken/"));
+}

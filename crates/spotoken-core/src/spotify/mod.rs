@@ -123,7 +123,7 @@ pub(crate) async fn read_answer_up_to(response: reqwest::Response, max_body: usi
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
@@ -173,7 +173,7 @@ mod tests {
 
     /// A server on 127.0.0.1 that answers one request with `answer` and hands back the
     /// request's head.
-    async fn answering_once(answer: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+    pub(crate) async fn answering_once(answer: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -192,7 +192,7 @@ mod tests {
         (url, served)
     }
 
-    fn answer_of(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn answer_of(status: &str, headers: &str, body: &[u8]) -> Vec<u8> {
         let mut answer =
             format!("HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len())
                 .into_bytes();
