@@ -170,6 +170,38 @@ async fn a_locked_keychain_that_asks_is_waited_for_and_login_waits_for_it_first(
     assert!(h.sandbox.token_requests("authorization_code").len() == 1, "only the first login reached Spotify");
 }
 
+/// The rest of a child's standard error, kept open (closed, the child's next line would
+/// fail to be written).
+type StderrLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// `spotoken token` refreshing slowly (Spotify takes 1.5 s) while the keyring is killed
+/// under it: returns once the store of Spotify's answer, tried again on a fresh
+/// connection, waits for the person to unlock the restarted keyring.
+async fn refreshing_while_the_keyring_dies(h: &Harness, bus: &BareBus) -> (tokio::process::Child, StderrLines) {
+    let mut token = h
+        .command(&["token"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
+        .env("RUST_LOG", "spotoken_core=warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The write is prepared before the refresh is sent; kill the keyring while Spotify
+    // takes its time to answer.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stop_keyring(bus);
+    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
+    let mut said = Vec::new();
+    while !said.last().is_some_and(|l: &String| l.contains("Unlock gnome-keyring to continue")) {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
+        said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
+    }
+    // It was the answer's write that failed and was tried again, not an earlier step.
+    assert!(said.iter().any(|l| l.contains("the prepared keychain write failed")), "{said:?}");
+    (token, lines)
+}
+
 /// The keyring dies while Spotify is answering a rotating refresh: the old refresh token
 /// is already dead, so the new one must still be stored. The prepared write fails; a
 /// fresh connection starts the keyring again (locked, so it asks), and once the person
@@ -181,28 +213,7 @@ async fn a_keyring_that_dies_during_a_refresh_still_gets_the_new_token() {
     let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
     let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
     h.control(spotify_sandbox::Control { token_delay_ms: Some(1500), ..Default::default() });
-
-    let mut token = h
-        .command(&["token"])
-        .envs(on_bus)
-        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
-        .env("RUST_LOG", "spotoken_core=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // The write is prepared before the refresh is sent; kill the keyring while Spotify
-    // takes its time to answer.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    stop_keyring(&bus);
-    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    while !said.last().is_some_and(|l: &String| l.contains("Unlock gnome-keyring to continue")) {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
-        said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
-    }
-    // It was the answer's write that failed and was tried again, not an earlier step.
-    assert!(said.iter().any(|l| l.contains("the prepared keychain write failed")), "{said:?}");
+    let (token, _stderr) = refreshing_while_the_keyring_dies(&h, &bus).await;
     display.answer_prompt(Some(PASSWORD)).await;
     let output = tokio::time::timeout(Duration::from_secs(60), token.wait_with_output()).await.unwrap().unwrap();
     let printed = printed_token(&output);
@@ -216,6 +227,18 @@ async fn a_keyring_that_dies_during_a_refresh_still_gets_the_new_token() {
     assert!(h.sandbox.token_requests("refresh_token").len() >= 2);
 }
 
+/// Removes `h`'s keychain entry as another program would (`secret-tool clear`), then
+/// stops the keyring: started again, it is locked.
+fn remove_entry_and_lock(h: &Harness, bus: &BareBus) {
+    let cleared = Command::new("secret-tool")
+        .args(["clear", "service", "spotoken", "username", &h.user.id])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    stop_keyring(bus);
+}
+
 /// A locked gnome-keyring still finds its entries (only their secrets wait for the
 /// password), so finding none for the account while it is locked means the tokens are
 /// gone: that is said at once, with no unlock dialog, and not as a cancelled unlock
@@ -227,13 +250,7 @@ async fn a_locked_keyring_without_the_entry_says_it_is_missing_without_asking() 
     let h = Harness::new("locked-missing").await;
     let (display, bus) = signed_in_on_a_keyring_with_a_password(&h).await;
     let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
-    let cleared = Command::new("secret-tool")
-        .args(["clear", "service", "spotoken", "username", &h.user.id])
-        .envs(on_bus)
-        .status()
-        .unwrap();
-    assert!(cleared.success());
-    stop_keyring(&bus);
+    remove_entry_and_lock(&h, &bus);
 
     let started = Instant::now();
     let token = h.command(&["token"]).envs(on_bus).env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60").output().await.unwrap();
@@ -266,13 +283,7 @@ async fn a_locked_unknown_keychain_finding_nothing_is_not_said_to_have_lost_the_
     std::fs::copy(which("gnome-keyring-daemon"), &program).unwrap();
     let (_display, bus) = signed_in_on_a_keyring_with_a_password_run_by(&h, program.as_os_str()).await;
     let on_bus = [("DBUS_SESSION_BUS_ADDRESS", bus.address.as_str())];
-    let cleared = Command::new("secret-tool")
-        .args(["clear", "service", "spotoken", "username", &h.user.id])
-        .envs(on_bus)
-        .status()
-        .unwrap();
-    assert!(cleared.success());
-    stop_keyring(&bus);
+    remove_entry_and_lock(&h, &bus);
     start_keyring(&bus, program.as_os_str(), None);
 
     for args in [&["token"][..], &["logout"]] {
@@ -309,25 +320,7 @@ async fn a_request_to_end_during_the_tokens_commit_waits_for_it() {
         token_delay_ms: Some(1500),
         ..Default::default()
     });
-
-    let mut token = h
-        .command(&["token"])
-        .envs(on_bus)
-        .env("SPOTOKEN_KEYCHAIN_TIMEOUT_SECS", "60")
-        .env("RUST_LOG", "spotoken_core=warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    stop_keyring(&bus);
-    let mut lines = BufReader::new(token.stderr.take().unwrap()).lines();
-    let mut said = Vec::new();
-    while !said.last().is_some_and(|l: &String| l.contains("Unlock gnome-keyring to continue")) {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await.unwrap().unwrap();
-        said.push(line.unwrap_or_else(|| panic!("no unlock request: {said:?}")));
-    }
-    assert!(said.iter().any(|l| l.contains("the prepared keychain write failed")), "{said:?}");
+    let (mut token, _stderr) = refreshing_while_the_keyring_dies(&h, &bus).await;
 
     // Asked to end while the rotated token waits to be stored: it does not end yet.
     let pid = token.id().unwrap().to_string();
