@@ -163,6 +163,16 @@ pub const DEMO_CLIENT_ID: &str = "5a0d0b0e5a0d0b0e5a0d0b0e5a0d0b0e";
 /// A second registered Client ID (a developer may have up to 25).
 pub const SECOND_CLIENT_ID: &str = "0b5e55ed0b5e55ed0b5e55ed0b5e55ed";
 
+/// The Python with spotipy that tests drive the sandbox (and Spotoken) with:
+/// `SPOTOKEN_TEST_PYTHON`, else `target/test-python`, where `scripts/install-deps
+/// --for-tests` puts it (`scripts/mutants` sets the variable: its copies of the tree
+/// have no `target/`).
+pub fn test_python() -> std::path::PathBuf {
+    std::env::var_os("SPOTOKEN_TEST_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-python/bin/python")
+    })
+}
+
 impl Rotation {
     /// The rotation `SPOTIFY_SANDBOX_ROTATION` names (`rotate`, `omit`, `same`), else
     /// today's Spotify ([`Rotation::Omit`]). `scripts/test` runs the command line's

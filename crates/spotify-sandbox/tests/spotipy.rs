@@ -10,17 +10,11 @@
 use spotify_sandbox::{DEMO_CLIENT_ID, Sandbox, SandboxConfig, User};
 use std::path::PathBuf;
 
-fn python() -> PathBuf {
-    std::env::var_os("SPOTOKEN_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-python/bin/python"))
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn spotipy_signs_in_calls_pages_and_refreshes_against_the_sandbox() {
     let user = User { id: "spotipy-listener".into(), display_name: "Spotipy Listener".into() };
     let sandbox = Sandbox::start(SandboxConfig { user, ..SandboxConfig::default() }, 0).await.unwrap();
-    let python = python();
+    let python = spotify_sandbox::test_python();
     assert!(python.exists(), "{} is missing: run scripts/install-deps --for-tests", python.display());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/spotipy_client.py");
     let out = tokio::process::Command::new(&python)

@@ -150,11 +150,7 @@ async fn a_failure_through_the_agent_reads_as_the_command_lines_own() {
 /// refresher, nothing lost), and spotipy writes no cache.
 #[tokio::test(flavor = "multi_thread")]
 async fn spotipy_takes_its_tokens_from_the_agent() {
-    // scripts/mutants points SPOTOKEN_TEST_PYTHON at the tree's own: its copies of the
-    // tree have no target/test-python.
-    let python = std::env::var_os("SPOTOKEN_TEST_PYTHON").map(std::path::PathBuf::from).unwrap_or_else(|| {
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/test-python/bin/python")
-    });
+    let python = spotify_sandbox::test_python();
     assert!(python.exists(), "{} is missing: run scripts/install-deps --for-tests", python.display());
     let h = Harness::with_ttl("agent-spotipy", 8).await;
     assert_eq!(h.login(&[]).await.output.status.code(), Some(0));
