@@ -9,14 +9,23 @@ use crate::store::accounts::AccountRecord;
 use crate::store::accounts::sample;
 use crate::{Endpoints, MemoryStore, Paths};
 
-fn engine_with(dir: &std::path::Path, records: Vec<AccountRecord>) -> Engine {
-    let clock = std::sync::Arc::new(ManualClock::new(Timestamp(0)));
-    let endpoints = Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap();
-    let engine = Engine::new(Paths::under(dir), endpoints, MemoryStore::default(), clock).unwrap();
+/// An engine under `dir` whose Spotify is at `spotify` (its clock at `now`), holding
+/// `records`, with the sandbox's demo Client ID.
+fn engine_at(dir: &std::path::Path, spotify: &str, now: Timestamp, records: Vec<AccountRecord>) -> Engine {
+    let clock = std::sync::Arc::new(ManualClock::new(now));
+    let endpoints = Endpoints::new(spotify, spotify).unwrap();
+    let engine = Engine::new(Paths::under(dir), endpoints, MemoryStore::default(), clock)
+        .unwrap()
+        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
     for record in records {
         engine.accounts.upsert(record).unwrap();
     }
     engine
+}
+
+/// [`engine_at`] with nothing answering for Spotify.
+fn engine_with(dir: &std::path::Path, records: Vec<AccountRecord>) -> Engine {
+    engine_at(dir, "http://127.0.0.1:9", Timestamp(0), records)
 }
 
 fn ids(found: Result<AccountRecord>) -> String {
@@ -116,12 +125,7 @@ async fn signing_in_again_is_recorded_as_such_against_that_account_only() {
     let config = spotify_sandbox::SandboxConfig { user, ..Default::default() };
     let sandbox = spotify_sandbox::Sandbox::start(config, 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let endpoints = Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap();
-    let clock = std::sync::Arc::new(ManualClock::new(Timestamp(1_790_000_000)));
-    let engine = Engine::new(Paths::under(dir.path()), endpoints, MemoryStore::default(), clock)
-        .unwrap()
-        .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()));
-    engine.accounts.upsert(sample("someone-else")).unwrap();
+    let engine = engine_at(dir.path(), &sandbox.url(), Timestamp(1_790_000_000), vec![sample("someone-else")]);
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     for (account, scopes) in
         [(None, vec!["user-read-private"]), (Some("again-ann"), vec!["user-read-private", "user-top-read"])]
