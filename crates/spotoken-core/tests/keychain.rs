@@ -10,6 +10,7 @@
 
 #[path = "../../../tests/support/secret_service.rs"]
 mod secret_service;
+mod support;
 
 use secret_service::{entries, plant, remove, secret_of};
 use spotoken_core::store::tokens::{Repair, StoredTokens};
@@ -260,5 +261,46 @@ fn calls_side_by_side_are_all_answered() {
     }
     for n in 0..THREADS {
         assert!(entries(&service, &format!("user-{n}")).is_empty());
+    }
+}
+
+/// `spotoken status` checks each account's entry and repairs several: among equally new
+/// entries it keeps the one whose refresh token that account's own record names. Two
+/// accounts signed in through the sandbox; each is given a copy of its entry holding
+/// the other account's refresh token, so going by the other account's record would keep
+/// the copy whatever order the keychain lists them in.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_repairs_each_account_by_its_own_records_refresh_token() {
+    let (keychain, service, _) = keychain_for("status");
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(spotoken_core::ManualClock::new(Timestamp(1_790_000_000)));
+    let mut signed_in = Vec::new();
+    for name in ["ann", "bob"] {
+        let id = format!("status-{name}-{}", std::process::id());
+        let user = spotify_sandbox::User { id: id.clone(), display_name: name.to_string() };
+        let config = spotify_sandbox::SandboxConfig { user, ..Default::default() };
+        let sandbox = spotify_sandbox::Sandbox::start(config, 0).await.unwrap();
+        let engine = support::engine_with(dir.path(), &sandbox, keychain.clone(), clock.clone());
+        support::sign_in(&engine, &[]).await;
+        let [own] = <[String; 1]>::try_from(entries(&service, &id)).expect("one entry after the sign-in");
+        signed_in.push((id, secret_of(&own), engine));
+    }
+    let refresh_of = |text: &str| text.split(';').find(|f| f.starts_with("refresh_token=")).unwrap().to_string();
+    for (this, other) in [(0, 1), (1, 0)] {
+        let (id, text, _) = &signed_in[this];
+        let copy = text.replace(&refresh_of(text), &refresh_of(&signed_in[other].1));
+        plant(&service, id, &copy, "default");
+        assert_eq!(entries(&service, id).len(), 2);
+    }
+
+    let report = signed_in[1].2.status_checked().unwrap();
+    assert_eq!(report.accounts.len(), 2);
+    for (id, text, _) in &signed_in {
+        let left = entries(&service, id);
+        assert_eq!(left.len(), 1, "{id}: {left:?}");
+        assert_eq!(&secret_of(&left[0]), text, "{id} kept the entry its own record names");
+        let account = report.accounts.iter().find(|a| &a.id == id).unwrap();
+        assert_eq!(account.keychain.as_ref().map(|k| k.state), Some("ok"), "{id}");
+        assert!(keychain.delete(id).unwrap());
     }
 }

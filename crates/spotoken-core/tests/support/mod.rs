@@ -5,7 +5,7 @@
 
 use spotify_sandbox::Sandbox;
 use spotoken_core::secret::RedirectAddress;
-use spotoken_core::{Clock, Endpoints, Engine, MemoryStore, Paths};
+use spotoken_core::{Clock, Endpoints, Engine, MemoryStore, Paths, TokenStore};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,8 +14,9 @@ pub fn engine_on(dir: &Path, sandbox: &Sandbox, clock: Arc<dyn Clock>) -> Engine
     engine_with(dir, sandbox, MemoryStore::default(), clock)
 }
 
-/// [`engine_on`] with tokens in `store` (a clone shares them).
-pub fn engine_with(dir: &Path, sandbox: &Sandbox, store: MemoryStore, clock: Arc<dyn Clock>) -> Engine {
+/// [`engine_on`] with tokens in `store` (a `MemoryStore`'s clone shares them; a
+/// `Keychain` on a service of the test's own).
+pub fn engine_with(dir: &Path, sandbox: &Sandbox, store: impl TokenStore + 'static, clock: Arc<dyn Clock>) -> Engine {
     Engine::new(Paths::under(dir), Endpoints::new(&sandbox.url(), &sandbox.url()).unwrap(), store, clock)
         .unwrap()
         .with_client_id_override(Some(spotify_sandbox::DEMO_CLIENT_ID.into()))
