@@ -286,6 +286,64 @@ mod tests {
         assert_eq!(style("en_US.UTF-8").time_pattern(), "%-I:%M %p");
     }
 
+    /// Read from `LC_ALL`, `LC_TIME` and `LANG`, the first one set and not blank, in a
+    /// child run with that environment; `of_process` is the same.
+    #[test]
+    fn the_clock_style_is_read_from_the_first_locale_variable_set() {
+        if let Some(out) = std::env::var_os(crate::TEST_CHILD_OUT) {
+            let (style, once) = (ClockStyle::from_env(), ClockStyle::of_process());
+            assert_eq!(&style, once);
+            std::fs::write(out, format!("{} {}", style.locale.unwrap_or_default(), style.hour12)).unwrap();
+            return;
+        }
+        let cases = [
+            ([("LC_ALL", ""), ("LC_TIME", "en_US.UTF-8"), ("LANG", "de_DE.UTF-8")], "en-US true"),
+            ([("LC_ALL", "fr_CA.UTF-8"), ("LC_TIME", "en_US.UTF-8"), ("LANG", "de_DE.UTF-8")], "fr-CA false"),
+            ([("LC_ALL", " "), ("LC_TIME", ""), ("LANG", "ko_KR.UTF-8")], "ko-KR true"),
+            ([("LC_ALL", ""), ("LC_TIME", ""), ("LANG", "")], " false"),
+        ];
+        for (envs, said) in cases {
+            let found =
+                crate::run_as_child("clock::tests::the_clock_style_is_read_from_the_first_locale_variable_set", &envs);
+            assert_eq!(found, said, "{envs:?}");
+        }
+    }
+
+    /// The local time zone is the machine's, so the shape is checked, and that the
+    /// three agree on the minute; 2026-08-31T12:00Z is 31 Aug or 1 Sep in every zone.
+    #[test]
+    fn local_times_are_written_in_the_style() {
+        let h24 = ClockStyle { locale: None, hour12: false };
+        let h12 = ClockStyle { locale: Some("en-US".into()), hour12: true };
+        let time = h24.local_time(AUG_31);
+        let (hour, minute) = time.split_once(':').expect("HH:MM");
+        assert!(hour.len() == 2 && hour.parse::<u32>().is_ok_and(|h| h < 24), "{time}");
+        assert!(minute.len() == 2 && minute.parse::<u32>().is_ok_and(|m| m < 60), "{time}");
+
+        let time12 = h12.local_time(AUG_31);
+        let (clock, half) = time12.split_once(' ').expect("H:MM AM");
+        assert!(half == "AM" || half == "PM", "{time12}");
+        let (hour12, minute12) = clock.split_once(':').unwrap();
+        assert!(hour12.parse::<u32>().is_ok_and(|h| (1..=12).contains(&h)), "{time12}");
+        assert_eq!(hour12.parse::<u32>().unwrap() % 12, hour.parse::<u32>().unwrap() % 12);
+        assert_eq!(minute12, minute);
+        assert_eq!(half == "PM", hour.parse::<u32>().unwrap() >= 12);
+
+        let day = h24.local_day_and_time(AUG_31);
+        let date = day.strip_suffix(&format!(" {time}")).unwrap_or_else(|| panic!("{day} ends with {time}"));
+        assert!(date == "Mon 31 Aug" || date == "Tue 1 Sep", "{day}");
+        assert_eq!(h12.local_day_and_time(AUG_31), format!("{date} {time12}"));
+        // A moment chrono cannot place: nothing rather than a wrong time.
+        assert_eq!(h24.local_time(Timestamp(i64::MAX)), "");
+    }
+
+    #[test]
+    fn the_system_clock_tells_the_time_now() {
+        let now = SystemClock.now();
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+        assert!((secs - 1..=secs).contains(&now.0), "{now:?} is not {secs}");
+    }
+
     #[test]
     fn rfc3339_refuses_other_shapes() {
         for text in

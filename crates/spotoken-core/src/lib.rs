@@ -45,6 +45,30 @@ pub(crate) fn proptest_config() -> proptest::test_runner::Config {
     }
 }
 
+/// Runs the test named `test` (its path in this crate, `clock::tests::…`) again in a
+/// child run of this test binary, with `envs` added to its environment, and hands back
+/// what the child wrote to the file named by `SPOTOKEN_TEST_CHILD_OUT`: for what only a
+/// process of its own can show (its environment, its parent), since a test cannot
+/// change its own process's environment while others run. The child test finds that
+/// variable set and writes its findings there instead of starting another child.
+#[cfg(test)]
+pub(crate) fn run_as_child(test: &str, envs: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("child.txt");
+    let run = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--quiet", "--test-threads=1"])
+        .envs(envs.iter().copied())
+        .env(TEST_CHILD_OUT, &out)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{test} as a child: {}", String::from_utf8_lossy(&run.stdout));
+    std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{test} as a child wrote nothing: {e}"))
+}
+
+/// See [`run_as_child`].
+#[cfg(test)]
+pub(crate) const TEST_CHILD_OUT: &str = "SPOTOKEN_TEST_CHILD_OUT";
+
 pub use auth::login::{LoginRequest, PendingLogin};
 pub use auth::loopback::{DEFAULT_LOGIN_TIMEOUT, LoopbackListener};
 pub use clock::{Clock, ClockStyle, ManualClock, SystemClock, Timestamp};

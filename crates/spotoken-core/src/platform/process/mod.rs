@@ -72,28 +72,16 @@ mod tests {
         assert_eq!(me.name, exe.file_name().unwrap().to_str().unwrap());
     }
 
-    /// Where the child run of [`the_parent_is_the_program_that_started_this_one`] says
-    /// what it found.
-    const PARENT_PROBE: &str = "SPOTOKEN_TEST_PARENT_PROBE";
-
     #[test]
     fn the_parent_is_the_program_that_started_this_one() {
-        if let Some(out) = std::env::var_os(PARENT_PROBE) {
+        if let Some(out) = std::env::var_os(crate::TEST_CHILD_OUT) {
             // The child: started by the test below, so its parent is this test binary.
             let found = parent().map(|p| format!("{}\n{}", p.name, p.path.unwrap_or_default()));
             std::fs::write(out, found.unwrap_or_default()).unwrap();
             return;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("parent.txt");
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "platform::process::tests::the_parent_is_the_program_that_started_this_one", "--quiet"])
-            .env(PARENT_PROBE, &out)
-            .output()
-            .unwrap()
-            .status;
-        assert!(status.success());
-        let found = std::fs::read_to_string(&out).unwrap();
+        let found =
+            crate::run_as_child("platform::process::tests::the_parent_is_the_program_that_started_this_one", &[]);
         let (name, path) = found.split_once('\n').expect("the child found its parent");
         let exe = std::env::current_exe().unwrap();
         assert_eq!(name, exe.file_name().unwrap().to_str().unwrap());
