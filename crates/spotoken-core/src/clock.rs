@@ -346,9 +346,19 @@ mod tests {
 
     #[test]
     fn rfc3339_refuses_other_shapes() {
-        for text in
-            ["2026-02-30T00:00:00Z", "2026-11-25 18:00:00Z", "2026-11-25T24:00:00Z", "2026-11-25T18:00:00+01:00", ""]
-        {
+        // Each field one past its range, alone, then other shapes.
+        let out_of_range = [
+            "2026-00-25T18:00:00Z",
+            "2026-13-25T18:00:00Z",
+            "2026-11-00T18:00:00Z",
+            "2026-02-30T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2100-02-29T00:00:00Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T18:60:00Z",
+            "2026-11-25T18:00:60Z",
+        ];
+        for text in out_of_range.into_iter().chain(["2026-11-25 18:00:00Z", "2026-11-25T18:00:00+01:00", ""]) {
             assert_eq!(Timestamp::parse_rfc3339(text), None, "{text}");
         }
         assert_eq!(Timestamp::parse_rfc3339("1970-01-01T00:01:01Z"), Some(Timestamp(61)));
@@ -367,6 +377,39 @@ mod tests {
         assert_eq!(jan_15.to_rfc3339(), "2026-01-15T12:00:00Z");
         assert_eq!(jan_15.plus_months(6).to_rfc3339(), "2026-07-15T12:00:00Z");
         assert_eq!(jan_15.plus_months(12).to_rfc3339(), "2027-01-15T12:00:00Z");
+    }
+
+    /// The last day of a month, and the day after it, with February's by the Gregorian
+    /// rule: every fourth year, but not a century unless it is a fourth one.
+    #[test]
+    fn every_month_ends_where_the_calendar_says() {
+        let ends = [
+            ("2026-01", 31),
+            ("2026-02", 28),
+            ("2026-03", 31),
+            ("2026-04", 30),
+            ("2026-05", 31),
+            ("2026-06", 30),
+            ("2026-07", 31),
+            ("2026-08", 31),
+            ("2026-09", 30),
+            ("2026-10", 31),
+            ("2026-11", 30),
+            ("2026-12", 31),
+            ("2028-02", 29),
+            ("2000-02", 29),
+            ("2100-02", 28),
+            ("1900-02", 28),
+            ("0004-02", 29),
+            ("0100-02", 28),
+        ];
+        for (month, last) in ends {
+            let day = |d: u32| Timestamp::parse_rfc3339(&format!("{month}-{d:02}T00:00:00Z"));
+            assert!(day(last).is_some(), "{month}-{last}");
+            assert_eq!(day(last + 1), None, "{month}-{}", last + 1);
+        }
+        let mar_31 = Timestamp::parse_rfc3339("2026-03-31T09:30:00Z").unwrap();
+        assert_eq!(mar_31.plus_months(1).to_rfc3339(), "2026-04-30T09:30:00Z");
     }
 
     #[test]
