@@ -368,6 +368,20 @@ mod tests {
     fn formats_as_rfc3339() {
         assert_eq!(AUG_31.to_rfc3339(), "2026-08-31T12:00:00Z");
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
+        // The last day of a 400-year cycle and the days around it, where the civil-date
+        // algorithms' rarest terms count; checked against Python's calendar.timegm.
+        let edges = [
+            (946_598_400, "1999-12-31"),
+            (951_782_400, "2000-02-29"),
+            (951_868_800, "2000-03-01"),
+            (4_107_542_400, "2100-03-01"),
+            (13_574_563_200, "2400-02-29"),
+        ];
+        for (secs, day) in edges {
+            let text = format!("{day}T00:00:00Z");
+            assert_eq!(Timestamp(secs).to_rfc3339(), text);
+            assert_eq!(Timestamp::parse_rfc3339(&text), Some(Timestamp(secs)));
+        }
     }
 
     #[test]
