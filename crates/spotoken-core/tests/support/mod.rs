@@ -1,6 +1,6 @@
 //! What the engine's integration tests share: an engine on the sandbox with tokens in a
-//! `MemoryStore`, and a sign-in through the deep link that follows the consent page as
-//! a browser would.
+//! `MemoryStore` (or a store the test brings), and a sign-in through the deep link that
+//! follows the consent page as a browser would.
 #![allow(dead_code)]
 
 use spotify_sandbox::Sandbox;
