@@ -84,8 +84,14 @@ mod tests {
     /// A browser that writes what it was given (its arguments, and `$HOME` if it has
     /// one) to `out`.
     fn recording_browser(dir: &std::path::Path) -> (String, std::path::PathBuf) {
-        let out = dir.join("opened");
-        let script = dir.join("browser.sh");
+        recording_program(dir, "browser.sh")
+    }
+
+    /// A program named `name` in `dir` that records as [`recording_browser`] does, to
+    /// `dir/<name>.opened`.
+    fn recording_program(dir: &std::path::Path, name: &str) -> (String, std::path::PathBuf) {
+        let out = dir.join(format!("{name}.opened"));
+        let script = dir.join(name);
         std::fs::write(
             &script,
             format!("#!/bin/sh\necho \"$* home=${{HOME-none}}\" > '{}.tmp'\nmv '{0}.tmp' '{0}'\n", out.display()),
@@ -119,6 +125,34 @@ mod tests {
         let none = open_with_list("/nonexistent/one:/nonexistent/two", url, &[]).unwrap_err();
         assert!(none.starts_with("/nonexistent/two: "), "the last failure is said: {none}");
         assert_eq!(open_with_list(" : ", url, &[]).unwrap_err(), "$BROWSER is empty");
+    }
+
+    /// `open` gives the URL to `$BROWSER` when it names something, and to the desktop's
+    /// opener when it is blank; in a child run, with both recording and the opener
+    /// found first on `PATH`.
+    #[test]
+    fn open_asks_the_browser_variable_else_the_desktop() {
+        const URL: &str = "https://accounts.example/authorize?state=y";
+        if std::env::var_os(crate::TEST_CHILD_OUT).is_some() {
+            let said = open(URL).err().unwrap_or_else(|| "ok".into());
+            std::fs::write(std::env::var_os(crate::TEST_CHILD_OUT).unwrap(), said).unwrap();
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let (browser, by_browser) = recording_browser(dir.path());
+        let (_, by_desktop) = recording_program(dir.path(), desktop_opener(URL).0);
+        let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        let test = "browser::tests::open_asks_the_browser_variable_else_the_desktop";
+        for (variable, chosen, passed_over) in [
+            (browser.as_str(), &by_browser, &by_desktop),
+            ("", &by_desktop, &by_browser),
+            (" ", &by_desktop, &by_browser),
+        ] {
+            assert_eq!(crate::run_as_child(test, &[("BROWSER", variable), ("PATH", &path)]), "ok", "{variable:?}");
+            assert!(opened(chosen).starts_with(URL), "{variable:?}: {}", opened(chosen));
+            assert!(!passed_over.exists(), "{variable:?}: {passed_over:?} was started too");
+            std::fs::remove_file(chosen).unwrap();
+        }
     }
 
     #[test]
