@@ -108,7 +108,8 @@ fn on_request(code: i32) {
     }
     tracing::warn!(code, "storing a refreshed token; ending right after");
     PENDING.store(code, Ordering::SeqCst);
-    // The commit may have ended between the two loads above.
+    // The commit may have ended between the two loads above. Only that race reaches the
+    // `!= 0` below (no test can time it), so scripts/mutants' `!=`→`==` there survives.
     if IN_COMMIT.load(Ordering::SeqCst) == 0 && PENDING.swap(0, Ordering::SeqCst) != 0 {
         std::process::exit(code);
     }
