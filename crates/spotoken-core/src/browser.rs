@@ -133,9 +133,8 @@ mod tests {
     #[test]
     fn open_asks_the_browser_variable_else_the_desktop() {
         const URL: &str = "https://accounts.example/authorize?state=y";
-        if std::env::var_os(crate::TEST_CHILD_OUT).is_some() {
-            let said = open(URL).err().unwrap_or_else(|| "ok".into());
-            std::fs::write(std::env::var_os(crate::TEST_CHILD_OUT).unwrap(), said).unwrap();
+        if let Some(out) = std::env::var_os(crate::TEST_CHILD_OUT) {
+            std::fs::write(out, open(URL).err().unwrap_or_else(|| "ok".into())).unwrap();
             return;
         }
         let dir = tempfile::tempdir().unwrap();
