@@ -96,8 +96,8 @@ async fn until_said(
     said
 }
 
-/// Has Spotoken log when the keychain's call timed out on D-Bus and it searches again:
-/// a search KeePassXC holds until its unlock window is answered.
+/// Has Spotoken log the search it asks KeePassXC first, and when a keychain call timed
+/// out on D-Bus and it searches again.
 const HOLDING: (&str, &str) = ("RUST_LOG", "spotoken_core::store::keychain=debug");
 
 #[tokio::test(flavor = "multi_thread")]
@@ -157,17 +157,22 @@ async fn a_cancelled_unlock_is_not_lost_tokens() {
     let before = printed_token(&h.command(&["token"]).envs(kp.on_bus()).output().await.unwrap());
     kp.lock();
 
-    for args in [&["token"][..], &["status"], &["logout"]] {
+    // Escape pressed half a second after the window is found (`answer_unlock`) once
+    // Spotoken says it waits (1.5 s in), so about 2 s in: when D-Bus gives up on a call,
+    // the instant a search sent only then would meet the dismissed window and open it
+    // again. Then a little and a second later.
+    for (args, after) in [(&["token"][..], 0), (&["status"], 250), (&["logout"], 1000)] {
         let (child, mut lines) = started_with(&h, &kp, args, 60, &[HOLDING]).await;
         let said = until_waiting(&mut lines).await;
-        // As a person would, some time after the window showed: not in the instant
-        // between the first call's D-Bus timeout (2 s) and the search that replaces it,
-        // which KeePassXC would meet with its unlock window again.
-        let said = until_said(&mut lines, "waiting for the keychain's own answer", said).await;
+        tokio::time::sleep(Duration::from_millis(after)).await;
         kp.answer_unlock(None).await;
         let (output, said) = finished(child, lines, said).await;
         assert_eq!(output.status.code(), Some(6), "{args:?}: {said}\n{}", stdout(&output));
         assert!(!said.contains("keychain_entry_missing") && !said.contains("Sign in again"), "{args:?}: {said}");
+        // The search asked first heard the window's answer: no call timed out on D-Bus.
+        assert!(said.contains("asking KeePassXC first"), "{args:?}: {said}");
+        assert!(!said.contains("waiting for the keychain's own answer"), "{args:?}: {said}");
+        assert_eq!(kp.unlock_windows(), 0, "{args:?}: the unlock window did not open again");
         match args[0] {
             "status" => {
                 let text = stdout(&output);

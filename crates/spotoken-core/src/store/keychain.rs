@@ -254,6 +254,36 @@ impl Keychain {
         }
     }
 
+    /// KeePassXC holds a search of a locked database until its unlock window is
+    /// answered, so it is asked first with a search of its own whose D-Bus timeout is
+    /// the whole wait: the window's answer, the password or Escape, is heard whenever it
+    /// is given. Asked only after the keyring crate's own call had given up (at 2 s), a
+    /// search arriving just after the person dismissed the window would open it again.
+    /// Other keychains are not asked first: gnome-keyring answers a search of a locked
+    /// collection at once, without a prompt, so its answer says nothing about one, and
+    /// no other is known to hold a search.
+    fn held_first(&self, account: &str, telling: &mut Telling) -> Unlock {
+        #[cfg(target_os = "linux")]
+        {
+            if Provider::detect() != Provider::KeePassXc {
+                return Unlock::Unknown;
+            }
+            tracing::debug!("asking KeePassXC first, with a search it holds while its unlock window is open");
+            let (service, user, left) = (self.service.clone(), account.to_string(), self.timeout);
+            let Ok(rx) = on_thread("keychain-held", move || secret_service::held_search(&service, &user, left)) else {
+                return Unlock::Unknown;
+            };
+            // A second's margin over the search's own D-Bus timeout, as in
+            // `wait_for_unlock`.
+            await_answer(&rx, left + Duration::from_secs(1), self.timeout, telling).unwrap_or(Unlock::NoAnswer)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (account, telling);
+            Unlock::Unknown
+        }
+    }
+
     /// What a search that found nothing means. KeePassXC answers a search of a locked
     /// database, once its unlock window is dismissed, with nothing at all: with a
     /// collection still locked, the entry is not missing but unreadable, and nobody must
@@ -271,9 +301,10 @@ impl Keychain {
             match looked {
                 Some(Ok((_, locked))) if locked > 0 => match Provider::detect() {
                     provider if provider.finds_locked_entries() => {}
-                    // Reached when KeePassXC's window is dismissed within D-Bus's 2 s;
-                    // later, `held_search` hears the dismissal. No test dismisses it that
-                    // fast (a window to find and a key to press, on a loaded machine).
+                    // The search asked first (`held_first`) hears a dismissed unlock
+                    // window; this is reached only when the database is locked again
+                    // between that search and this read, or that search could not be
+                    // asked. No test locks it in that instant.
                     p @ Provider::KeePassXc => {
                         return Error::KeychainUnlockCancelled { account: account.to_string(), provider: p };
                     }
@@ -381,6 +412,9 @@ impl Keychain {
         let op = std::sync::Arc::new(op);
         let started = std::time::Instant::now();
         let mut telling = self.told_once();
+        if let Some(error) = self.held_first(account, &mut telling).error(account, self.timeout) {
+            return Err(error);
+        }
         loop {
             let (service, user, op) = (self.service.clone(), account.to_string(), op.clone());
             let rx = on_thread("keychain", move || keyring::Entry::new(&service, &user).and_then(|entry| op(&entry)))?;
@@ -402,21 +436,14 @@ impl Keychain {
             if matches!(error, Error::KeychainTimeout(..)) && started.elapsed() + RETRY_PAUSE < self.timeout {
                 telling.now(self.timeout);
                 tracing::debug!("the keychain call timed out on D-Bus; waiting for the keychain's own answer");
-                match self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed())) {
-                    Unlock::Answered => continue,
-                    Unlock::Cancelled => {
-                        return Err(Error::KeychainUnlockCancelled {
-                            account: account.to_string(),
-                            provider: Provider::detect(),
-                        });
-                    }
-                    Unlock::NoCollection => return Err(Error::KeychainNoCollection(Provider::detect())),
-                    Unlock::NoAnswer => return Err(timed_out(self.timeout)),
-                    Unlock::Unknown => {
-                        std::thread::sleep(RETRY_PAUSE);
-                        continue;
-                    }
+                let unlock = self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed()));
+                if let Some(error) = unlock.error(account, self.timeout) {
+                    return Err(error);
                 }
+                if unlock == Unlock::Unknown {
+                    std::thread::sleep(RETRY_PAUSE);
+                }
+                continue;
             }
             return Err(error);
         }
@@ -478,6 +505,21 @@ enum Unlock {
     NoAnswer,
     /// Could not be asked this way; ask again after a pause.
     Unknown,
+}
+
+impl Unlock {
+    /// What the person is told when the answer ends the operation (`waited`: the
+    /// keychain's timeout); `None` when the keychain is to be asked (again).
+    fn error(self, account: &str, waited: Duration) -> Option<Error> {
+        match self {
+            Self::Answered | Self::Unknown => None,
+            Self::Cancelled => {
+                Some(Error::KeychainUnlockCancelled { account: account.to_string(), provider: Provider::detect() })
+            }
+            Self::NoCollection => Some(Error::KeychainNoCollection(Provider::detect())),
+            Self::NoAnswer => Some(timed_out(waited)),
+        }
+    }
 }
 
 /// The pause before asking a keychain again that did not answer in D-Bus's time.
