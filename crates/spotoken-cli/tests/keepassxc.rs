@@ -233,6 +233,22 @@ async fn no_unlock_within_the_wait_is_a_timeout_and_the_next_call_picks_the_wind
     assert_eq!(printed_token(&output), before);
 }
 
+/// An account whose tokens are not in KeePassXC's unlocked database (signed in on
+/// another keychain, here gnome-keyring) is said to be missing, with the way out: not a
+/// cancelled unlock, and no unlock window.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_entry_not_in_the_unlocked_database_is_missing_not_a_cancelled_unlock() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let kp = KeePassXc::start(true);
+    let h = Harness::signed_in("kp-missing", &[]).await;
+    let out = h.command(&["token"]).envs(kp.on_bus()).output().await.unwrap();
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    assert!(said.contains("[keychain_entry_missing]") && said.contains("Sign in again"), "{said}");
+    assert!(!said.contains("cancelled") && !said.contains("Unlock"), "{said}");
+    assert_eq!(kp.unlock_windows(), 0);
+}
+
 /// A database that exposes no group: `login` says what to switch on in KeePassXC before
 /// anyone is sent to Spotify, and an account signed in before (into gnome-keyring, here)
 /// is not said to be missing, as if a sign-in were needed: what to switch on is said.

@@ -347,6 +347,8 @@ impl Keychain {
                 if let Some(error) = unlock.error(account, self.timeout) {
                     return Err(error);
                 }
+                // (Only when the next try goes out: pausing after `Answered` instead
+                // of `Unknown` changes no answer, so that mutant survives.)
                 if unlock == Unlock::Unknown {
                     std::thread::sleep(RETRY_PAUSE);
                 }

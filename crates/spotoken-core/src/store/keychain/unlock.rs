@@ -22,7 +22,8 @@ impl Keychain {
                 return Unlock::Unknown;
             };
             // A second's margin over the search's own D-Bus timeout, so its answer, not
-            // this wait, ends it.
+            // this wait, ends it. (A second less instead ends it sooner with the same
+            // timeout's error, so that mutant survives; here and in `held_first`.)
             rx.recv_timeout(left + Duration::from_secs(1)).unwrap_or(Unlock::NoAnswer)
         }
         #[cfg(not(target_os = "linux"))]
