@@ -14,6 +14,7 @@
 
 use super::tokens::{Repair, StoredTokens};
 use crate::error::{Error, Result};
+#[cfg(target_os = "linux")]
 use crate::provider::Provider;
 use crate::secret::Secret;
 use std::sync::mpsc;
