@@ -344,7 +344,8 @@ impl Keychain {
             if matches!(error, Error::KeychainTimeout(..)) && started.elapsed() + RETRY_PAUSE < self.timeout {
                 telling.now(self.timeout);
                 tracing::debug!("the keychain call timed out on D-Bus; waiting for the keychain's own answer");
-                let unlock = self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed()));
+                let unlock =
+                    self.wait_for_unlock(account, self.timeout.saturating_sub(started.elapsed()), &mut telling);
                 if let Some(error) = unlock.error(account, self.timeout) {
                     return Err(error);
                 }

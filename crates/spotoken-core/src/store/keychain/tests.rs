@@ -39,7 +39,7 @@ fn a_held_search_that_finds_nothing_in_an_unlocked_keychain_is_an_answer() {
     );
     let service = format!("spotoken-test-held-{}", std::process::id());
     let keychain = Keychain::new(&service, DEFAULT_TIMEOUT);
-    assert_eq!(keychain.wait_for_unlock("nobody", Duration::from_secs(5)), Unlock::Answered);
+    assert_eq!(keychain.wait_for_unlock("nobody", Duration::from_secs(5), &mut keychain.told_once()), Unlock::Answered);
     let tokens = StoredTokens {
         access_token: Secret::of("BQ-held".into()),
         refresh_token: None,
@@ -47,7 +47,10 @@ fn a_held_search_that_finds_nothing_in_an_unlocked_keychain_is_an_answer() {
         obtained_at: crate::clock::Timestamp(1),
     };
     keychain.write("somebody", &tokens).unwrap();
-    assert_eq!(keychain.wait_for_unlock("somebody", Duration::from_secs(5)), Unlock::Answered);
+    assert_eq!(
+        keychain.wait_for_unlock("somebody", Duration::from_secs(5), &mut keychain.told_once()),
+        Unlock::Answered
+    );
     assert!(keychain.delete("somebody").unwrap());
 }
 

@@ -12,9 +12,10 @@ impl Keychain {
     /// Waits up to `left` for the keychain's answer to a search for the account, asked
     /// with a D-Bus timeout of that length (the keyring crate's calls give up after 2 s,
     /// while KeePassXC holds a search of a locked database until its unlock window is
-    /// answered, then answers it). Asking again instead would open the window anew after
-    /// the person dismissed it, and a dismissal would never be seen.
-    pub(super) fn wait_for_unlock(&self, account: &str, left: Duration) -> Unlock {
+    /// answered, then answers it), telling the person after 1.5 s unless `telling` has
+    /// already. Asking again instead would open the window anew after the person
+    /// dismissed it, and a dismissal would never be seen.
+    pub(super) fn wait_for_unlock(&self, account: &str, left: Duration, telling: &mut Telling) -> Unlock {
         #[cfg(target_os = "linux")]
         {
             let (service, user) = (self.service.clone(), account.to_string());
@@ -23,12 +24,12 @@ impl Keychain {
             };
             // A second's margin over the search's own D-Bus timeout, so its answer, not
             // this wait, ends it. (A second less instead ends it sooner with the same
-            // timeout's error, so that mutant survives; here and in `held_first`.)
-            rx.recv_timeout(left + Duration::from_secs(1)).unwrap_or(Unlock::NoAnswer)
+            // timeout's error, so that mutant survives.)
+            await_answer(&rx, left + Duration::from_secs(1), self.timeout, telling).unwrap_or(Unlock::NoAnswer)
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (account, left);
+            let _ = (account, left, telling);
             Unlock::Unknown
         }
     }
@@ -42,25 +43,11 @@ impl Keychain {
     /// collection at once, without a prompt, so its answer says nothing about one, and
     /// no other is known to hold a search.
     pub(super) fn held_first(&self, account: &str, telling: &mut Telling) -> Unlock {
-        #[cfg(target_os = "linux")]
-        {
-            if Provider::detect() != Provider::KeePassXc {
-                return Unlock::Unknown;
-            }
-            tracing::debug!("asking KeePassXC first, with a search it holds while its unlock window is open");
-            let (service, user, left) = (self.service.clone(), account.to_string(), self.timeout);
-            let Ok(rx) = on_thread("keychain-held", move || secret_service::held_search(&service, &user, left)) else {
-                return Unlock::Unknown;
-            };
-            // A second's margin over the search's own D-Bus timeout, as in
-            // `wait_for_unlock`.
-            await_answer(&rx, left + Duration::from_secs(1), self.timeout, telling).unwrap_or(Unlock::NoAnswer)
+        if Provider::detect() != Provider::KeePassXc {
+            return Unlock::Unknown;
         }
-        #[cfg(not(target_os = "linux"))]
-        {
-            let _ = (account, telling);
-            Unlock::Unknown
-        }
+        tracing::debug!("asking KeePassXC first, with a search it holds while its unlock window is open");
+        self.wait_for_unlock(account, self.timeout, telling)
     }
 
     /// What a search that found nothing means. KeePassXC answers a search of a locked
